@@ -1,0 +1,147 @@
+// Linux backend of Poller: one epoll set (EPOLLET) plus an eventfd for
+// wake-ups. Timeouts use epoll_pwait2 (nanoseconds) when the kernel has it and
+// fall back to epoll_wait (milliseconds, rounded up) when it does not.
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <ctime>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "poller/poller.h"
+#include "poller/posix_error.h"
+
+namespace gaio::internal {
+namespace {
+
+constexpr int kMaxEvents = 256;
+
+// Events returned per Wait() never include the wake-up fd; its data is this tag.
+constexpr uint64_t kWakeTag = ~uint64_t{0};
+
+std::atomic<bool> g_have_pwait2{true};
+
+int WaitEvents(int epfd, epoll_event* out, absl::Duration timeout) {
+  if (timeout == absl::InfiniteDuration()) {
+    return epoll_wait(epfd, out, kMaxEvents, -1);
+  }
+  if (timeout < absl::ZeroDuration()) timeout = absl::ZeroDuration();
+  if (g_have_pwait2.load(std::memory_order_relaxed)) {
+    timespec ts = absl::ToTimespec(timeout);
+    int n = epoll_pwait2(epfd, out, kMaxEvents, &ts, nullptr);
+    if (n >= 0 || errno != ENOSYS) return n;
+    g_have_pwait2.store(false, std::memory_order_relaxed);
+  }
+  // Round up so that a deadline is never reported early.
+  int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1)));
+  if (ms > 1'000'000'000) ms = 1'000'000'000;
+  return epoll_wait(epfd, out, kMaxEvents, static_cast<int>(ms));
+}
+
+uint32_t ToFlags(uint32_t ev) {
+  uint32_t flags = 0;
+  if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)) flags |= kPollReadable;
+  if (ev & EPOLLOUT) flags |= kPollWritable;
+  if (ev & EPOLLHUP) flags |= kPollHangup | kPollReadable | kPollWritable;
+  if (ev & EPOLLERR) flags |= kPollError | kPollReadable | kPollWritable;
+  return flags;
+}
+
+}  // namespace
+
+struct Poller::Native {
+  epoll_event events[kMaxEvents];
+};
+
+absl::StatusOr<std::unique_ptr<Poller>> Poller::Create() {
+  int epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) return PosixError(errno, "epoll_create1");
+  int wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wfd < 0) {
+    absl::Status status = PosixError(errno, "eventfd");
+    ::close(epfd);
+    return status;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.u64 = kWakeTag;
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, wfd, &ev) != 0) {
+    absl::Status status = PosixError(errno, "epoll_ctl(ADD eventfd)");
+    ::close(wfd);
+    ::close(epfd);
+    return status;
+  }
+  return std::unique_ptr<Poller>(new Poller(epfd, wfd));
+}
+
+Poller::Poller(int poll_fd, int wake_fd)
+    : poll_fd_(poll_fd), wake_fd_(wake_fd), native_(std::make_unique<Native>()) {}
+
+Poller::~Poller() {
+  ::close(wake_fd_);
+  ::close(poll_fd_);
+}
+
+absl::Status Poller::Add(int fd) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = static_cast<uint32_t>(fd);
+  if (epoll_ctl(poll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    return PosixError(errno, "epoll_ctl(ADD)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Poller::Remove(int fd) {
+  if (epoll_ctl(poll_fd_, EPOLL_CTL_DEL, fd, nullptr) != 0) {
+    return PosixError(errno, "epoll_ctl(DEL)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events) {
+  events->clear();
+  int n = WaitEvents(poll_fd_, native_->events, timeout);
+  if (n < 0) {
+    if (errno == EINTR) return absl::OkStatus();
+    return PosixError(errno, "epoll_wait");
+  }
+  for (int i = 0; i < n; ++i) {
+    const epoll_event& ev = native_->events[i];
+    if (ev.data.u64 == kWakeTag) {
+      // Clear the flag before draining so that a Wake() racing with this
+      // Wait() either is drained here or writes again.
+      wake_pending_.store(false, std::memory_order_seq_cst);
+      uint64_t value;
+      while (::read(wake_fd_, &value, sizeof(value)) < 0 && errno == EINTR) {
+      }
+      continue;
+    }
+    events->push_back(PollEvent{static_cast<int>(ev.data.u64), ToFlags(ev.events)});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Poller::Wake() {
+  if (wake_pending_.exchange(true, std::memory_order_seq_cst)) {
+    return absl::OkStatus();  // a wake-up is already on its way
+  }
+  uint64_t one = 1;
+  while (::write(wake_fd_, &one, sizeof(one)) < 0) {
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) break;  // counter saturated: a wake-up is pending
+    wake_pending_.store(false, std::memory_order_seq_cst);
+    return PosixError(errno, "write(eventfd)");
+  }
+  return absl::OkStatus();
+}
+
+bool Poller::OwnsFd(int fd) const { return fd == poll_fd_ || fd == wake_fd_; }
+
+}  // namespace gaio::internal

@@ -1,0 +1,57 @@
+// Non-blocking fd syscalls the watcher performs, with the platform details
+// (EINTR retries, SIGPIPE suppression) kept in one place.
+//
+// None of these functions throw or raise SIGPIPE; each reports errno in an
+// IoResult or a Status built by PosixError().
+#ifndef GAIO_POLLER_FD_IO_H_
+#define GAIO_POLLER_FD_IO_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace gaio::internal {
+
+// Outcome of one read or write syscall: `n` >= 0 bytes on success, otherwise
+// n == -1 and `err` holds errno (never EINTR: interrupted calls are retried).
+struct IoResult {
+  ssize_t n;
+  int err;
+  bool would_block() const;  // err is EAGAIN/EWOULDBLOCK
+};
+
+// What the watcher needs to know about an fd it registers.
+struct FdInfo {
+  bool is_socket;
+};
+
+// Checks that `fd` is open and reports its kind. InvalidArgument when it is not
+// an open fd. Changes nothing.
+absl::StatusOr<FdInfo> ProbeFd(int fd);
+
+// Sets O_NONBLOCK (and, where MSG_NOSIGNAL does not exist, SO_NOSIGPIPE for
+// sockets). Returns the errno-mapped status on failure.
+absl::Status PrepareFd(int fd, const FdInfo& info);
+
+// One read(2) of at most `len` bytes.
+IoResult ReadSome(int fd, char* buf, size_t len);
+
+// One write of at most `len` bytes that never raises SIGPIPE: send(2) with
+// MSG_NOSIGNAL for sockets; for pipes and other fds, write(2) with SIGPIPE
+// blocked in the calling thread and a SIGPIPE caused by it consumed.
+IoResult WriteSome(int fd, bool is_socket, const char* buf, size_t len);
+
+// Blocks SIGPIPE for the rest of the calling thread's life, so that WriteSome
+// on non-socket fds from this thread needs no per-call signal-mask syscalls.
+// Poller threads call it at start.
+void BlockSigpipeInThisThread();
+
+// close(2), ignoring EINTR (the fd is released either way on Linux and BSD).
+void CloseFd(int fd);
+
+}  // namespace gaio::internal
+
+#endif  // GAIO_POLLER_FD_IO_H_

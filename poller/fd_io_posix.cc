@@ -1,0 +1,120 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "poller/fd_io.h"
+#include "poller/posix_error.h"
+
+namespace gaio::internal {
+namespace {
+
+thread_local bool t_sigpipe_blocked = false;
+
+IoResult Result(ssize_t n) { return n >= 0 ? IoResult{n, 0} : IoResult{-1, errno}; }
+
+// After a write failed with EPIPE while SIGPIPE was blocked, the signal is
+// pending on this thread: take it so that it is never delivered later.
+void ConsumePendingSigpipe() {
+  sigset_t pending;
+  if (sigpending(&pending) != 0 || !sigismember(&pending, SIGPIPE)) return;
+  sigset_t just_pipe;
+  sigemptyset(&just_pipe);
+  sigaddset(&just_pipe, SIGPIPE);
+  timespec zero{0, 0};
+  while (sigtimedwait(&just_pipe, nullptr, &zero) < 0 && errno == EINTR) {
+  }
+}
+
+ssize_t RawWrite(int fd, bool is_socket, const char* buf, size_t len) {
+  ssize_t n;
+  do {
+#ifdef MSG_NOSIGNAL
+    n = is_socket ? ::send(fd, buf, len, MSG_NOSIGNAL) : ::write(fd, buf, len);
+#else
+    (void)is_socket;  // sockets carry SO_NOSIGPIPE (see PrepareFd)
+    n = ::write(fd, buf, len);
+#endif
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+}  // namespace
+
+bool IoResult::would_block() const { return n < 0 && (err == EAGAIN || err == EWOULDBLOCK); }
+
+absl::StatusOr<FdInfo> ProbeFd(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    if (errno == EBADF) return absl::InvalidArgumentError(absl::StrCat("fd ", fd, " is not open"));
+    return PosixError(errno, "fstat");
+  }
+  return FdInfo{S_ISSOCK(st.st_mode)};
+}
+
+absl::Status PrepareFd(int fd, const FdInfo& info) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) return PosixError(errno, "fcntl(F_GETFL)");
+  if (!(flags & O_NONBLOCK) && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    return PosixError(errno, "fcntl(F_SETFL)");
+  }
+#if !defined(MSG_NOSIGNAL) && defined(SO_NOSIGPIPE)
+  if (info.is_socket) {
+    int one = 1;
+    if (::setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one)) != 0) {
+      return PosixError(errno, "setsockopt(SO_NOSIGPIPE)");
+    }
+  }
+#else
+  (void)info;
+#endif
+  return absl::OkStatus();
+}
+
+IoResult ReadSome(int fd, char* buf, size_t len) {
+  ssize_t n;
+  do {
+    n = ::read(fd, buf, len);
+  } while (n < 0 && errno == EINTR);
+  return Result(n);
+}
+
+IoResult WriteSome(int fd, bool is_socket, const char* buf, size_t len) {
+#ifdef MSG_NOSIGNAL
+  const bool needs_mask = !is_socket && !t_sigpipe_blocked;
+#else
+  const bool needs_mask = !t_sigpipe_blocked;
+#endif
+  if (!needs_mask) {
+    IoResult r = Result(RawWrite(fd, is_socket, buf, len));
+    if (r.n < 0 && r.err == EPIPE) ConsumePendingSigpipe();
+    return r;
+  }
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  IoResult r = Result(RawWrite(fd, is_socket, buf, len));
+  if (r.n < 0 && r.err == EPIPE) ConsumePendingSigpipe();
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return r;
+}
+
+void BlockSigpipeInThisThread() {
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
+  t_sigpipe_blocked = true;
+}
+
+void CloseFd(int fd) { ::close(fd); }
+
+}  // namespace gaio::internal

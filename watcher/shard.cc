@@ -1,0 +1,191 @@
+// Shard lifecycle, registration, submission, polling and hand-over to
+// wait_io(). The I/O attempts themselves are in shard_io.cc.
+#include "watcher/shard.h"
+
+#include <algorithm>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "poller/fd_io.h"
+#include "poller/poller.h"
+#include "watcher/mutex.h"
+#include "watcher/op_result.h"
+#include "watcher/request.h"
+
+namespace gaio::internal {
+
+absl::StatusOr<std::unique_ptr<Shard>> Shard::Create(size_t stride, size_t swap_buffer_size,
+                                                     CompletionSignal* signal) {
+  absl::StatusOr<std::unique_ptr<Poller>> poller = Poller::Create();
+  if (!poller.ok()) return poller.status();
+  return std::unique_ptr<Shard>(new Shard(*std::move(poller), stride, swap_buffer_size, signal));
+}
+
+Shard::Shard(std::unique_ptr<Poller> poller, size_t stride, size_t swap_buffer_size,
+             CompletionSignal* signal)
+    : poller_(std::move(poller)), stride_(stride), signal_(signal), swap_(swap_buffer_size) {}
+
+Shard::~Shard() { Close(); }
+
+Shard::FdState* Shard::Lookup(int fd) {
+  size_t slot = static_cast<size_t>(fd) / stride_;
+  if (slot >= fds_.size() || !fds_[slot] || !fds_[slot]->active) return nullptr;
+  return fds_[slot].get();
+}
+
+absl::StatusOr<Shard::FdState*> Shard::Register(int fd) {
+  absl::StatusOr<FdInfo> info = ProbeFd(fd);
+  if (!info.ok()) return info.status();
+  // Add first: it refuses regular files and directories before anything about
+  // the fd is changed.
+  if (absl::Status s = poller_->Add(fd); !s.ok()) return s;
+  if (absl::Status s = PrepareFd(fd, *info); !s.ok()) {
+    poller_->Remove(fd).IgnoreError();  // best effort; the fd stays the caller's
+    return s;
+  }
+  size_t slot = static_cast<size_t>(fd) / stride_;
+  if (slot >= fds_.size()) fds_.resize(std::max(slot + 1, fds_.size() * 2));
+  if (!fds_[slot]) fds_[slot] = std::make_unique<FdState>();
+  FdState* s = fds_[slot].get();
+  s->fd = fd;
+  s->active = true;
+  s->is_socket = info->is_socket;
+  s->deferred = false;
+  return s;
+}
+
+void Shard::Release(FdState* s) {
+  static const absl::Status* const kCancelled = new absl::Status(absl::CancelledError("cancelled"));
+  while (Request* r = s->reads.front()) Complete(s, r, *kCancelled);
+  while (Request* r = s->writes.front()) Complete(s, r, *kCancelled);
+  if (s->deferred) {
+    deferred_.erase(std::find(deferred_.begin(), deferred_.end(), s->fd));
+    s->deferred = false;
+  }
+  // Deregistration can only fail if the fd was closed behind our back.
+  poller_->Remove(s->fd).IgnoreError();
+  CloseFd(s->fd);
+  s->active = false;
+}
+
+absl::Status Shard::Submit(const SubmitArgs& args) {
+  MutexLock lock(&mu_);
+  if (closed_) return absl::FailedPreconditionError("watcher is closed");
+  FdState* s = Lookup(args.fd);
+  if (s == nullptr) {
+    absl::StatusOr<FdState*> registered = Register(args.fd);
+    if (!registered.ok()) return registered.status();
+    s = *registered;
+  }
+  Request* r = pool_.Get();
+  r->ctx = args.ctx;
+  r->data = args.data;
+  r->len = args.len;
+  r->deadline = args.deadline;
+  r->fd = args.fd;
+  r->op = args.op;
+  r->fill = args.fill;
+  RequestQueue& queue = args.op == OpType::kRead ? s->reads : s->writes;
+  const bool first_in_line = queue.empty();
+  queue.PushBack(r);
+  if (args.deadline != absl::InfiniteFuture()) {
+    timers_.Push(r);
+    if (args.deadline < sleeping_until_) {
+      // The sleeping poller would wake too late for this deadline.
+      sleeping_until_ = args.deadline;
+      poller_->Wake().IgnoreError();  // fails only if the eventfd is gone
+    }
+  }
+  if (first_in_line) {
+    if (args.op == OpType::kRead) {
+      ProcessReads(s);
+    } else {
+      ProcessWrites(s);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Shard::Free(int fd) {
+  MutexLock lock(&mu_);
+  if (closed_) return absl::FailedPreconditionError("watcher is closed");
+  FdState* s = Lookup(fd);
+  if (s == nullptr) return absl::NotFoundError(absl::StrCat("fd ", fd, " is not watched"));
+  Release(s);
+  return absl::OkStatus();
+}
+
+void Shard::Close() {
+  MutexLock lock(&mu_);
+  if (closed_) return;
+  closed_ = true;
+  for (const std::unique_ptr<FdState>& s : fds_) {
+    if (s && s->active) Release(s.get());
+  }
+  poller_->Wake().IgnoreError();
+}
+
+bool Shard::PollOnce(absl::Duration max_wait) {
+  absl::Duration wait = max_wait;
+  {
+    MutexLock lock(&mu_);
+    if (closed_ || !failure_.ok()) return false;
+    if (signal_ == nullptr && !completions_.empty()) wait = absl::ZeroDuration();
+    if (!timers_.empty()) {
+      absl::Time now = absl::Now();
+      wait = std::min(wait, std::max(absl::ZeroDuration(), timers_.top()->deadline - now));
+      sleeping_until_ = now + wait;
+    } else {
+      sleeping_until_ = wait == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                                         : absl::Now() + wait;
+    }
+    polling_ = true;
+  }
+  absl::Status status = poller_->Wait(wait, &events_);
+  MutexLock lock(&mu_);
+  polling_ = false;
+  sleeping_until_ = absl::InfinitePast();
+  if (!status.ok()) {
+    failure_ = status;
+    if (signal_) signal_->Notify();
+    return false;
+  }
+  for (const PollEvent& ev : events_) {
+    FdState* s = Lookup(ev.fd);
+    if (s == nullptr) continue;  // freed since the poller reported it
+    if (ev.flags & kPollReadable) ProcessReads(s);
+    if (ev.flags & kPollWritable) ProcessWrites(s);
+  }
+  if (!timers_.empty()) ExpireTimers(absl::Now());
+  return !closed_;
+}
+
+void Shard::Run() {
+  BlockSigpipeInThisThread();
+  while (PollOnce(absl::InfiniteDuration())) {
+  }
+}
+
+size_t Shard::TakeCompletions(std::vector<OpResult>* out) {
+  MutexLock lock(&mu_);
+  const size_t n = completions_.size();
+  if (n == 0 && deferred_.empty()) return 0;
+  for (OpResult& r : completions_) out->push_back(std::move(r));
+  completions_.clear();
+  swap_.Flip();
+  if (!deferred_.empty()) RetryDeferred();
+  return n;
+}
+
+absl::Status Shard::failure() const {
+  MutexLock lock(&mu_);
+  return failure_;
+}
+
+}  // namespace gaio::internal

@@ -1,0 +1,141 @@
+// Shard: one poller's share of a Watcher. The same code runs in both modes:
+// a poller thread calls PollOnce() in a loop (threaded mode), or wait_io()
+// calls it in the caller's thread (caller-driven mode, num_pollers = 0).
+//
+// A Shard owns a Poller, the fds whose number maps to it, their request
+// queues, the deadlines of their requests, a swap buffer, and the completions
+// not yet taken by wait_io(). One mutex guards all of it, so a read or write
+// syscall on an fd is only ever made by the thread holding it: submitting
+// threads (try-first), the poller thread, and the consumer (deferred swap
+// reads) take turns, and no readiness edge is lost between them.
+#ifndef GAIO_WATCHER_SHARD_H_
+#define GAIO_WATCHER_SHARD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "poller/poller.h"
+#include "watcher/completion_signal.h"
+#include "watcher/mutex.h"
+#include "watcher/op_result.h"
+#include "watcher/request.h"
+#include "watcher/swap_buffer.h"
+
+namespace gaio::internal {
+
+struct SubmitArgs {
+  OpType op;
+  void* ctx;
+  int fd;
+  char* data;  // nullptr: swap-buffer read
+  size_t len;
+  bool fill;  // read_full / write
+  absl::Time deadline;
+};
+
+class Shard {
+ public:
+  // `stride` is the number of shards (fd -> shard is fd % stride). `signal`
+  // is the Watcher's consumer signal in threaded mode, nullptr in
+  // caller-driven mode (then a completion wakes this shard's own poller).
+  static absl::StatusOr<std::unique_ptr<Shard>> Create(size_t stride, size_t swap_buffer_size,
+                                                       CompletionSignal* signal);
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+  ~Shard();
+
+  // Registers args.fd on first use, queues the request and tries it at once
+  // when nothing of its kind is queued before it. OK means the request will
+  // complete exactly once.
+  absl::Status Submit(const SubmitArgs& args) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Cancels fd's requests, deregisters and closes it. NotFound if not ours.
+  absl::Status Free(int fd) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Cancels every request, closes every fd, refuses further submissions and
+  // makes PollOnce() return false. Idempotent.
+  void Close() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Waits up to `max_wait` (less if a deadline is nearer) for readiness, then
+  // performs the ready I/O and expires due deadlines. Returns false once the
+  // shard is closed or its poller failed (see failure()).
+  bool PollOnce(absl::Duration max_wait) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Poller-thread body: PollOnce() until it returns false.
+  void Run();
+
+  // Appends every pending completion to `*out` (consumer only), hands the
+  // filled swap half over with them, and retries swap reads that were
+  // waiting for space. Returns the number appended.
+  size_t TakeCompletions(std::vector<OpResult>* out) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The error that stopped the poller, or OK.
+  absl::Status failure() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  bool OwnsFd(int fd) const { return poller_->OwnsFd(fd); }
+  absl::Status Wake() { return poller_->Wake(); }
+
+ private:
+  struct FdState {
+    int fd = -1;
+    bool active = false;
+    bool is_socket = false;
+    bool deferred = false;  // listed in deferred_
+    RequestQueue reads;
+    RequestQueue writes;
+  };
+  enum class Attempt { kDone, kWouldBlock, kNoSwapSpace };
+
+  Shard(std::unique_ptr<Poller> poller, size_t stride, size_t swap_buffer_size,
+        CompletionSignal* signal);
+
+  FdState* Lookup(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<FdState*> Register(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Release(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  void ProcessReads(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ProcessWrites(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Attempt TryRead(FdState* s, Request* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Attempt TryWrite(FdState* s, Request* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RetryDeferred() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ExpireTimers(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Removes r from its queue and the timer heap, records its OpResult and
+  // recycles it. `swap_bytes` is the data of a swap read that returned bytes.
+  void Complete(FdState* s, Request* r, const absl::Status& status,
+                absl::Span<char> swap_bytes = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::unique_ptr<Poller> poller_;
+  const size_t stride_;
+  CompletionSignal* const signal_;  // nullptr in caller-driven mode
+
+  mutable Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  // Set while a thread sleeps in poller_->Wait(); a submission whose deadline
+  // is earlier than sleeping_until_ wakes it.
+  bool polling_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time sleeping_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+
+  // fd / stride -> state; slots are kept and reused when fd numbers recur.
+  std::vector<std::unique_ptr<FdState>> fds_ ABSL_GUARDED_BY(mu_);
+  RequestPool pool_ ABSL_GUARDED_BY(mu_);
+  TimerHeap timers_ ABSL_GUARDED_BY(mu_);
+  SwapBuffer swap_ ABSL_GUARDED_BY(mu_);
+  std::vector<OpResult> completions_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> deferred_ ABSL_GUARDED_BY(mu_);  // fds waiting for swap space
+  std::vector<int> deferred_scratch_ ABSL_GUARDED_BY(mu_);
+
+  std::vector<PollEvent> events_;  // used only by the thread inside PollOnce
+};
+
+}  // namespace gaio::internal
+
+#endif  // GAIO_WATCHER_SHARD_H_

@@ -1,0 +1,161 @@
+// The I/O half of Shard: attempting queued requests, completing them, and
+// deadlines. Every function here runs with the shard's mutex held.
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "poller/fd_io.h"
+#include "poller/posix_error.h"
+#include "watcher/op_result.h"
+#include "watcher/request.h"
+#include "watcher/shard.h"
+
+namespace gaio::internal {
+namespace {
+
+// Shared, immutable statuses: copying one costs a reference-count increment
+// instead of an allocation per completion.
+const absl::Status& EofStatus() {
+  static const absl::Status* const kEof = new absl::Status(absl::OutOfRangeError("EOF"));
+  return *kEof;
+}
+
+const absl::Status& DeadlineStatus() {
+  static const absl::Status* const kDeadline =
+      new absl::Status(absl::DeadlineExceededError("deadline exceeded"));
+  return *kDeadline;
+}
+
+}  // namespace
+
+void Shard::ProcessReads(FdState* s) {
+  while (Request* r = s->reads.front()) {
+    Attempt a = TryRead(s, r);
+    if (a == Attempt::kDone) continue;
+    if (a == Attempt::kNoSwapSpace && !s->deferred) {
+      s->deferred = true;
+      deferred_.push_back(s->fd);
+    }
+    return;
+  }
+}
+
+void Shard::ProcessWrites(FdState* s) {
+  while (Request* r = s->writes.front()) {
+    if (TryWrite(s, r) != Attempt::kDone) return;
+  }
+}
+
+Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
+  for (;;) {
+    char* dst;
+    size_t cap;
+    const bool swap = r->data == nullptr;
+    if (swap) {
+      if (!swap_.Reserve(&dst, &cap)) return Attempt::kNoSwapSpace;
+    } else {
+      dst = r->data + r->done;
+      cap = r->len - r->done;
+    }
+    IoResult io = ReadSome(s->fd, dst, cap);
+    if (io.n > 0) {
+      const size_t n = static_cast<size_t>(io.n);
+      r->done += n;
+      if (swap) {
+        swap_.Commit(n);
+        Complete(s, r, absl::OkStatus(), absl::Span<char>(dst, n));
+        return Attempt::kDone;
+      }
+      if (!r->fill || r->done == r->len) {
+        Complete(s, r, absl::OkStatus());
+        return Attempt::kDone;
+      }
+      continue;  // read_full: keep filling until EAGAIN
+    }
+    if (io.n == 0) {
+      Complete(s, r, EofStatus());
+    } else if (io.would_block()) {
+      return Attempt::kWouldBlock;
+    } else {
+      Complete(s, r, PosixError(io.err, "read"));
+    }
+    return Attempt::kDone;
+  }
+}
+
+Shard::Attempt Shard::TryWrite(FdState* s, Request* r) {
+  for (;;) {
+    IoResult io = WriteSome(s->fd, s->is_socket, r->data + r->done, r->len - r->done);
+    if (io.n >= 0) {
+      r->done += static_cast<size_t>(io.n);
+      if (r->done == r->len) {
+        Complete(s, r, absl::OkStatus());
+        return Attempt::kDone;
+      }
+      continue;
+    }
+    if (io.would_block()) return Attempt::kWouldBlock;
+    Complete(s, r, PosixError(io.err, "write"));
+    return Attempt::kDone;
+  }
+}
+
+void Shard::RetryDeferred() {
+  deferred_scratch_.swap(deferred_);
+  for (int fd : deferred_scratch_) {
+    if (FdState* s = Lookup(fd)) s->deferred = false;
+  }
+  for (int fd : deferred_scratch_) {
+    if (FdState* s = Lookup(fd)) ProcessReads(s);
+  }
+  deferred_scratch_.clear();
+}
+
+void Shard::ExpireTimers(absl::Time now) {
+  while (!timers_.empty() && timers_.top()->deadline <= now) {
+    Request* r = timers_.top();
+    FdState* s = Lookup(r->fd);
+    const bool is_read = r->op == OpType::kRead;
+    RequestQueue& queue = is_read ? s->reads : s->writes;
+    const bool was_head = queue.front() == r;
+    Complete(s, r, DeadlineStatus());  // recycles r
+    // The next request in line may be able to proceed right away (e.g. one
+    // with its own buffer behind a swap read that waited for space).
+    if (was_head && !queue.empty()) {
+      if (is_read) {
+        ProcessReads(s);
+      } else {
+        ProcessWrites(s);
+      }
+    }
+  }
+}
+
+void Shard::Complete(FdState* s, Request* r, const absl::Status& status,
+                     absl::Span<char> swap_bytes) {
+  const bool is_read = r->op == OpType::kRead;
+  (is_read ? s->reads : s->writes).Remove(r);
+  if (r->heap_index != kNotInHeap) timers_.Remove(r);
+  const bool is_swap = is_read && r->data == nullptr;
+  const bool was_empty = completions_.empty();
+  completions_.push_back(OpResult{
+      .op = r->op,
+      .fd = r->fd,
+      .ctx = r->ctx,
+      .buffer = is_swap ? swap_bytes : absl::Span<char>(r->data, r->len),
+      .size = r->done,
+      .is_swap_buffer = is_swap,
+      .status = status,
+  });
+  pool_.Put(r);
+  if (!was_empty) return;  // the consumer has been told already
+  if (signal_ != nullptr) {
+    signal_->Notify();
+  } else if (polling_) {
+    poller_->Wake().IgnoreError();  // caller-driven: the caller sleeps in Wait
+  }
+}
+
+}  // namespace gaio::internal

@@ -1,0 +1,53 @@
+// SwapBuffer: the memory that reads without a caller buffer land in.
+//
+// Two halves of `size` bytes, allocated on first use. Reads fill the current
+// half; when the consumer takes a batch of completions (wait_io), the filled
+// half is handed out with it and the other half, which the previous batch had
+// and which the new wait_io() call released, becomes the one to fill. So swap
+// bytes stay valid until the next wait_io(), and memory is 2 * size whatever
+// the number of fds. A read is offered the rest of the current half, but only
+// when at least size / 4 is left: no tiny reads.
+// Internal to //watcher; guarded by its Shard's mutex.
+#ifndef GAIO_WATCHER_SWAP_BUFFER_H_
+#define GAIO_WATCHER_SWAP_BUFFER_H_
+
+#include <cstddef>
+#include <memory>
+
+namespace gaio::internal {
+
+class SwapBuffer {
+ public:
+  explicit SwapBuffer(size_t size) : size_(size), min_offer_(size / 4 > 0 ? size / 4 : 1) {}
+
+  // Space for one read in the current half: false when less than size / 4 is
+  // left (the read must wait for Flip()).
+  bool Reserve(char** data, size_t* len) {
+    if (size_ - used_ < min_offer_) return false;
+    if (!memory_) memory_ = std::make_unique<char[]>(2 * size_);
+    *data = memory_.get() + half_ * size_ + used_;
+    *len = size_ - used_;
+    return true;
+  }
+  // Marks `n` bytes of the last Reserve()d space as holding a completion.
+  void Commit(size_t n) { used_ += n; }
+  // The current half's bytes now belong to the batch just taken; the other
+  // half becomes the one to fill.
+  void Flip() {
+    if (used_ == 0) return;
+    half_ ^= 1;
+    used_ = 0;
+  }
+  bool allocated() const { return memory_ != nullptr; }
+
+ private:
+  const size_t size_;
+  const size_t min_offer_;
+  std::unique_ptr<char[]> memory_;
+  int half_ = 0;
+  size_t used_ = 0;
+};
+
+}  // namespace gaio::internal
+
+#endif  // GAIO_WATCHER_SWAP_BUFFER_H_

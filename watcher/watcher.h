@@ -1,0 +1,125 @@
+// gaio::Watcher: asynchronous reads and writes on file descriptors the
+// application already has (accepted or connected sockets, pipes,
+// socketpairs), completed in batches through wait_io().
+//
+//   absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create();
+//   w->read(ctx, fd, nullptr);                 // read into the swap buffer
+//   for (;;) {
+//     auto batch = w->wait_io();              // blocks for >= 1 completion
+//     if (!batch.ok()) break;                 // FailedPrecondition once closed
+//     for (const gaio::OpResult& r : *batch) { ... }
+//   }
+//
+// Threads. read*/write*/free/close may be called from any thread, also while
+// another thread is inside wait_io(). wait_io()/poll_io() are called by one
+// thread at a time; a concurrent second call returns FailedPrecondition and
+// changes nothing. A Watcher is a move-only handle; a moved-from handle
+// answers every call with FailedPrecondition.
+//
+// Ownership of fds. The first request on an fd registers it: O_NONBLOCK is
+// set and the fd joins a poller. From then on the Watcher owns it until
+// free(fd) or close(), both of which close it. Closing a watched fd behind the
+// Watcher's back is a contract violation (its requests may never complete).
+//
+// Ownership of buffers. A caller's buffer must stay valid and untouched until
+// its request's OpResult is returned. Swap-buffer reads (nullptr or an empty
+// span) need no buffer: the bytes land in memory the Watcher owns and stay
+// valid and unchanged until the next wait_io() call. OpResult arrays returned
+// by wait_io() are valid until the next wait_io() call.
+//
+// Completions. Every request a read*/write* call accepted (returned OK)
+// yields exactly one OpResult: completed, failed, timed out or cancelled.
+// Per fd, reads complete in submission order and so do writes; the one
+// exception is a request whose deadline passes, which completes at that
+// moment with DeadlineExceeded. A request is tried at once, in the submitting
+// call, when no earlier request of its kind is queued on that fd.
+//
+// Errors. No call throws. Submission returns InvalidArgument for a bad fd, an
+// empty write or an empty read_full buffer; FailedPrecondition after close();
+// the errno-mapped status when registration fails (PermissionDenied for a
+// regular file or a directory). Completion statuses: see OpResult. SIGPIPE is
+// never raised by the Watcher's writes.
+#ifndef GAIO_WATCHER_WATCHER_H_
+#define GAIO_WATCHER_WATCHER_H_
+
+#include <cstddef>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "watcher/op_result.h"  // IWYU pragma: export
+#include "watcher/options.h"    // IWYU pragma: export
+
+namespace gaio {
+
+class Watcher {
+ public:
+  // Builds a Watcher and starts options.num_pollers poller threads. On error
+  // (InvalidArgument for bad options, or the errno-mapped status when epoll or
+  // a thread cannot be created) returns that status and starts nothing.
+  static absl::StatusOr<Watcher> Create(const WatcherOptions& options = {});
+
+  Watcher(Watcher&& other) noexcept;
+  Watcher& operator=(Watcher&& other) noexcept;  // closes what *this held
+  Watcher(const Watcher&) = delete;
+  Watcher& operator=(const Watcher&) = delete;
+  ~Watcher();  // close(), then releases everything
+
+  // Reads once: completes after the first read that returns bytes (a partial
+  // fill), at EOF, or on error. An empty span reads into the swap buffer.
+  absl::Status read(void* ctx, int fd, absl::Span<char> buf);
+  absl::Status read(void* ctx, int fd, std::nullptr_t);  // swap buffer
+
+  // As read(), but completes with DeadlineExceeded at `deadline` if still
+  // pending. absl::InfiniteFuture() means no deadline.
+  absl::Status read_timeout(void* ctx, int fd, absl::Span<char> buf, absl::Time deadline);
+  absl::Status read_timeout(void* ctx, int fd, std::nullptr_t, absl::Time deadline);
+
+  // Fills `buf` entirely. Completes when full (OK), or at EOF (IsEof), an
+  // error or the deadline, with OpResult::size = bytes filled so far.
+  // InvalidArgument for an empty buffer.
+  absl::Status read_full(void* ctx, int fd, absl::Span<char> buf,
+                         absl::Time deadline = absl::InfiniteFuture());
+
+  // Writes all of `buf`, looping over partial writes, or fails; size = bytes
+  // written. InvalidArgument for an empty buffer.
+  absl::Status write(void* ctx, int fd, absl::Span<const char> buf);
+  absl::Status write_timeout(void* ctx, int fd, absl::Span<const char> buf, absl::Time deadline);
+
+  // Blocks until at least one request has completed and returns the batch of
+  // all completions available. The span, its OpResults and any swap-buffer
+  // bytes they point to stay valid until the next wait_io()/poll_io() call.
+  // After close(): returns the completions still undelivered (those finished
+  // before close, then the ones close cancelled), then FailedPrecondition.
+  // FailedPrecondition too when another thread is inside wait_io().
+  absl::StatusOr<absl::Span<const OpResult>> wait_io();
+
+  // As wait_io(), but returns an empty batch once `timeout` has passed with no
+  // completion. absl::ZeroDuration() polls without blocking.
+  absl::StatusOr<absl::Span<const OpResult>> wait_io(absl::Duration timeout);
+
+  // wait_io(absl::ZeroDuration()): never blocks.
+  absl::StatusOr<absl::Span<const OpResult>> poll_io();
+
+  // Cancels the pending requests on `fd` (each completes with Cancelled, reads
+  // then writes, each kind in submission order), deregisters and closes fd.
+  // NotFound, touching nothing, when the Watcher does not own fd;
+  // FailedPrecondition after close().
+  absl::Status free(int fd);
+
+  // Cancels every pending request (Cancelled), closes every owned fd and stops
+  // the poller threads. Idempotent: later calls return OK and do nothing.
+  absl::Status close();
+
+  class Impl;
+
+ private:
+  explicit Watcher(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gaio
+
+#endif  // GAIO_WATCHER_WATCHER_H_
