@@ -88,6 +88,14 @@ class Watcher {
   absl::Status write(void* ctx, int fd, absl::Span<const char> buf);
   absl::Status write_timeout(void* ctx, int fd, absl::Span<const char> buf, absl::Time deadline);
 
+  // A char array would convert to a span that includes a string literal's
+  // terminating NUL. Pass absl::string_view("...") or absl::MakeConstSpan(arr)
+  // to say which bytes are meant.
+  template <size_t N>
+  absl::Status write(void* ctx, int fd, const char (&array)[N]) = delete;
+  template <size_t N>
+  absl::Status write_timeout(void* ctx, int fd, const char (&array)[N], absl::Time) = delete;
+
   // Blocks until at least one request has completed and returns the batch of
   // all completions available. The span, its OpResults and any swap-buffer
   // bytes they point to stay valid until the next wait_io()/poll_io() call.
