@@ -1,0 +1,49 @@
+// echo_server: a TCP echo server on 127.0.0.1 built on gaio::Watcher.
+//
+//   ./bazelw run //examples:echo_server -- --port=9000 --pollers=1
+//
+// Runs until SIGINT/SIGTERM, or for --seconds when given.
+#include <csignal>
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "examples/echo_service.h"
+
+ABSL_FLAG(int, port, 9000, "TCP port on 127.0.0.1 (0 picks a free one)");
+ABSL_FLAG(int, pollers, 1, "poller threads (0 = caller-driven)");
+ABSL_FLAG(int, seconds, 0, "stop after this many seconds (0 = run until a signal)");
+
+namespace {
+gaio_examples::EchoService* g_service = nullptr;
+void OnSignal(int) { g_service->Stop(); }  // only stores an atomic
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  gaio::WatcherOptions options;
+  options.num_pollers = absl::GetFlag(FLAGS_pollers);
+  auto service = gaio_examples::EchoService::Start(absl::GetFlag(FLAGS_port), options);
+  if (!service.ok()) {
+    std::fprintf(stderr, "echo_server: %s\n", service.status().ToString().c_str());
+    return 1;
+  }
+  g_service = service->get();
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::printf("echo_server listening on 127.0.0.1:%d\n", (*service)->port());
+  std::fflush(stdout);
+  const int seconds = absl::GetFlag(FLAGS_seconds);
+  absl::Status status = (*service)->Run(seconds > 0 ? absl::Now() + absl::Seconds(seconds)
+                                                    : absl::InfiniteFuture());
+  std::printf("echo_server: %llu connections, %llu bytes echoed\n",
+              static_cast<unsigned long long>((*service)->connections()),
+              static_cast<unsigned long long>((*service)->bytes_echoed()));
+  if (!status.ok()) {
+    std::fprintf(stderr, "echo_server: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}

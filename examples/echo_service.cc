@@ -1,0 +1,102 @@
+#include "examples/echo_service.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace gaio_examples {
+
+absl::StatusOr<std::unique_ptr<EchoService>> EchoService::Start(
+    int port, const gaio::WatcherOptions& options) {
+  absl::StatusOr<gaio::Watcher> watcher = gaio::Watcher::Create(options);
+  if (!watcher.ok()) return watcher.status();
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 4096) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    absl::Status status = absl::ErrnoToStatus(errno, "bind/listen");
+    close(fd);
+    return status;
+  }
+  std::unique_ptr<EchoService> service(
+      new EchoService(*std::move(watcher), fd, ntohs(addr.sin_port)));
+  service->acceptor_ = std::thread([s = service.get()] { s->AcceptLoop(); });
+  return service;
+}
+
+EchoService::~EchoService() {
+  Stop();
+  if (acceptor_.joinable()) acceptor_.join();
+  close(listen_fd_);
+  watcher_.close().IgnoreError();
+}
+
+void EchoService::AcceptLoop() {
+  while (!stop_.load()) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto* conn = new Conn{fd, {}};
+    // nullptr: the bytes land in the watcher's swap buffer, so an idle
+    // connection holds no read buffer.
+    if (watcher_.read(conn, fd, nullptr).ok()) {
+      connections_.fetch_add(1);
+    } else {
+      close(fd);
+      delete conn;
+    }
+  }
+}
+
+void EchoService::Drop(Conn* conn) {
+  watcher_.free(conn->fd).IgnoreError();  // closes the fd
+  delete conn;
+}
+
+absl::Status EchoService::Run(absl::Time until) {
+  while (!stop_.load() && absl::Now() < until) {
+    absl::StatusOr<absl::Span<const gaio::OpResult>> batch =
+        watcher_.wait_io(absl::Milliseconds(100));
+    if (!batch.ok()) return batch.status();
+    for (const gaio::OpResult& r : *batch) {
+      auto* conn = static_cast<Conn*>(r.ctx);
+      if (absl::IsCancelled(r.status)) continue;  // conn already dropped
+      if (!r.status.ok()) {  // EOF, reset, ...
+        Drop(conn);
+        continue;
+      }
+      if (r.op == gaio::OpType::kRead) {
+        // Swap bytes are valid until the next wait_io(): copy them for the write.
+        conn->out.assign(r.buffer.data(), r.size);
+        if (!watcher_.write(conn, conn->fd, conn->out).ok()) Drop(conn);
+      } else {
+        bytes_echoed_.fetch_add(r.size);
+        if (!watcher_.read(conn, conn->fd, nullptr).ok()) Drop(conn);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace gaio_examples
