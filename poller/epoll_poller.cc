@@ -46,7 +46,8 @@ int WaitEvents(int epfd, epoll_event* out, absl::Duration timeout) {
 
 uint32_t ToFlags(uint32_t ev) {
   uint32_t flags = 0;
-  if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLPRI)) flags |= kPollReadable;
+  if (ev & (EPOLLIN | EPOLLPRI)) flags |= kPollReadable;
+  if (ev & EPOLLRDHUP) flags |= kPollReadable | kPollHangup;
   if (ev & EPOLLOUT) flags |= kPollWritable;
   if (ev & EPOLLHUP) flags |= kPollHangup | kPollReadable | kPollWritable;
   if (ev & EPOLLERR) flags |= kPollError | kPollReadable | kPollWritable;

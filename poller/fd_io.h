@@ -26,6 +26,10 @@ struct IoResult {
 // What the watcher needs to know about an fd it registers.
 struct FdInfo {
   bool is_socket;
+  // A byte stream (SOCK_STREAM socket, pipe or FIFO): a read or write that
+  // moves fewer bytes than asked means the fd is drained (or full) right now,
+  // so the next readiness edge, not another syscall, tells when to go on.
+  bool is_stream;
 };
 
 // Checks that `fd` is open and reports its kind. InvalidArgument when it is not

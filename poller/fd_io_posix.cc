@@ -56,7 +56,12 @@ absl::StatusOr<FdInfo> ProbeFd(int fd) {
     if (errno == EBADF) return absl::InvalidArgumentError(absl::StrCat("fd ", fd, " is not open"));
     return PosixError(errno, "fstat");
   }
-  return FdInfo{S_ISSOCK(st.st_mode)};
+  if (S_ISFIFO(st.st_mode)) return FdInfo{false, true};
+  if (!S_ISSOCK(st.st_mode)) return FdInfo{false, false};
+  int type = 0;
+  socklen_t len = sizeof(type);
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return PosixError(errno, "getsockopt");
+  return FdInfo{true, type == SOCK_STREAM};
 }
 
 absl::Status PrepareFd(int fd, const FdInfo& info) {

@@ -30,7 +30,7 @@ namespace gaio::internal {
 enum PollFlag : uint32_t {
   kPollReadable = 1u << 0,  // data, EOF or a peer shutdown can be read
   kPollWritable = 1u << 1,  // a write would make progress
-  kPollHangup = 1u << 2,    // the peer closed or the connection is gone
+  kPollHangup = 1u << 2,    // the peer shut down its writing side, or the connection is gone
   kPollError = 1u << 3,     // an error is pending on the fd (SO_ERROR)
 };
 

@@ -56,6 +56,9 @@ absl::StatusOr<Shard::FdState*> Shard::Register(int fd) {
   s->fd = fd;
   s->active = true;
   s->is_socket = info->is_socket;
+  s->is_stream = info->is_stream;
+  s->readable = s->writable = true;
+  s->hangup = false;
   s->deferred = false;
   return s;
 }
@@ -104,8 +107,8 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
   }
   if (first_in_line) {
     if (args.op == OpType::kRead) {
-      ProcessReads(s);
-    } else {
+      if (s->readable) ProcessReads(s);
+    } else if (s->writable) {
       ProcessWrites(s);
     }
   }
@@ -159,8 +162,15 @@ bool Shard::PollOnce(absl::Duration max_wait) {
   for (const PollEvent& ev : events_) {
     FdState* s = Lookup(ev.fd);
     if (s == nullptr) continue;  // freed since the poller reported it
-    if (ev.flags & kPollReadable) ProcessReads(s);
-    if (ev.flags & kPollWritable) ProcessWrites(s);
+    if (ev.flags & (kPollHangup | kPollError)) s->hangup = true;
+    if (ev.flags & kPollReadable) {
+      s->readable = true;
+      ProcessReads(s);
+    }
+    if (ev.flags & kPollWritable) {
+      s->writable = true;
+      ProcessWrites(s);
+    }
   }
   if (!timers_.empty()) ExpireTimers(absl::Now());
   return !closed_;

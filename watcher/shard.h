@@ -87,6 +87,17 @@ class Shard {
     int fd = -1;
     bool active = false;
     bool is_socket = false;
+    bool is_stream = false;  // see FdInfo::is_stream
+    // Readiness as far as we know: set by a readiness edge (and at
+    // registration), cleared when a syscall finds the fd drained or full.
+    // A request is only attempted while its direction is ready, which saves
+    // the syscall that would return EAGAIN.
+    bool readable = true;
+    bool writable = true;
+    // The poller reported a hang-up or error: EOF (or an error) is pending
+    // behind any data, with no further edge to come, so a short read no
+    // longer means "drained".
+    bool hangup = false;
     bool deferred = false;  // listed in deferred_
     RequestQueue reads;
     RequestQueue writes;

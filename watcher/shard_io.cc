@@ -31,7 +31,8 @@ const absl::Status& DeadlineStatus() {
 }  // namespace
 
 void Shard::ProcessReads(FdState* s) {
-  while (Request* r = s->reads.front()) {
+  while (s->readable && !s->reads.empty()) {
+    Request* r = s->reads.front();
     Attempt a = TryRead(s, r);
     if (a == Attempt::kDone) continue;
     if (a == Attempt::kNoSwapSpace && !s->deferred) {
@@ -43,8 +44,8 @@ void Shard::ProcessReads(FdState* s) {
 }
 
 void Shard::ProcessWrites(FdState* s) {
-  while (Request* r = s->writes.front()) {
-    if (TryWrite(s, r) != Attempt::kDone) return;
+  while (s->writable && !s->writes.empty()) {
+    if (TryWrite(s, s->writes.front()) != Attempt::kDone) return;
   }
 }
 
@@ -62,6 +63,9 @@ Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
     IoResult io = ReadSome(s->fd, dst, cap);
     if (io.n > 0) {
       const size_t n = static_cast<size_t>(io.n);
+      // A short read drained a byte stream: wait for the next edge. Not after
+      // a hang-up, whose EOF is still to be read and will bring no edge.
+      if (n < cap && s->is_stream && !s->hangup) s->readable = false;
       r->done += n;
       if (swap) {
         swap_.Commit(n);
@@ -72,11 +76,13 @@ Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
         Complete(s, r, absl::OkStatus());
         return Attempt::kDone;
       }
-      continue;  // read_full: keep filling until EAGAIN
+      if (!s->readable) return Attempt::kWouldBlock;
+      continue;  // read_full: keep filling
     }
     if (io.n == 0) {
       Complete(s, r, EofStatus());
     } else if (io.would_block()) {
+      s->readable = false;
       return Attempt::kWouldBlock;
     } else {
       Complete(s, r, PosixError(io.err, "read"));
@@ -87,16 +93,25 @@ Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
 
 Shard::Attempt Shard::TryWrite(FdState* s, Request* r) {
   for (;;) {
-    IoResult io = WriteSome(s->fd, s->is_socket, r->data + r->done, r->len - r->done);
+    const size_t cap = r->len - r->done;
+    IoResult io = WriteSome(s->fd, s->is_socket, r->data + r->done, cap);
     if (io.n >= 0) {
       r->done += static_cast<size_t>(io.n);
       if (r->done == r->len) {
         Complete(s, r, absl::OkStatus());
         return Attempt::kDone;
       }
+      // A short write filled a byte stream: wait for the next edge.
+      if (s->is_stream) {
+        s->writable = false;
+        return Attempt::kWouldBlock;
+      }
       continue;
     }
-    if (io.would_block()) return Attempt::kWouldBlock;
+    if (io.would_block()) {
+      s->writable = false;
+      return Attempt::kWouldBlock;
+    }
     Complete(s, r, PosixError(io.err, "write"));
     return Attempt::kDone;
   }
@@ -125,8 +140,8 @@ void Shard::ExpireTimers(absl::Time now) {
     // with its own buffer behind a swap read that waited for space).
     if (was_head && !queue.empty()) {
       if (is_read) {
-        ProcessReads(s);
-      } else {
+        if (s->readable) ProcessReads(s);
+      } else if (s->writable) {
         ProcessWrites(s);
       }
     }
