@@ -106,8 +106,9 @@ absl::Status Poller::Remove(int fd) {
   return absl::OkStatus();
 }
 
-absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events) {
+absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events, bool* woken) {
   events->clear();
+  if (woken) *woken = false;
   int n = WaitEvents(poll_fd_, native_->events, timeout);
   if (n < 0) {
     if (errno == EINTR) return absl::OkStatus();
@@ -122,6 +123,7 @@ absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events
       uint64_t value;
       while (::read(wake_fd_, &value, sizeof(value)) < 0 && errno == EINTR) {
       }
+      if (woken) *woken = true;
       continue;
     }
     events->push_back(PollEvent{static_cast<int>(ev.data.u64), ToFlags(ev.events)});

@@ -60,9 +60,11 @@ class Poller {
   // Blocks until at least one event is ready, Wake() is called, or `timeout`
   // passes (absl::ZeroDuration() polls; absl::InfiniteDuration() waits
   // forever). Replaces the contents of `*events` with the ready events (the
-  // vector's capacity is reused). Wake-ups are consumed and not reported.
-  // An interrupted wait (EINTR) returns OK with no events.
-  absl::Status Wait(absl::Duration timeout, std::vector<PollEvent>* events);
+  // vector's capacity is reused). Wake-ups are consumed, not listed as
+  // events; `*woken` (when given) tells whether one was. An interrupted wait
+  // (EINTR) returns OK with no events.
+  absl::Status Wait(absl::Duration timeout, std::vector<PollEvent>* events,
+                    bool* woken = nullptr);
 
   // Makes the current or next Wait() return. Thread-safe; wake-ups that arrive
   // while one is already pending are coalesced into it (no extra syscall).

@@ -5,10 +5,12 @@
 #ifndef GAIO_WATCHER_COMPLETION_SIGNAL_H_
 #define GAIO_WATCHER_COMPLETION_SIGNAL_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "watcher/mutex.h"
 
@@ -28,9 +30,16 @@ class CompletionSignal {
     }
   }
 
-  // Sleeps until sequence() differs from `seen` or `deadline` passes. Returns
-  // true when the sequence moved.
-  bool Wait(uint64_t seen, absl::Time deadline) {
+  // Sleeps until sequence() differs from `seen` or `deadline` passes, after
+  // first spinning for up to `spin` without sleeping. Returns true when the
+  // sequence moved.
+  bool Wait(uint64_t seen, absl::Time deadline, absl::Duration spin = absl::ZeroDuration()) {
+    if (spin > absl::ZeroDuration()) {
+      const absl::Time until = std::min(deadline, absl::Now() + spin);
+      do {
+        if (seq_.load(std::memory_order_seq_cst) != seen) return true;
+      } while (absl::Now() < until);
+    }
     MutexLock lock(&mu_);
     waiters_.fetch_add(1, std::memory_order_seq_cst);
     while (seq_.load(std::memory_order_seq_cst) == seen) {

@@ -3,6 +3,9 @@
 #define GAIO_WATCHER_OPTIONS_H_
 
 #include <cstddef>
+#include <vector>
+
+#include "absl/time/time.h"
 
 namespace gaio {
 
@@ -26,6 +29,23 @@ struct WatcherOptions {
   // left in the current batch, it waits for the next wait_io() call.
   // Must be at least 64; smaller values are refused with InvalidArgument.
   size_t swap_buffer_size = 64 * 1024;
+
+  // Busy polling, for the lowest latency (like Sonic's RunWarm). Before
+  // going to sleep, each poller thread (or, in caller-driven mode, wait_io())
+  // keeps polling without blocking for up to this long, and a wait_io() in
+  // threaded mode keeps checking for completions for up to this long. This
+  // skips the sleep/wake-up (epoll sleep, futex) on traffic that arrives
+  // within the window, and costs CPU: while idle, every spinning thread burns
+  // busy_poll of CPU per wait, i.e. up to a whole core each under steady
+  // light traffic. Zero (default): off. Negative values are refused.
+  absl::Duration busy_poll = absl::ZeroDuration();
+
+  // CPUs to pin the poller threads to: thread i runs only on
+  // poller_cpus[i % poller_cpus.size()]. Empty (default): no pinning. Each CPU
+  // must exist and be allowed to this process, else Create returns
+  // InvalidArgument. Must be empty in caller-driven mode (num_pollers = 0),
+  // where the caller's own thread does the polling: pin that thread instead.
+  std::vector<int> poller_cpus;
 };
 
 }  // namespace gaio

@@ -21,15 +21,21 @@
 namespace gaio::internal {
 
 absl::StatusOr<std::unique_ptr<Shard>> Shard::Create(size_t stride, size_t swap_buffer_size,
+                                                     absl::Duration busy_poll,
                                                      CompletionSignal* signal) {
   absl::StatusOr<std::unique_ptr<Poller>> poller = Poller::Create();
   if (!poller.ok()) return poller.status();
-  return std::unique_ptr<Shard>(new Shard(*std::move(poller), stride, swap_buffer_size, signal));
+  return std::unique_ptr<Shard>(
+      new Shard(*std::move(poller), stride, swap_buffer_size, busy_poll, signal));
 }
 
 Shard::Shard(std::unique_ptr<Poller> poller, size_t stride, size_t swap_buffer_size,
-             CompletionSignal* signal)
-    : poller_(std::move(poller)), stride_(stride), signal_(signal), swap_(swap_buffer_size) {}
+             absl::Duration busy_poll, CompletionSignal* signal)
+    : poller_(std::move(poller)),
+      stride_(stride),
+      busy_poll_(busy_poll),
+      signal_(signal),
+      swap_(swap_buffer_size) {}
 
 Shard::~Shard() { Close(); }
 
@@ -150,7 +156,14 @@ bool Shard::PollOnce(absl::Duration max_wait) {
     }
     polling_ = true;
   }
-  absl::Status status = poller_->Wait(wait, &events_);
+  absl::Status status;
+  if (busy_poll_ > absl::ZeroDuration() && wait > absl::ZeroDuration()) {
+    // Spin first; sleep only if nothing came within the window.
+    const absl::Duration spin = std::min(busy_poll_, wait);
+    if (!Spin(spin)) status = poller_->Wait(wait - spin, &events_);
+  } else {
+    status = poller_->Wait(wait, &events_);
+  }
   MutexLock lock(&mu_);
   polling_ = false;
   sleeping_until_ = absl::InfinitePast();
@@ -176,6 +189,18 @@ bool Shard::PollOnce(absl::Duration max_wait) {
   return !closed_;
 }
 
+bool Shard::Spin(absl::Duration limit) {
+  const absl::Time until = absl::Now() + limit;
+  do {
+    bool woken = false;
+    // An error here comes back from the blocking Wait that follows.
+    if (!poller_->Wait(absl::ZeroDuration(), &events_, &woken).ok()) return false;
+    if (!events_.empty() || woken) return true;
+    if (signal_ == nullptr && has_completions_.load(std::memory_order_acquire)) return true;
+  } while (absl::Now() < until);
+  return false;
+}
+
 void Shard::Run() {
   BlockSigpipeInThisThread();
   while (PollOnce(absl::InfiniteDuration())) {
@@ -188,6 +213,7 @@ size_t Shard::TakeCompletions(std::vector<OpResult>* out) {
   if (n == 0 && deferred_.empty()) return 0;
   for (OpResult& r : completions_) out->push_back(std::move(r));
   completions_.clear();
+  has_completions_.store(false, std::memory_order_relaxed);
   swap_.Flip();
   if (!deferred_.empty()) RetryDeferred();
   return n;

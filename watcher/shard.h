@@ -12,6 +12,7 @@
 #define GAIO_WATCHER_SHARD_H_
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -45,7 +46,9 @@ class Shard {
   // `stride` is the number of shards (fd -> shard is fd % stride). `signal`
   // is the Watcher's consumer signal in threaded mode, nullptr in
   // caller-driven mode (then a completion wakes this shard's own poller).
+  // `busy_poll`: see WatcherOptions::busy_poll.
   static absl::StatusOr<std::unique_ptr<Shard>> Create(size_t stride, size_t swap_buffer_size,
+                                                       absl::Duration busy_poll,
                                                        CompletionSignal* signal);
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -105,7 +108,11 @@ class Shard {
   enum class Attempt { kDone, kWouldBlock, kNoSwapSpace };
 
   Shard(std::unique_ptr<Poller> poller, size_t stride, size_t swap_buffer_size,
-        CompletionSignal* signal);
+        absl::Duration busy_poll, CompletionSignal* signal);
+  // Polls without blocking until an event or a wake-up arrives, a completion
+  // is pending (caller-driven mode), or `limit` passes. True when something
+  // arrived (events, if any, are in events_).
+  bool Spin(absl::Duration limit) ABSL_LOCKS_EXCLUDED(mu_);
 
   FdState* Lookup(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<FdState*> Register(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -125,7 +132,10 @@ class Shard {
 
   const std::unique_ptr<Poller> poller_;
   const size_t stride_;
+  const absl::Duration busy_poll_;
   CompletionSignal* const signal_;  // nullptr in caller-driven mode
+  // Mirrors !completions_.empty() for lock-free checks while spinning.
+  std::atomic<bool> has_completions_{false};
 
   mutable Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

@@ -166,6 +166,7 @@ void Shard::Complete(FdState* s, Request* r, const absl::Status& status,
   });
   pool_.Put(r);
   if (!was_empty) return;  // the consumer has been told already
+  has_completions_.store(true, std::memory_order_release);
   if (signal_ != nullptr) {
     signal_->Notify();
   } else if (polling_) {

@@ -1,7 +1,5 @@
 #include "watcher/watcher.h"
 
-#include <pthread.h>
-
 #include <atomic>
 #include <cstddef>
 #include <memory>
@@ -16,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "poller/thread_affinity.h"
 #include "watcher/completion_signal.h"
 #include "watcher/mutex.h"
 #include "watcher/op_result.h"
@@ -39,12 +38,14 @@ class Watcher::Impl {
   absl::Status Close();
 
  private:
-  explicit Impl(bool caller_driven) : caller_driven_(caller_driven) {}
+  Impl(bool caller_driven, absl::Duration busy_poll)
+      : caller_driven_(caller_driven), busy_poll_(busy_poll) {}
   Shard& ShardFor(int fd) { return *shards_[static_cast<size_t>(fd) % shards_.size()]; }
   size_t TakeAll();
   absl::StatusOr<absl::Span<const OpResult>> WaitLocked(absl::Duration timeout);
 
   const bool caller_driven_;
+  const absl::Duration busy_poll_;
   internal::CompletionSignal signal_;
   std::vector<std::unique_ptr<Shard>> shards_;  // fixed after Create
   std::vector<std::thread> threads_;            // one per shard in threaded mode
@@ -66,12 +67,23 @@ absl::StatusOr<std::unique_ptr<Watcher::Impl>> Watcher::Impl::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("swap_buffer_size must be at least 64, got ", options.swap_buffer_size));
   }
+  if (options.busy_poll < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("busy_poll must not be negative");
+  }
   const bool caller_driven = options.num_pollers == 0;
+  if (caller_driven && !options.poller_cpus.empty()) {
+    return absl::InvalidArgumentError(
+        "poller_cpus needs poller threads; in caller-driven mode pin the calling thread");
+  }
+  for (int cpu : options.poller_cpus) {
+    if (absl::Status s = internal::CheckCpu(cpu); !s.ok()) return s;
+  }
   const size_t num_shards = caller_driven ? 1 : static_cast<size_t>(options.num_pollers);
-  std::unique_ptr<Impl> impl(new Impl(caller_driven));
+  std::unique_ptr<Impl> impl(new Impl(caller_driven, options.busy_poll));
   for (size_t i = 0; i < num_shards; ++i) {
-    absl::StatusOr<std::unique_ptr<Shard>> shard = Shard::Create(
-        num_shards, options.swap_buffer_size, caller_driven ? nullptr : &impl->signal_);
+    absl::StatusOr<std::unique_ptr<Shard>> shard =
+        Shard::Create(num_shards, options.swap_buffer_size, options.busy_poll,
+                      caller_driven ? nullptr : &impl->signal_);
     if (!shard.ok()) return shard.status();
     impl->shards_.push_back(*std::move(shard));
   }
@@ -83,8 +95,11 @@ absl::StatusOr<std::unique_ptr<Watcher::Impl>> Watcher::Impl::Create(
     } catch (const std::system_error& e) {
       return absl::ResourceExhaustedError(absl::StrCat("cannot start poller thread: ", e.what()));
     }
-    pthread_setname_np(impl->threads_.back().native_handle(),
-                       absl::StrCat("gaio-poller-", i).c_str());
+    internal::SetThreadName(impl->threads_.back(), absl::StrCat("gaio-poller-", i).c_str());
+    if (!options.poller_cpus.empty()) {
+      const int cpu = options.poller_cpus[i % options.poller_cpus.size()];
+      if (absl::Status s = internal::PinThread(impl->threads_.back(), cpu); !s.ok()) return s;
+    }
   }
   return impl;
 }
@@ -154,7 +169,7 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitLocked(absl::Durat
       if (!shards_[0]->PollOnce(left)) continue;  // closed or failed: report above
       if (TakeAll() > 0) return absl::Span<const OpResult>(batch_);
       if (left == absl::ZeroDuration()) return absl::Span<const OpResult>();
-    } else if (!signal_.Wait(seen, deadline)) {
+    } else if (!signal_.Wait(seen, deadline, busy_poll_)) {
       TakeAll();  // a completion may have raced with the deadline
       return absl::Span<const OpResult>(batch_);
     }
