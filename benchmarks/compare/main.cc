@@ -1,0 +1,221 @@
+// compare: gaio-cpp and its peers side by side, in one run.
+//
+//   ./bazelw run --config=opt //benchmarks:compare -- [--quick] [--json_out=FILE]
+//
+// Starts each echo server in turn (a fresh process per workload), drives it
+// with the same echo_client workloads, and prints one table per workload with
+// each server's figures and the ratio gaio / peer. Ratios from one run are
+// what to compare: absolute figures drift on shared machines.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "benchmarks/compare/server_process.h"
+#include "benchmarks/load_client.h"
+#include "benchmarks/report.h"
+
+ABSL_FLAG(bool, quick, false, "short run (under 3 minutes)");
+ABSL_FLAG(std::string, json_out, "", "also write the results as JSON to this file");
+ABSL_FLAG(std::string, servers, "", "comma-separated subset of servers (default: all)");
+ABSL_FLAG(std::string, workloads, "", "comma-separated subset of workloads (default: all)");
+
+namespace gaio_bench {
+namespace {
+
+struct Server {
+  std::string name;
+  std::string binary;  // runfiles-relative
+  std::vector<std::string> args;
+};
+
+const std::vector<Server>& Servers() {
+  static const auto* servers = new std::vector<Server>{
+      {"gaio", "examples/echo_server", {"--pollers=1"}},
+      {"gaio_2pollers", "examples/echo_server", {"--pollers=2"}},
+      {"gaio_caller_driven", "examples/echo_server", {"--pollers=0"}},
+      {"gaio_busy_poll", "examples/echo_server", {"--pollers=0", "--busy_poll_us=50"}},
+      {"asio", "benchmarks/peers/asio_echo_server", {}},
+      {"libuv", "benchmarks/peers/libuv_echo_server", {}},
+      {"blocking", "benchmarks/peers/blocking_echo_server", {}},
+      {"epoll", "benchmarks/peers/epoll_echo_server", {}},
+  };
+  return *servers;
+}
+
+enum class Kind { kThroughput, kPingPong, kConnect, kIdle };
+
+struct Workload {
+  std::string name;
+  Kind kind;
+  int conns;
+  size_t size;
+  int window;
+  bool in_quick;
+};
+
+std::vector<Workload> Workloads() {
+  return {
+      {"throughput_small_128B_x128", Kind::kThroughput, 128, 128, 8, true},
+      {"throughput_large_64KiB_x8", Kind::kThroughput, 8, 64 * 1024, 2, true},
+      {"pingpong_64B_x1", Kind::kPingPong, 1, 64, 1, true},
+      {"pingpong_64B_x100", Kind::kPingPong, 100, 64, 1, true},
+      {"pingpong_64B_x1000", Kind::kPingPong, 1000, 64, 1, true},
+      {"connect_1k", Kind::kConnect, 1000, 1024, 1, true},
+      {"connect_2k", Kind::kConnect, 2000, 1024, 1, false},
+      {"connect_4k", Kind::kConnect, 4000, 1024, 1, true},
+      {"connect_8k", Kind::kConnect, 8000, 1024, 1, false},
+      {"idle_10k", Kind::kIdle, 10000, 0, 1, true},
+  };
+}
+
+// The figure a workload is judged by, and whether higher is better.
+double Headline(Kind kind, const LoadResult& r, bool* higher_better, const char** unit) {
+  switch (kind) {
+    case Kind::kThroughput:
+      *higher_better = true;
+      *unit = "msgs/s";
+      return r.msgs_per_s;
+    case Kind::kPingPong:
+      *higher_better = false;
+      *unit = "p99 us";
+      return r.p99_us;
+    case Kind::kConnect:
+      *higher_better = false;
+      *unit = "seconds";
+      return r.seconds;
+    case Kind::kIdle:
+      *higher_better = false;
+      *unit = "RSS B/conn";
+      return r.rss_per_conn_bytes;
+  }
+  return 0;
+}
+
+absl::StatusOr<LoadResult> RunOne(const Workload& w, int port, pid_t pid, absl::Duration secs) {
+  LoadOptions o;
+  o.port = port;
+  o.connections = w.conns;
+  o.message_size = w.size;
+  o.window = w.window;
+  o.duration = secs;
+  o.server_pid = pid;
+  switch (w.kind) {
+    case Kind::kThroughput:
+      return RunThroughput(o);
+    case Kind::kPingPong:
+      return RunPingPong(o);
+    case Kind::kConnect:
+      return RunConnect(o);
+    case Kind::kIdle:
+      return RunIdle(o);
+  }
+  return absl::InternalError("unknown workload");
+}
+
+bool Selected(const std::string& list, const std::string& name) {
+  if (list.empty()) return true;
+  for (absl::string_view s : absl::StrSplit(list, ',')) {
+    if (s == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+}  // namespace gaio_bench
+
+int main(int argc, char** argv) {
+  using namespace gaio_bench;  // NOLINT: a main of this package
+  absl::ParseCommandLine(argc, argv);
+  const bool quick = absl::GetFlag(FLAGS_quick);
+  const absl::Duration secs = quick ? absl::Seconds(1.5) : absl::Seconds(5);
+  std::vector<std::string> json_workloads;
+  int failures = 0;
+  std::map<std::string, std::vector<std::pair<int, double>>> connect_points;
+
+  for (const Workload& w : Workloads()) {
+    if ((quick && !w.in_quick) || !Selected(absl::GetFlag(FLAGS_workloads), w.name)) continue;
+    std::printf("\n== %s\n", w.name.c_str());
+    std::map<std::string, LoadResult> results;
+    std::vector<std::string> json_results;
+    for (const Server& s : Servers()) {
+      if (!Selected(absl::GetFlag(FLAGS_servers), s.name)) continue;
+      absl::StatusOr<ServerProcess> server = ServerProcess::Start(argv[0], s.binary, s.args);
+      if (!server.ok()) {
+        std::printf("  %-20s could not start: %s\n", s.name.c_str(),
+                    server.status().ToString().c_str());
+        ++failures;
+        continue;
+      }
+      absl::StatusOr<LoadResult> r = RunOne(w, server->port(), server->pid(), secs);
+      server->Stop();
+      if (!r.ok()) {
+        std::printf("  %-20s failed: %s\n", s.name.c_str(), r.status().ToString().c_str());
+        ++failures;
+        continue;
+      }
+      if (r->errors > 0) ++failures;
+      results[s.name] = *r;
+      std::printf("  %-20s %s\n", s.name.c_str(), ToText(*r).c_str());
+      std::fflush(stdout);
+      json_results.push_back(absl::StrCat("\"", s.name, "\": ", ToJson(*r)));
+      if (w.kind == Kind::kConnect) connect_points[s.name].push_back({w.conns, r->seconds});
+    }
+    // Ratios: gaio (1 poller) against each peer, on the headline figure.
+    auto gaio = results.find("gaio");
+    if (gaio != results.end()) {
+      bool higher_better = true;
+      const char* unit = "";
+      const double g = Headline(w.kind, gaio->second, &higher_better, &unit);
+      std::vector<std::string> ratios;
+      for (const auto& [name, r] : results) {
+        if (name == "gaio") continue;
+        const double p = Headline(w.kind, r, &higher_better, &unit);
+        if (g <= 0 || p <= 0) continue;
+        // Ratio > 1 means gaio is better, whatever the unit.
+        ratios.push_back(absl::StrFormat("%s %.2fx", name, higher_better ? g / p : p / g));
+      }
+      std::printf("  gaio vs (on %s; >1 = gaio better): %s\n", unit,
+                  absl::StrJoin(ratios, ", ").c_str());
+    }
+    json_workloads.push_back(absl::StrCat("{\"name\": \"", w.name, "\", \"results\": {",
+                                          absl::StrJoin(json_results, ", "), "}}"));
+  }
+
+  // Connect scaling: least-squares time = a + b*N.
+  if (!connect_points.empty()) std::printf("\n== connect fit: seconds = a + b * N\n");
+  for (const auto& [name, pts] : connect_points) {
+    if (pts.size() < 2) continue;
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (auto [n, t] : pts) {
+      sx += n;
+      sy += t;
+      sxx += 1.0 * n * n;
+      sxy += n * t;
+    }
+    const double k = pts.size();
+    const double b = (k * sxy - sx * sy) / (k * sxx - sx * sx);
+    const double a = (sy - b * sx) / k;
+    std::printf("  %-20s a=%.4f s  b=%.2f us/conn\n", name.c_str(), a, b * 1e6);
+  }
+
+  if (const std::string path = absl::GetFlag(FLAGS_json_out); !path.empty()) {
+    std::ofstream out(path);
+    out << "{\"workloads\": [" << absl::StrJoin(json_workloads, ", ") << "]}\n";
+    std::printf("\nwrote %s\n", path.c_str());
+  }
+  return failures == 0 ? 0 : 1;
+}

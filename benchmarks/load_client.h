@@ -1,0 +1,72 @@
+// The echo load client: workloads against any TCP echo server on 127.0.0.1.
+// Used by //benchmarks:echo_client (command line) and //benchmarks:compare
+// (side-by-side runs). Every workload is bounded in connections and time and
+// checks the echoed bytes; a wrong byte counts as an error.
+//
+// The client itself runs on a gaio::Watcher in caller-driven mode: one
+// thread, no hand-off, so it takes one core and leaves the other to the
+// server under test.
+#ifndef GAIO_BENCHMARKS_LOAD_CLIENT_H_
+#define GAIO_BENCHMARKS_LOAD_CLIENT_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace gaio_bench {
+
+struct LoadOptions {
+  int port = 0;
+  int connections = 1;
+  size_t message_size = 1024;
+  absl::Duration duration = absl::Seconds(5);
+  absl::Duration warmup = absl::Milliseconds(300);
+  // Messages each connection may have in flight (throughput only).
+  int window = 4;
+  // Server pid, for the idle workload's RSS readings.
+  pid_t server_pid = 0;
+  // Print a progress line every second to stderr.
+  bool progress = false;
+};
+
+// Every field a workload measured; the others stay negative.
+struct LoadResult {
+  double mb_per_s = -1;  // echoed bytes (one direction) per second / 1e6
+  double msgs_per_s = -1;
+  double p50_us = -1, p90_us = -1, p99_us = -1, p999_us = -1, max_us = -1;
+  double seconds = -1;               // connect: time to finish
+  double rss_per_conn_bytes = -1;    // idle: server RSS growth / connections
+  uint64_t messages = 0;
+  uint64_t errors = 0;               // failed statuses and wrong bytes
+};
+
+// N connections stream messages of message_size, up to `window` in flight
+// each; counts echoed bytes and messages after the warm-up.
+absl::StatusOr<LoadResult> RunThroughput(const LoadOptions& options);
+
+// N connections, one message in flight each; latency of every round trip
+// (write submitted -> echo fully read) into a histogram.
+absl::StatusOr<LoadResult> RunPingPong(const LoadOptions& options);
+
+// Opens N connections and echoes 1 KiB on each once; time from the first
+// connect to the last echo (gaio's 1k..12k test as a benchmark).
+absl::StatusOr<LoadResult> RunConnect(const LoadOptions& options);
+
+// Opens N idle connections and reports the server's RSS growth per
+// connection (VmRSS of options.server_pid before and after, once stable).
+absl::StatusOr<LoadResult> RunIdle(const LoadOptions& options);
+
+// VmRSS of `pid` in bytes, from /proc/PID/status.
+absl::StatusOr<int64_t> ReadRssBytes(pid_t pid);
+
+// Connects to 127.0.0.1:port (blocking), TCP_NODELAY. -1 on failure.
+int ConnectLoopback(int port);
+
+}  // namespace gaio_bench
+
+#endif  // GAIO_BENCHMARKS_LOAD_CLIENT_H_

@@ -1,0 +1,194 @@
+// Google Benchmark suite: gaio's echo benchmarks plus wait_io() and
+// submission costs.
+//
+//   ./bazelw run --config=opt //benchmarks:watcher_benchmark
+//
+// BM_Echo/size/conns: every iteration echoes one message of `size` bytes on
+// each of `conns` loopback TCP connections; client and server ends are on one
+// Watcher (1 poller), the server side reads into the swap buffer. Bytes
+// counted are the bytes echoed (one direction), not buffer sizes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "benchmark/benchmark.h"
+#include "benchmarks/load_client.h"
+#include "watcher/watcher.h"
+
+namespace {
+
+struct EchoConn {
+  bool server;  // role of the fd this ctx is for
+  int client_fd = -1;
+  int server_fd = -1;
+  std::string message;
+  std::string echo;  // client's read_full buffer
+  std::string out;   // server's copy of what it read, being written back
+};
+
+// Connected loopback TCP pairs through a listener.
+bool TcpPairs(int n, std::vector<EchoConn>* conns) {
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(lfd, 4096) != 0 ||
+      getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return false;
+  }
+  conns->resize(2 * n);  // [2i] client role, [2i+1] server role
+  for (int i = 0; i < n; ++i) {
+    int c = gaio_bench::ConnectLoopback(ntohs(addr.sin_port));
+    int s = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0 || s < 0) return false;
+    for (int k = 0; k < 2; ++k) {
+      EchoConn& e = (*conns)[2 * i + k];
+      e.server = k == 1;
+      e.client_fd = c;
+      e.server_fd = s;
+    }
+  }
+  close(lfd);
+  return true;
+}
+
+void BM_Echo(benchmark::State& state) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  const int n = static_cast<int>(state.range(1));
+  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create();
+  std::vector<EchoConn> conns;
+  if (!w.ok() || !TcpPairs(n, &conns)) {
+    state.SkipWithError("set-up failed");
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    conns[2 * i].message.assign(size, static_cast<char>('a' + i % 26));
+    conns[2 * i].echo.resize(size);
+    if (!w->read(&conns[2 * i + 1], conns[2 * i + 1].server_fd, nullptr).ok()) {
+      state.SkipWithError("read failed");
+      return;
+    }
+  }
+  uint64_t echoed = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < n; ++i) {
+      EchoConn& c = conns[2 * i];
+      if (!w->write(nullptr, c.client_fd, c.message).ok() ||
+          !w->read_full(&c, c.client_fd, absl::MakeSpan(c.echo)).ok()) {
+        state.SkipWithError("submit failed");
+        return;
+      }
+    }
+    for (int remaining = n; remaining > 0;) {
+      absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io();
+      if (!batch.ok()) {
+        state.SkipWithError("wait_io failed");
+        return;
+      }
+      for (const gaio::OpResult& r : *batch) {
+        if (!r.status.ok()) {
+          state.SkipWithError(r.status.ToString().c_str());
+          return;
+        }
+        if (r.ctx == nullptr) continue;  // client write done
+        auto* c = static_cast<EchoConn*>(r.ctx);
+        if (!c->server) {  // client got the whole echo
+          echoed += r.size;
+          --remaining;
+        } else if (r.op == gaio::OpType::kRead) {
+          c->out.assign(r.buffer.data(), r.size);
+          (void)w->write(c, c->server_fd, c->out);
+        } else {
+          (void)w->read(c, c->server_fd, nullptr);
+        }
+      }
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(echoed));
+  state.counters["conns"] = n;
+}
+
+BENCHMARK(BM_Echo)
+    ->ArgNames({"size", "conns"})
+    ->ArgsProduct({{128, 1024, 4096, 64 * 1024, 128 * 1024}, {1, 128}})
+    ->Args({4096, 1024})
+    ->Args({16 * 1024, 1024})
+    ->UseRealTime();
+
+// wait_io() handing out a batch of `batch` completions (1-byte writes that
+// completed in their submitting call). Only the wait_io() call is timed.
+void BM_WaitIO(benchmark::State& state) {
+  const int batch_size = static_cast<int>(state.range(0));
+  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create();
+  int sv[2];
+  if (!w.ok() || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    state.SkipWithError("set-up failed");
+    return;
+  }
+  const char byte = 'x';
+  std::vector<char> sink(batch_size);
+  for (auto _ : state) {
+    for (int i = 0; i < batch_size; ++i) (void)w->write(nullptr, sv[0], absl::MakeConstSpan(&byte, 1));
+    int got = 0;
+    const auto start = std::chrono::steady_clock::now();
+    while (got < batch_size) {
+      absl::StatusOr<absl::Span<const gaio::OpResult>> b = w->wait_io();
+      if (!b.ok()) break;
+      got += static_cast<int>(b->size());
+    }
+    const auto end = std::chrono::steady_clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(end - start).count());
+    for (int left = batch_size; left > 0;) {
+      ssize_t n = read(sv[1], sink.data(), left);
+      if (n <= 0) break;
+      left -= static_cast<int>(n);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * batch_size);
+  close(sv[1]);
+}
+
+BENCHMARK(BM_WaitIO)->ArgName("batch")->Arg(1)->Arg(64)->Arg(1024)->UseManualTime();
+
+// Submission cost with no I/O: reads queued on a socket with no data (its
+// readiness is known to be empty, so no syscall is made). Only the submit
+// calls are timed; each iteration submits 4096 and then cancels them.
+void BM_Submit(benchmark::State& state) {
+  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create();
+  if (!w.ok()) {
+    state.SkipWithError("set-up failed");
+    return;
+  }
+  char buf[64];
+  constexpr int kPerIteration = 4096;
+  for (auto _ : state) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) break;
+    (void)w->read(nullptr, sv[0], absl::MakeSpan(buf));  // registers; learns "no data"
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kPerIteration; ++i) (void)w->read(nullptr, sv[0], absl::MakeSpan(buf));
+    const auto end = std::chrono::steady_clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(end - start).count());
+    (void)w->free(sv[0]);
+    for (int got = 0; got < kPerIteration + 1;) {
+      absl::StatusOr<absl::Span<const gaio::OpResult>> b = w->wait_io();
+      if (!b.ok()) break;
+      got += static_cast<int>(b->size());
+    }
+    close(sv[1]);
+  }
+  state.SetItemsProcessed(state.iterations() * kPerIteration);
+}
+
+BENCHMARK(BM_Submit)->UseManualTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
