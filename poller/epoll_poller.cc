@@ -117,12 +117,16 @@ absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events
   for (int i = 0; i < n; ++i) {
     const epoll_event& ev = native_->events[i];
     if (ev.data.u64 == kWakeTag) {
-      // Clear the flag before draining so that a Wake() racing with this
-      // Wait() either is drained here or writes again.
-      wake_pending_.store(false, std::memory_order_seq_cst);
+      // Drain, then clear the flag. A Wake() before the clear finds the flag
+      // set and is coalesced into this return (the caller re-examines its
+      // state after Wait); one after it writes again. Clearing first would
+      // let a Wake() write in between and have that write drained here, with
+      // the flag left set and nothing left for epoll to report: every later
+      // Wake() would then be dropped.
       uint64_t value;
       while (::read(wake_fd_, &value, sizeof(value)) < 0 && errno == EINTR) {
       }
+      wake_pending_.store(false, std::memory_order_seq_cst);
       if (woken) *woken = true;
       continue;
     }
