@@ -119,11 +119,20 @@ Shard::Attempt Shard::TryWrite(FdState* s, Request* r) {
 
 void Shard::RetryDeferred() {
   deferred_scratch_.swap(deferred_);
-  for (int fd : deferred_scratch_) {
-    if (FdState* s = Lookup(fd)) s->deferred = false;
+  size_t i = 0;
+  for (; i < deferred_scratch_.size(); ++i) {
+    FdState* s = Lookup(deferred_scratch_[i]);
+    if (s == nullptr) continue;
+    s->deferred = false;
+    ProcessReads(s);
+    // Deferred again: the swap space of this batch is used up, and would be
+    // for every fd after it too. They keep their place in line, untouched,
+    // so a retry costs what it serves, not the length of the line.
+    if (s->deferred) break;
   }
-  for (int fd : deferred_scratch_) {
-    if (FdState* s = Lookup(fd)) ProcessReads(s);
+  if (i < deferred_scratch_.size()) {
+    deferred_.insert(deferred_.end(), deferred_scratch_.begin() + static_cast<ptrdiff_t>(i) + 1,
+                     deferred_scratch_.end());
   }
   deferred_scratch_.clear();
 }
