@@ -1,0 +1,269 @@
+// BSD/macOS backend of Poller: one kqueue with EVFILT_READ and EVFILT_WRITE
+// per fd (EV_CLEAR, i.e. edge-triggered) and an EVFILT_USER event for
+// wake-ups, so the backend owns no fd besides the kqueue itself. On Linux the
+// same file builds against libkqueue (--config=kqueue, docs/KQUEUE.md).
+//
+// Where kqueue and epoll differ, this file makes kqueue behave like the
+// contract in poller.h (which epoll_poller.cc defines in practice):
+//  - kqueue accepts regular files and directories (always "ready"); epoll
+//    refuses them with EPERM, and so does Add() here.
+//  - EV_ADD on an existing registration silently modifies it; epoll says
+//    EEXIST. Add() keeps its own record of registered fds to say the same.
+// The blocks under LIBKQUEUE work around that emulation's differences from
+// kqueue (docs/KQUEUE.md); they compile only against it.
+#include <fcntl.h>
+#include <sys/event.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "poller/poller.h"
+#include "poller/posix_error.h"
+
+namespace gaio::internal {
+namespace {
+
+constexpr int kMaxEvents = 256;
+
+// The one EVFILT_USER event. User-event idents are their own namespace, so 0
+// cannot collide with a registered fd.
+constexpr uintptr_t kWakeIdent = 0;
+
+// Longest single wait. libkqueue turns the timespec into int milliseconds,
+// and callers loop on a short return anyway; epoll_poller.cc caps the same.
+constexpr absl::Duration kMaxWait = absl::Seconds(1'000'000);
+
+// Both filters of `fd` with `flags`, each with EV_RECEIPT so that kevent()
+// reports a status per filter instead of stopping at the first error and
+// never collects pending events in the same call. Write before read: kqueue
+// does not care, but libkqueue keeps one epoll registration per fd and the
+// second filter's update keeps only the first one's EPOLLIN/EPOLLOUT bit, so
+// the read filter must come last for EPOLLRDHUP to stay. Without it, a peer
+// shutdown that arrives with data is reported as plain readability: no
+// EV_EOF, and no later edge for the EOF.
+void SetPair(struct kevent (&changes)[2], int fd, uint16_t flags) {
+  const auto ident = static_cast<uintptr_t>(fd);
+  EV_SET(&changes[0], ident, EVFILT_WRITE, flags | EV_RECEIPT, 0, 0, 0);
+  EV_SET(&changes[1], ident, EVFILT_READ, flags | EV_RECEIPT, 0, 0, 0);
+}
+
+// Applies a two-entry changelist made by SetPair. Returns -1 with errno set
+// when the call itself failed, else 0 with the per-filter errno (0 = done) in
+// err[0] (read) and err[1] (write).
+int ApplyPair(int kq, const struct kevent (&changes)[2], int (&err)[2]) {
+  struct kevent receipts[2];
+  // Zero timeout: with exactly one receipt slot per change there is no room
+  // left to collect events, and no implementation may block on this call.
+  const timespec zero{0, 0};
+  int n;
+  do {
+    n = kevent(kq, changes, 2, receipts, 2, &zero);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -1;
+  err[0] = err[1] = EIO;  // a receipt that never came back is a failure
+  for (int i = 0; i < n; ++i) {
+    if (!(receipts[i].flags & EV_ERROR)) continue;
+    err[receipts[i].filter == EVFILT_READ ? 0 : 1] = static_cast<int>(receipts[i].data);
+  }
+  return 0;
+}
+
+uint32_t ToFlags(const struct kevent& ev) {
+  uint32_t flags = ev.filter == EVFILT_READ ? kPollReadable : kPollWritable;
+  // EV_EOF: the peer shut down its writing side (read filter) or the
+  // connection can take no more data (write filter). fflags then carries the
+  // socket's pending error, if any.
+  if (ev.flags & EV_EOF) {
+    flags |= kPollHangup;
+    if (ev.fflags != 0) flags |= kPollError;
+  }
+  // Not expected without a changelist; let the caller's next syscall find
+  // out what is wrong with the fd.
+  if (ev.flags & EV_ERROR) flags |= kPollError | kPollReadable | kPollWritable;
+  return flags;
+}
+
+}  // namespace
+
+struct Poller::Native {
+  struct kevent events[kMaxEvents];
+
+  // Add() and Remove() hold mu across their kevent() call so that the record
+  // below and the kernel's registrations change together. Wait() never takes
+  // it.
+  std::mutex mu;
+  std::vector<bool> registered;  // by fd: Add() succeeded, Remove() not yet called
+
+  bool IsRegistered(int fd) const {
+    return static_cast<size_t>(fd) < registered.size() && registered[static_cast<size_t>(fd)];
+  }
+};
+
+absl::StatusOr<std::unique_ptr<Poller>> Poller::Create() {
+  int kq = kqueue();
+  if (kq < 0) return PosixError(errno, "kqueue");
+  // As epoll_create1(EPOLL_CLOEXEC) does; not every system has a kqueue
+  // call that takes the flag (macOS has none).
+  if (::fcntl(kq, F_SETFD, FD_CLOEXEC) != 0) {
+    absl::Status status = PosixError(errno, "fcntl(F_SETFD)");
+    ::close(kq);
+    return status;
+  }
+  struct kevent ev;
+  EV_SET(&ev, kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, 0);
+  if (kevent(kq, &ev, 1, nullptr, 0, nullptr) != 0) {
+    absl::Status status = PosixError(errno, "kevent(ADD EVFILT_USER)");
+    ::close(kq);
+    return status;
+  }
+  return std::unique_ptr<Poller>(new Poller(kq, -1));
+}
+
+Poller::Poller(int poll_fd, int wake_fd)
+    : poll_fd_(poll_fd), wake_fd_(wake_fd), native_(std::make_unique<Native>()) {}
+
+#ifdef LIBKQUEUE
+// libkqueue frees a closed kqueue (its epoll fd, eventfds, pipe) in a helper
+// thread, some time after close(). Recent versions export this, undeclared,
+// to wait for that; weak, so that older ones still link.
+extern "C" void libkqueue_drain_pending_close(void) __attribute__((weak));
+#endif
+
+Poller::~Poller() {
+  ::close(poll_fd_);  // also drops the user event and every registration
+#ifdef LIBKQUEUE
+  // The contract is that the backend's fds are closed when this returns.
+  if (libkqueue_drain_pending_close != nullptr) libkqueue_drain_pending_close();
+#endif
+}
+
+absl::Status Poller::Add(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return PosixError(errno, "fstat");
+  if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return PosixError(EPERM, "kevent(ADD)");
+  std::lock_guard<std::mutex> lock(native_->mu);
+  if (native_->IsRegistered(fd)) return PosixError(EEXIST, "kevent(ADD)");
+  struct kevent changes[2];
+  SetPair(changes, fd, EV_ADD | EV_CLEAR);
+  int err[2];
+  if (ApplyPair(poll_fd_, changes, err) != 0) return PosixError(errno, "kevent(ADD)");
+  // A pipe end whose peer is already closed refuses EVFILT_WRITE on FreeBSD
+  // (EPIPE). Nothing can be written to it, but its buffered data and EOF
+  // still need the read filter, which epoll would have registered too.
+  if (err[0] == 0 && err[1] == EPIPE) err[1] = 0;
+  if (err[0] != 0 || err[1] != 0) {
+    // Leave the set unchanged: undo the filter that did get added, if any.
+    struct kevent undo[2];
+    SetPair(undo, fd, EV_DELETE);
+    int ignored[2];
+    ApplyPair(poll_fd_, undo, ignored);
+    return PosixError(err[0] != 0 ? err[0] : err[1], "kevent(ADD)");
+  }
+  if (static_cast<size_t>(fd) >= native_->registered.size()) {
+    native_->registered.resize(static_cast<size_t>(fd) + 1);
+  }
+  native_->registered[static_cast<size_t>(fd)] = true;
+  return absl::OkStatus();
+}
+
+absl::Status Poller::Remove(int fd) {
+  std::lock_guard<std::mutex> lock(native_->mu);
+  if (fd < 0 || !native_->IsRegistered(fd)) return PosixError(ENOENT, "kevent(DELETE)");
+  // Whatever the kernel says next, the fd is no longer ours to report.
+  native_->registered[static_cast<size_t>(fd)] = false;
+  struct kevent changes[2];
+  SetPair(changes, fd, EV_DELETE);
+  int err[2];
+  if (ApplyPair(poll_fd_, changes, err) != 0) return PosixError(errno, "kevent(DELETE)");
+  // One filter may be gone already (never added, see Add(), or deleted by
+  // the kernel, as FreeBSD does with a knote hung on a pipe's other end when
+  // that end closes); the fd is deregistered as long as the other one went.
+  if (err[0] == 0 && (err[1] == 0 || err[1] == ENOENT)) return absl::OkStatus();
+  if (err[1] == 0 && err[0] == ENOENT) return absl::OkStatus();
+  return PosixError(err[0] != 0 && err[0] != ENOENT ? err[0] : err[1], "kevent(DELETE)");
+}
+
+absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events, bool* woken) {
+  events->clear();
+  if (woken) *woken = false;
+  timespec ts;
+  const timespec* tsp = nullptr;  // nullptr: wait forever
+  if (timeout != absl::InfiniteDuration()) {
+    ts = absl::ToTimespec(std::clamp(timeout, absl::ZeroDuration(), kMaxWait));
+    tsp = &ts;
+  }
+  struct kevent* const out = native_->events;
+  int n = kevent(poll_fd_, nullptr, 0, out, kMaxEvents, tsp);
+  if (n < 0) {
+    if (errno == EINTR) return absl::OkStatus();
+    return PosixError(errno, "kevent");
+  }
+  for (int i = 0; i < n; ++i) {
+    const struct kevent& ev = out[i];
+    if (ev.filter == EVFILT_USER) {
+      // EV_CLEAR reset the trigger as kevent() reported it; only now clear
+      // the flag. A Wake() before the clear is coalesced into this return
+      // (the caller re-examines its state after Wait); one after it triggers
+      // again. Clearing before the report could leave the flag set with no
+      // trigger pending, and every later Wake() would be dropped (see
+      // epoll_poller.cc).
+      wake_pending_.store(false, std::memory_order_seq_cst);
+      if (woken) *woken = true;
+      continue;
+    }
+    const int fd = static_cast<int>(ev.ident);
+    const uint32_t flags = ToFlags(ev);
+    // The two filters of one fd usually come back side by side: one event.
+    if (!events->empty() && events->back().fd == fd) {
+      events->back().flags |= flags;
+    } else {
+      events->push_back(PollEvent{fd, flags});
+    }
+  }
+#ifdef LIBKQUEUE
+  // libkqueue (kqueue emulated on Linux, used to test this file) reads up to
+  // kMaxEvents epoll events, one per fd, and turns each into up to two
+  // kevents (read and write); those that no longer fit are dropped, and with
+  // EV_CLEAR their edges never come back. After a full batch, report every
+  // registered fd as ready: a needless read or write costs the caller one
+  // EAGAIN, a lost edge would stall its fd for good.
+  if (n == kMaxEvents) {
+    std::lock_guard<std::mutex> lock(native_->mu);
+    for (size_t fd = 0; fd < native_->registered.size(); ++fd) {
+      if (native_->registered[fd]) {
+        events->push_back(PollEvent{static_cast<int>(fd), kPollReadable | kPollWritable});
+      }
+    }
+  }
+#endif
+  return absl::OkStatus();
+}
+
+absl::Status Poller::Wake() {
+  if (wake_pending_.exchange(true, std::memory_order_seq_cst)) {
+    return absl::OkStatus();  // a wake-up is already on its way
+  }
+  struct kevent ev;
+  EV_SET(&ev, kWakeIdent, EVFILT_USER, 0, NOTE_TRIGGER, 0, 0);
+  while (kevent(poll_fd_, &ev, 1, nullptr, 0, nullptr) != 0) {
+    if (errno == EINTR) continue;  // triggering twice is harmless
+    wake_pending_.store(false, std::memory_order_seq_cst);
+    return PosixError(errno, "kevent(NOTE_TRIGGER)");
+  }
+  return absl::OkStatus();
+}
+
+bool Poller::OwnsFd(int fd) const { return fd >= 0 && (fd == poll_fd_ || fd == wake_fd_); }
+
+}  // namespace gaio::internal
