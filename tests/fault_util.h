@@ -1,0 +1,61 @@
+// Helpers for the fault-injection tests: the three engine modes, peer-side
+// fault injection (resets), socket queue sizes, poller-thread lookup and
+// bounded waiting.
+#ifndef GAIO_TESTS_FAULT_UTIL_H_
+#define GAIO_TESTS_FAULT_UTIL_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "tests/test_util.h"
+#include "watcher/watcher.h"
+
+namespace gaio::testing {
+
+// The engine modes the fault tests run in: num_pollers 0 (caller-driven:
+// wait_io() does the I/O), 1 and 2 poller threads.
+inline constexpr int kAllModes[] = {0, 1, 2};
+
+// "CallerDriven", "Threads1", "Threads2": test-name suffix for a mode.
+std::string ModeName(int num_pollers);
+
+// A Watcher in `num_pollers` mode; aborts the test binary if it cannot be
+// built (nothing can be tested without one).
+Watcher MakeWatcher(int num_pollers, size_t swap_buffer_size = 64 * 1024);
+
+// The kind of connected pair a test runs over.
+enum class PairKind { kUnix, kTcp };
+std::string PairKindName(PairKind kind);
+absl::StatusOr<FdPair> MakePair(PairKind kind);
+
+// Closes `fd` with SO_LINGER {on, 0}: a TCP peer gets a RST instead of a FIN.
+void ResetClose(int fd);
+
+// Bytes waiting to be read on `fd` (FIONREAD), -1 on error.
+int InQueue(int fd);
+// Bytes written on a TCP socket and not yet acknowledged by the peer
+// (SIOCOUTQ), -1 on error.
+int OutQueue(int fd);
+
+// Polls `done` every millisecond until it returns true (true) or `patience`
+// passes (false).
+bool WaitFor(const std::function<bool()>& done, absl::Duration patience = kPatience);
+
+// Thread ids of this process whose name (/proc/self/task/*/comm) starts with
+// `prefix`.
+std::vector<pid_t> ThreadsNamed(absl::string_view prefix);
+
+// The status a failed read/write completes with, for comparisons.
+inline absl::Status ReadError(int err) { return absl::ErrnoToStatus(err, "read"); }
+inline absl::Status WriteError(int err) { return absl::ErrnoToStatus(err, "write"); }
+
+}  // namespace gaio::testing
+
+#endif  // GAIO_TESTS_FAULT_UTIL_H_
