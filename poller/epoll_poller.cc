@@ -130,6 +130,8 @@ absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events
       if (woken) *woken = true;
       continue;
     }
+    // EPOLLERR leaves SO_ERROR pending for the fd's next read or write, so
+    // PollEvent::error stays 0.
     events->push_back(PollEvent{static_cast<int>(ev.data.u64), ToFlags(ev.events)});
   }
   return absl::OkStatus();

@@ -48,6 +48,13 @@ IoResult ReadSome(int fd, char* buf, size_t len);
 // blocked in the calling thread and a SIGPIPE caused by it consumed.
 IoResult WriteSome(int fd, bool is_socket, const char* buf, size_t len);
 
+// For an error a backend took from socket `fd` (PollEvent::error in
+// poller.h), which the kernel therefore no longer reports: true when this
+// read's EOF (`write` false), or this write's EPIPE (`write` true), stands
+// where the kernel would have reported `error`. A read costs nothing, a
+// write one getsockopt(2) (false if it fails).
+bool TakenErrorWasDue(int fd, int error, bool write);
+
 // Blocks SIGPIPE for the rest of the calling thread's life, so that WriteSome
 // on non-socket fds from this thread needs no per-call signal-mask syscalls.
 // Poller threads call it at start.

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -110,6 +111,30 @@ IoResult WriteSome(int fd, bool is_socket, const char* buf, size_t len) {
   if (r.n < 0 && r.err == EPIPE) ConsumePendingSigpipe();
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return r;
+}
+
+bool TakenErrorWasDue(int fd, int error, bool write) {
+#if defined(__linux__)
+  // EPIPE is pending only on a TCP socket reset after the peer's FIN
+  // (tcp_reset() in CLOSE_WAIT): its reads return EOF before the error, its
+  // writes fail with EPIPE either way. Nothing to put back.
+  if (error == EPIPE) return false;
+  // Reads report a pending error before EOF: unix_stream_read_generic()
+  // always, tcp_recvmsg() unless a FIN came first (then an error, other
+  // than EPIPE, is put back one syscall early: the connection failed all
+  // the same).
+  if (!write) return true;
+  // tcp_sendmsg() reports it before EPIPE; unix_stream_sendmsg() fails with
+  // EPIPE and leaves it for the next read.
+  int protocol = 0;
+  socklen_t len = sizeof(protocol);
+  return ::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 &&
+         protocol == IPPROTO_TCP;
+#else
+  // Not reached so far: only libkqueue, which runs on Linux, takes errors.
+  (void)fd, (void)error, (void)write;
+  return false;
+#endif
 }
 
 void BlockSigpipeInThisThread() {

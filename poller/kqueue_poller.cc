@@ -224,11 +224,21 @@ absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events
     }
     const int fd = static_cast<int>(ev.ident);
     const uint32_t flags = ToFlags(ev);
+    int error = 0;  // a native kqueue leaves so_error for the next syscall
+#ifdef LIBKQUEUE
+    // libkqueue fills an EV_EOF's fflags by reading SO_ERROR, which on Linux
+    // clears it: the socket's next read would say EOF, its next write EPIPE.
+    // Pass the errno on (PollEvent::error in poller.h). Both kevents of an
+    // fd come from one epoll event, and only the first one's read finds the
+    // error: keep it when merging.
+    if ((ev.flags & EV_EOF) && ev.fflags != 0) error = static_cast<int>(ev.fflags);
+#endif
     // The two filters of one fd usually come back side by side: one event.
     if (!events->empty() && events->back().fd == fd) {
       events->back().flags |= flags;
+      if (error != 0) events->back().error = error;
     } else {
-      events->push_back(PollEvent{fd, flags});
+      events->push_back(PollEvent{fd, flags, error});
     }
   }
 #ifdef LIBKQUEUE

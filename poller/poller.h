@@ -37,6 +37,14 @@ enum PollFlag : uint32_t {
 struct PollEvent {
   int fd;
   uint32_t flags;  // PollFlag bits
+  // With kPollError on a socket: the socket's pending error (SO_ERROR) when
+  // the backend had to read it, and thereby clear it, to report the event
+  // (libkqueue does). The socket's next read then returns EOF, and its next
+  // write fails with EPIPE, where they would have reported this errno. 0 when
+  // the backend left the error pending for those syscalls (epoll, a native
+  // kqueue). Only a socket's value means anything: for other fds a backend
+  // may put a placeholder here (libkqueue: EIO).
+  int error = 0;
 };
 
 class Poller {

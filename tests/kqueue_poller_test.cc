@@ -10,6 +10,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef GAIO_KQUEUE_BACKEND
+#include <sys/event.h>  // defines LIBKQUEUE when that is the kqueue
+#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -72,8 +75,9 @@ std::unique_ptr<Poller> MakePoller() {
 }
 
 // The union of the flags reported for `fd` until all of `flags` are seen or
-// `patience` runs out.
-uint32_t FlagsFor(Poller& poller, int fd, uint32_t flags,
+// `patience` runs out. `*error` (when given) gets the last nonzero
+// PollEvent::error reported for it.
+uint32_t FlagsFor(Poller& poller, int fd, uint32_t flags, int* error = nullptr,
                   absl::Duration patience = absl::Seconds(10)) {
   uint32_t seen = 0;
   std::vector<PollEvent> events;
@@ -81,7 +85,9 @@ uint32_t FlagsFor(Poller& poller, int fd, uint32_t flags,
   while ((seen & flags) != flags && absl::Now() < give_up) {
     EXPECT_TRUE(poller.Wait(absl::Milliseconds(100), &events).ok());
     for (const PollEvent& e : events) {
-      if (e.fd == fd) seen |= e.flags;
+      if (e.fd != fd) continue;
+      seen |= e.flags;
+      if (error != nullptr && e.error != 0) *error = e.error;
     }
   }
   return seen;
@@ -122,8 +128,21 @@ TEST(KqueuePoller, ConnectionResetIsAnError) {
   linger l{1, 0};  // close with a reset
   ASSERT_EQ(setsockopt(p.b, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
   close(p.b);
-  const uint32_t seen = FlagsFor(*poller, p.a, kPollHangup | kPollError);
+  int reported = 0;
+  const uint32_t seen = FlagsFor(*poller, p.a, kPollHangup | kPollError, &reported);
   EXPECT_EQ(seen & (kPollHangup | kPollError), kPollHangup | kPollError);
+  int pending = 0;
+  socklen_t len = sizeof(pending);
+  ASSERT_EQ(getsockopt(p.a, SOL_SOCKET, SO_ERROR, &pending, &len), 0);
+#ifdef LIBKQUEUE
+  // libkqueue read SO_ERROR, and so cleared it: the backend passes it on.
+  EXPECT_EQ(reported, ECONNRESET);
+  EXPECT_EQ(pending, 0);
+#else
+  // A kqueue leaves so_error for the socket's next syscall.
+  EXPECT_EQ(reported, 0);
+  EXPECT_EQ(pending, ECONNRESET);
+#endif
   close(p.a);
 }
 

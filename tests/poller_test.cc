@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 #include <thread>
@@ -103,6 +104,46 @@ TEST(Poller, ReportsPeerShutdownOfWritingAsReadable) {
   EXPECT_TRUE(WaitFor(*poller, p.a, kPollReadable));
   close(p.a);
   close(p.b);
+}
+
+// A peer that closes with data unread resets the connection: an error is
+// pending on the socket. A backend either leaves it pending (SO_ERROR still
+// says it) or, having read and so cleared it, reports it in
+// PollEvent::error: one or the other, never both, never neither.
+TEST(Poller, ResetErrorIsReportedOrStillPendingNeverLost) {
+  auto poller = MakePoller();
+  Pair p = NonBlockingPair();
+  ASSERT_TRUE(poller->Add(p.a).ok());
+  ASSERT_TRUE(WaitFor(*poller, p.a, kPollWritable));
+  ASSERT_EQ(write(p.a, "unread", 6), 6);
+  close(p.b);
+  std::vector<PollEvent> events;
+  bool error_seen = false;
+  int reported = 0;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (!error_seen && absl::Now() < give_up) {
+    ASSERT_TRUE(poller->Wait(absl::Milliseconds(100), &events).ok());
+    for (const PollEvent& e : events) {
+      if (e.fd != p.a) continue;
+      error_seen |= (e.flags & kPollError) != 0;
+      if (e.error != 0) {
+        EXPECT_EQ(reported, 0) << "reported twice";
+        EXPECT_NE(e.flags & kPollError, 0u) << "an error without kPollError";
+        reported = e.error;
+      }
+    }
+  }
+  ASSERT_TRUE(error_seen);
+  int pending = 0;
+  socklen_t len = sizeof(pending);
+  ASSERT_EQ(getsockopt(p.a, SOL_SOCKET, SO_ERROR, &pending, &len), 0);
+  if (reported != 0) {
+    EXPECT_EQ(reported, ECONNRESET);
+    EXPECT_EQ(pending, 0);
+  } else {
+    EXPECT_EQ(pending, ECONNRESET);
+  }
+  close(p.a);
 }
 
 TEST(Poller, TimeoutReturnsNoEventsAndNotEarly) {

@@ -65,6 +65,7 @@ absl::StatusOr<Shard::FdState*> Shard::Register(int fd) {
   s->is_stream = info->is_stream;
   s->readable = s->writable = true;
   s->hangup = false;
+  s->taken_error = 0;
   s->deferred = false;
   return s;
 }
@@ -176,6 +177,7 @@ bool Shard::PollOnce(absl::Duration max_wait) {
     FdState* s = Lookup(ev.fd);
     if (s == nullptr) continue;  // freed since the poller reported it
     if (ev.flags & (kPollHangup | kPollError)) s->hangup = true;
+    if (ev.error != 0 && s->is_socket) s->taken_error = ev.error;
     if (ev.flags & kPollReadable) {
       s->readable = true;
       ProcessReads(s);

@@ -101,6 +101,12 @@ class Shard {
     // behind any data, with no further edge to come, so a short read no
     // longer means "drained".
     bool hangup = false;
+    // A socket error the poller took from the fd to report an event
+    // (PollEvent::error), 0 if none. The kernel no longer reports it: the
+    // syscall it was due at returns EOF (a read) or EPIPE (a write) instead.
+    // That completion reports this errno in their place (TakenErrorWasDue
+    // tells which one it is), once. The next read's EOF clears it anyway.
+    int taken_error = 0;
     bool deferred = false;  // listed in deferred_
     RequestQueue reads;
     RequestQueue writes;

@@ -1,5 +1,6 @@
 // The I/O half of Shard: attempting queued requests, completing them, and
 // deadlines. Every function here runs with the shard's mutex held.
+#include <cerrno>
 #include <utility>
 #include <vector>
 
@@ -80,7 +81,13 @@ Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
       continue;  // read_full: keep filling
     }
     if (io.n == 0) {
-      Complete(s, r, EofStatus());
+      // An error the poller took (FdState::taken_error) may be due here.
+      const int taken = std::exchange(s->taken_error, 0);
+      if (taken != 0 && TakenErrorWasDue(s->fd, taken, /*write=*/false)) {
+        Complete(s, r, PosixError(taken, "read"));
+      } else {
+        Complete(s, r, EofStatus());
+      }
     } else if (io.would_block()) {
       s->readable = false;
       return Attempt::kWouldBlock;
@@ -112,7 +119,14 @@ Shard::Attempt Shard::TryWrite(FdState* s, Request* r) {
       s->writable = false;
       return Attempt::kWouldBlock;
     }
-    Complete(s, r, PosixError(io.err, "write"));
+    int err = io.err;
+    // An error the poller took (FdState::taken_error) may be due here; if
+    // not, it stays for the read it is due at.
+    if (err == EPIPE && s->taken_error != 0 &&
+        TakenErrorWasDue(s->fd, s->taken_error, /*write=*/true)) {
+      err = std::exchange(s->taken_error, 0);
+    }
+    Complete(s, r, PosixError(err, "write"));
     return Attempt::kDone;
   }
 }
