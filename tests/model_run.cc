@@ -75,7 +75,7 @@ void Run::Setup() {
   static constexpr size_t kSwapSizes[] = {64, 256, 4096, 64 * 1024};
   swap_size_ = kSwapSizes[choices_.Next(4)];
   abrupt_ = choices_.Next(4) == 0;
-  fd_baseline_ = testing::CountOpenFds();
+  fd_baseline_ = testing::FdBaseline();
   WatcherOptions o;
   o.num_pollers = num_pollers_;
   o.swap_buffer_size = swap_size_;

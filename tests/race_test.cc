@@ -32,6 +32,7 @@ namespace {
 using ::gaio::testing::Collect;
 using ::gaio::testing::Completion;
 using ::gaio::testing::CountOpenFds;
+using ::gaio::testing::FdBaseline;
 using ::gaio::testing::FdIsOpen;
 using ::gaio::testing::FdPair;
 using ::gaio::testing::MakeWatcher;
@@ -121,7 +122,7 @@ TEST_P(Races, FreeFromAnotherThreadWhileALargeWriteIsInFlight) {
 TEST_P(Races, FreeCloseAndSubmitRacingWaitIo) {
   constexpr int kRounds = 150;
   constexpr int kPairs = 8;
-  const int baseline = CountOpenFds();
+  const int baseline = FdBaseline();
   const std::string small = "ping";
   const std::string big = Pattern(256 << 10, 40);
   size_t checked = 0;

@@ -282,7 +282,7 @@ int Client::Run() {
 }  // namespace
 
 int RunClient(const ClientOptions& options) {
-  const int fd_baseline = testing::CountOpenFds();
+  const int fd_baseline = testing::FdBaseline();
   int violations = 0;
   {
     absl::StatusOr<Watcher> w = Watcher::Create();

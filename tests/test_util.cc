@@ -146,6 +146,16 @@ int CountOpenFds() {
   return n - 3;  // ".", ".." and the DIR's own fd
 }
 
+int FdBaseline() {
+  // Once per process. If Create fails, the test's own Create will say why.
+  [[maybe_unused]] static const bool once = [] {
+    WatcherOptions options;
+    options.num_pollers = 0;  // one Poller, no thread
+    return Watcher::Create(options).ok();  // and destroyed at once
+  }();
+  return CountOpenFds();
+}
+
 bool FdIsOpen(int fd) { return fcntl(fd, F_GETFD) != -1 || errno != EBADF; }
 
 }  // namespace gaio::testing

@@ -69,6 +69,13 @@ std::string Pattern(size_t n, unsigned seed = 1);
 // Number of open fds of this process (entries in /proc/self/fd).
 int CountOpenFds();
 
+// CountOpenFds() as a baseline for a leak check: taken after a first Watcher
+// of the process was created and destroyed (done here, once), so that fds a
+// backend opens on first use and keeps for the life of the process
+// (libkqueue: an epoll fd and an eventfd) are not counted as a leak of the
+// Watcher under test. Same on every backend.
+int FdBaseline();
+
 // True when `fd` is open in this process.
 bool FdIsOpen(int fd);
 
