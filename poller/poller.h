@@ -39,11 +39,11 @@ struct PollEvent {
   uint32_t flags;  // PollFlag bits
   // With kPollError on a socket: the socket's pending error (SO_ERROR) when
   // the backend had to read it, and thereby clear it, to report the event
-  // (libkqueue does). The socket's next read then returns EOF, and its next
-  // write fails with EPIPE, where they would have reported this errno. 0 when
-  // the backend left the error pending for those syscalls (epoll, a native
-  // kqueue). Only a socket's value means anything: for other fds a backend
-  // may put a placeholder here (libkqueue: EIO).
+  // (libkqueue does). The syscall that would have reported this errno (the
+  // next read; on TCP also the next write) then returns EOF, or fails with
+  // EPIPE, instead. 0 when the backend left the error pending for that
+  // syscall (epoll, a native kqueue). Only a socket's value means anything:
+  // for other fds a backend may put a placeholder here (libkqueue: EIO).
   int error = 0;
 };
 
