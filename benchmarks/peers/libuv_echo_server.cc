@@ -1,10 +1,11 @@
 // The libuv peer: the canonical libuv echo server (alloc_cb hands out a
 // malloc'd buffer of the suggested 64 KiB per read, uv_write echoes it and
-// frees it when written) on the default loop, TCP_NODELAY.
+// frees it when written) on the default loop, TCP_NODELAY, SIGPIPE ignored.
 //
 //   libuv_echo_server --port=9000
 #include <uv.h>
 
+#include <csignal>
 #include <cstdlib>
 
 #include "benchmarks/peers/listen.h"
@@ -55,6 +56,9 @@ void OnConnection(uv_stream_t* server, int status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // libuv writes with write(2), not send(MSG_NOSIGNAL): a peer that resets
+  // mid-write would kill the server (libuv's documented advice).
+  std::signal(SIGPIPE, SIG_IGN);
   int lfd = gaio_bench::ListenLoopback(gaio_bench::PortFlag(argc, argv, 9000), true);
   uv_tcp_t server;
   uv_tcp_init(uv_default_loop(), &server);
