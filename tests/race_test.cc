@@ -115,6 +115,72 @@ TEST_P(Races, FreeFromAnotherThreadWhileALargeWriteIsInFlight) {
   EXPECT_GE(cancelled, kRounds / 2);  // at least every paused round
 }
 
+// Writes run with the shard mutex released (Shard::TryWrite). Deadlines that
+// fall while a write is in the kernel, and free() from another thread, must
+// still report each request once, with progress equal to the bytes the peer
+// got: a 1 MiB write_timeout whose deadline lands within its first few
+// hundred microseconds, a plain write queued behind it, a peer reading as
+// fast as it can, and in every third round a free() racing both.
+TEST_P(Races, DeadlinesAndFreeRacingWritesInTheKernel) {
+  constexpr int kRounds = 120;
+  const std::string first = Pattern(1 << 20, 50);
+  const std::string second = Pattern(96 << 10, 51);
+  Watcher w = MakeWatcher(mode());
+  int expired = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    absl::StatusOr<FdPair> p = round % 2 == 0 ? UnixPair() : TcpPair();
+    ASSERT_TRUE(p.ok());
+    std::string received;
+    std::thread peer([&] {
+      char buf[64 << 10];
+      for (ssize_t n; (n = recv(p->peer, buf, sizeof(buf), 0)) > 0;) {
+        received.append(buf, static_cast<size_t>(n));
+      }
+    });
+    const bool free_racing = round % 3 == 2;
+    std::atomic<bool> submitted{false};
+    std::thread freer([&] {
+      if (!free_racing) return;
+      WaitFor([&] { return submitted.load(); });
+      absl::SleepFor(absl::Microseconds(round % 50));
+      EXPECT_TRUE(w.free(p->watched).ok());
+    });
+    const absl::Time deadline = absl::Now() + absl::Microseconds(10 + 7 * (round % 40));
+    GAIO_ASSERT_OK(w.write_timeout(Ctx(1), p->watched, first, deadline));
+    GAIO_ASSERT_OK(w.write(Ctx(2), p->watched, second));
+    submitted = true;
+    std::vector<Completion> c = Collect(w, 2);
+    freer.join();
+    ASSERT_EQ(c.size(), 2u);
+    // Per fd, writes complete in order; a deadline may overtake (then the
+    // first is reported first anyway: it is the older one).
+    std::map<intptr_t, Completion> by_ctx;
+    for (const Completion& x : c) EXPECT_TRUE(by_ctx.emplace(Id(x.ctx), x).second);
+    ASSERT_EQ(by_ctx.size(), 2u);
+    const Completion& a = by_ctx[1];
+    const Completion& b = by_ctx[2];
+    EXPECT_TRUE(a.status.ok() || absl::IsDeadlineExceeded(a.status) || absl::IsCancelled(a.status))
+        << a.status;
+    EXPECT_TRUE(b.status.ok() || absl::IsCancelled(b.status)) << b.status;
+    if (a.status.ok()) {
+      EXPECT_EQ(a.size, first.size());
+    }
+    if (b.status.ok()) {
+      EXPECT_EQ(b.size, second.size());
+    }
+    if (absl::IsDeadlineExceeded(a.status)) ++expired;
+    if (!free_racing) GAIO_EXPECT_OK(w.free(p->watched));
+    peer.join();  // EOF: the watcher closed the fd
+    close(p->peer);
+    // The stream holds exactly what was reported, in order.
+    const std::string expected = first.substr(0, a.size) + second.substr(0, b.size);
+    EXPECT_EQ(received.size(), expected.size()) << "round " << round;
+    EXPECT_TRUE(received == expected) << "round " << round;
+    EXPECT_TRUE(Collect(w, 1, absl::Milliseconds(5)).empty());  // exactly once
+  }
+  EXPECT_GT(expired, 0);  // the deadlines did fire mid-write in some rounds
+}
+
 // Many rounds of: requests of every kind on several fds, a thread inside
 // wait_io() collecting, another thread submitting more, the main thread
 // freeing half the fds and then closing the watcher. Every accepted request
