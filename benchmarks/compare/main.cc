@@ -1,6 +1,6 @@
 // compare: gaio-cpp and its peers side by side, in one run.
 //
-//   ./bazelw run --config=opt //benchmarks:compare -- [--quick] [--json_out=FILE]
+//   ./bazelw run --config=opt //benchmarks:compare -- [--quick] [--repeat=N] [--json_out=FILE]
 //
 // Starts each echo server in turn (a fresh process per workload), drives it
 // with the same echo_client workloads, and prints one table per workload with
@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -32,6 +33,9 @@ ABSL_FLAG(bool, quick, false, "short run (under 3 minutes)");
 ABSL_FLAG(std::string, json_out, "", "also write the results as JSON to this file");
 ABSL_FLAG(std::string, servers, "", "comma-separated subset of servers (default: all)");
 ABSL_FLAG(std::string, workloads, "", "comma-separated subset of workloads (default: all)");
+ABSL_FLAG(int, repeat, 1,
+          "runs per server and workload, interleaved (server A, B, ..., A, B, ...); "
+          "the run with the median headline figure is reported");
 
 namespace gaio_bench {
 namespace {
@@ -149,30 +153,54 @@ int main(int argc, char** argv) {
   for (const Workload& w : Workloads()) {
     if ((quick && !w.in_quick) || !Selected(absl::GetFlag(FLAGS_workloads), w.name)) continue;
     std::printf("\n== %s\n", w.name.c_str());
+    // Every server once per round, rounds interleaved, so that a slow spell
+    // of the shared machine hits all servers alike; then the median run.
+    const int repeat = std::max(1, absl::GetFlag(FLAGS_repeat));
+    std::map<std::string, std::vector<LoadResult>> runs;
+    for (int round = 0; round < repeat; ++round) {
+      for (const Server& s : Servers()) {
+        if (!Selected(absl::GetFlag(FLAGS_servers), s.name)) continue;
+        absl::StatusOr<ServerProcess> server = ServerProcess::Start(argv[0], s.binary, s.args);
+        if (!server.ok()) {
+          std::printf("  %-20s could not start: %s\n", s.name.c_str(),
+                      server.status().ToString().c_str());
+          ++failures;
+          continue;
+        }
+        absl::StatusOr<LoadResult> r = RunOne(w, server->port(), server->pid(), secs);
+        server->Stop();
+        if (!r.ok()) {
+          std::printf("  %-20s failed: %s\n", s.name.c_str(), r.status().ToString().c_str());
+          ++failures;
+          continue;
+        }
+        if (r->errors > 0) ++failures;
+        runs[s.name].push_back(*r);
+      }
+    }
     std::map<std::string, LoadResult> results;
     std::vector<std::string> json_results;
     for (const Server& s : Servers()) {
-      if (!Selected(absl::GetFlag(FLAGS_servers), s.name)) continue;
-      absl::StatusOr<ServerProcess> server = ServerProcess::Start(argv[0], s.binary, s.args);
-      if (!server.ok()) {
-        std::printf("  %-20s could not start: %s\n", s.name.c_str(),
-                    server.status().ToString().c_str());
-        ++failures;
-        continue;
+      auto it = runs.find(s.name);
+      if (it == runs.end()) continue;
+      std::vector<LoadResult>& rs = it->second;
+      bool higher_better = true;
+      const char* unit = "";
+      std::sort(rs.begin(), rs.end(), [&](const LoadResult& a, const LoadResult& b) {
+        return Headline(w.kind, a, &higher_better, &unit) < Headline(w.kind, b, &higher_better, &unit);
+      });
+      const LoadResult& r = rs[rs.size() / 2];
+      results[s.name] = r;
+      std::string spread;
+      if (rs.size() > 1) {
+        spread = absl::StrFormat("  [%s over %d runs: %.1f .. %.1f]", unit, rs.size(),
+                                 Headline(w.kind, rs.front(), &higher_better, &unit),
+                                 Headline(w.kind, rs.back(), &higher_better, &unit));
       }
-      absl::StatusOr<LoadResult> r = RunOne(w, server->port(), server->pid(), secs);
-      server->Stop();
-      if (!r.ok()) {
-        std::printf("  %-20s failed: %s\n", s.name.c_str(), r.status().ToString().c_str());
-        ++failures;
-        continue;
-      }
-      if (r->errors > 0) ++failures;
-      results[s.name] = *r;
-      std::printf("  %-20s %s\n", s.name.c_str(), ToText(*r).c_str());
+      std::printf("  %-20s %s%s\n", s.name.c_str(), ToText(r).c_str(), spread.c_str());
       std::fflush(stdout);
-      json_results.push_back(absl::StrCat("\"", s.name, "\": ", ToJson(*r)));
-      if (w.kind == Kind::kConnect) connect_points[s.name].push_back({w.conns, r->seconds});
+      json_results.push_back(absl::StrCat("\"", s.name, "\": ", ToJson(r)));
+      if (w.kind == Kind::kConnect) connect_points[s.name].push_back({w.conns, r.seconds});
     }
     // Ratios on the headline figure: the threaded default (1 poller) and the
     // caller-driven mode, each against every peer (> 1 = gaio better).
