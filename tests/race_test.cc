@@ -115,12 +115,13 @@ TEST_P(Races, FreeFromAnotherThreadWhileALargeWriteIsInFlight) {
   EXPECT_GE(cancelled, kRounds / 2);  // at least every paused round
 }
 
-// Writes run with the shard mutex released (Shard::TryWrite). Deadlines that
-// fall while a write is in the kernel, and free() from another thread, must
-// still report each request once, with progress equal to the bytes the peer
-// got: a 1 MiB write_timeout whose deadline lands within its first few
-// hundred microseconds, a plain write queued behind it, a peer reading as
-// fast as it can, and in every third round a free() racing both.
+// Deadlines that fall while a large write is under way, and free() from
+// another thread, must still report each request once, with progress equal
+// to the bytes the peer got: a 1 MiB write_timeout whose deadline lands
+// within its first few hundred microseconds, a plain write queued behind it,
+// a peer reading as fast as it can, and in every third round a free() racing
+// both. (Written for an experiment that made write syscalls with the shard
+// mutex released, see docs/BENCHMARKS.md; it holds for any design.)
 TEST_P(Races, DeadlinesAndFreeRacingWritesInTheKernel) {
   constexpr int kRounds = 120;
   const std::string first = Pattern(1 << 20, 50);
