@@ -17,13 +17,28 @@
 
 namespace gaio::testing {
 
-std::string ModeName(int num_pollers) {
-  return num_pollers == 0 ? "CallerDriven" : "Threads" + std::to_string(num_pollers);
+std::string ModeName(int mode) {
+  switch (mode) {
+    case kCallerDriven:
+      return "CallerDriven";
+    case kThreads1Handoff:
+      return "Threads1Handoff";
+    default:
+      return "Threads" + std::to_string(mode);
+  }
 }
 
-Watcher MakeWatcher(int num_pollers, size_t swap_buffer_size) {
+WatcherOptions ModeOptions(int mode) {
   WatcherOptions options;
-  options.num_pollers = num_pollers;
+  options.num_pollers = ModePollers(mode);
+  if (mode == kThreads1Handoff) options.poller_takeover = absl::Microseconds(50);
+  return options;
+}
+
+int ModePollers(int mode) { return mode == kThreads1Handoff ? 1 : mode; }
+
+Watcher MakeWatcher(int mode, size_t swap_buffer_size) {
+  WatcherOptions options = ModeOptions(mode);
   options.swap_buffer_size = swap_buffer_size;
   absl::StatusOr<Watcher> w = Watcher::Create(options);
   if (!w.ok()) {

@@ -19,16 +19,27 @@
 
 namespace gaio::testing {
 
-// The engine modes the fault tests run in: num_pollers 0 (caller-driven:
-// wait_io() does the I/O), 1 and 2 poller threads.
-inline constexpr int kAllModes[] = {0, 1, 2};
+// The engine modes the parameterized suites run in:
+//   0 kCallerDriven: num_pollers 0, wait_io() does the I/O;
+//   1 kThreads1: one poller thread, default options (wait_io() polls while
+//     it waits, the thread takes over when the caller stays away);
+//   2 kThreads2: two poller threads, each always polling its own set;
+//   3 kThreads1Handoff: one poller thread with a 50 us poller_takeover, so
+//     that the set changes hands between the thread and the caller all the
+//     time.
+enum Mode : int { kCallerDriven = 0, kThreads1 = 1, kThreads2 = 2, kThreads1Handoff = 3 };
+inline constexpr int kAllModes[] = {kCallerDriven, kThreads1, kThreads2, kThreads1Handoff};
 
-// "CallerDriven", "Threads1", "Threads2": test-name suffix for a mode.
-std::string ModeName(int num_pollers);
+// "CallerDriven", "Threads1", "Threads2", "Threads1Handoff": test-name suffix.
+std::string ModeName(int mode);
 
-// A Watcher in `num_pollers` mode; aborts the test binary if it cannot be
-// built (nothing can be tested without one).
-Watcher MakeWatcher(int num_pollers, size_t swap_buffer_size = 64 * 1024);
+// The options of `mode` (defaults otherwise); poller threads it starts.
+WatcherOptions ModeOptions(int mode);
+int ModePollers(int mode);
+
+// A Watcher in `mode`; aborts the test binary if it cannot be built (nothing
+// can be tested without one).
+Watcher MakeWatcher(int mode, size_t swap_buffer_size = 64 * 1024);
 
 // The kind of connected pair a test runs over.
 enum class PairKind { kUnix, kTcp };

@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/fault_util.h"
 #include "tests/test_util.h"
 #include "watcher/watcher.h"
 
@@ -116,8 +117,7 @@ class BusyPoll : public ::testing::TestWithParam<int> {};
 // Ping-pong with busy polling on: every byte arrives, deadlines still fire,
 // and close() stops spinning pollers promptly.
 TEST_P(BusyPoll, PingPongDeadlinesAndClose) {
-  WatcherOptions o;
-  o.num_pollers = GetParam();
+  WatcherOptions o = testing::ModeOptions(GetParam());
   o.busy_poll = absl::Microseconds(200);
   absl::StatusOr<Watcher> w = Watcher::Create(o);
   ASSERT_TRUE(w.ok());
@@ -155,7 +155,10 @@ TEST_P(BusyPoll, PingPongDeadlinesAndClose) {
   close(p->peer);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, BusyPoll, ::testing::Values(0, 1, 2));
+INSTANTIATE_TEST_SUITE_P(Modes, BusyPoll, ::testing::ValuesIn(testing::kAllModes),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return testing::ModeName(info.param);
+                         });
 
 TEST(LatencyModes, CallerDrivenPollIoNeverBlocksAndDoesTheIo) {
   WatcherOptions o;

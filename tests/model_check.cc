@@ -63,7 +63,7 @@ std::string DriverStats::ToString() const {
 void Run::Fail(absl::string_view what) {
   if (failed()) return;
   failure_ =
-      absl::StrCat(what, "\n  mode ", num_pollers_, ", swap ", swap_size_,
+      absl::StrCat(what, "\n  mode ", mode_, ", swap ", swap_size_,
                    " bytes; last operations, oldest first:\n    ", absl::StrJoin(trace_, "\n    "));
 }
 

@@ -71,8 +71,8 @@ class ByteChoices : public Choices {
 };
 
 struct DriverOptions {
-  // Engine mode: 0 (caller-driven), 1, 2; -1 lets the choices pick.
-  int num_pollers = -1;
+  // Engine mode (testing::Mode, fault_util.h); -1 lets the choices pick.
+  int mode = -1;
   // Operations before the run ends (fewer if the choices run out).
   int max_steps = 300;
   // Deadlines are drawn in [0, max_deadline) from now.

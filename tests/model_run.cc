@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
@@ -70,14 +71,13 @@ DriverResult Run::Play() {
 }
 
 void Run::Setup() {
-  num_pollers_ =
-      options_.num_pollers >= 0 ? options_.num_pollers : static_cast<int>(choices_.Next(3));
+  mode_ = options_.mode >= 0 ? options_.mode
+                                           : static_cast<int>(choices_.Next(std::size(testing::kAllModes)));
   static constexpr size_t kSwapSizes[] = {64, 256, 4096, 64 * 1024};
   swap_size_ = kSwapSizes[choices_.Next(4)];
   abrupt_ = choices_.Next(4) == 0;
   fd_baseline_ = testing::FdBaseline();
-  WatcherOptions o;
-  o.num_pollers = num_pollers_;
+  WatcherOptions o = testing::ModeOptions(mode_);
   o.swap_buffer_size = swap_size_;
   absl::StatusOr<Watcher> w = Watcher::Create(o);
   if (!w.ok()) return Fail(absl::StrCat("Watcher::Create: ", w.status().ToString()));

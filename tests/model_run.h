@@ -123,7 +123,7 @@ class Run {
   std::string failure_;
   std::deque<std::string> trace_;  // the last operations, for failure reports
 
-  int num_pollers_ = 1;
+  int mode_ = 1;
   size_t swap_size_ = 0;
   int fd_baseline_ = 0;
   bool abrupt_ = false;  // end with close() instead of draining

@@ -47,7 +47,7 @@ TEST_P(Model, RandomOperationsMatchTheReferenceModel) {
   for (uint64_t seed : Seeds()) {
     SeededChoices choices(seed);
     DriverOptions options;
-    options.num_pollers = GetParam();
+    options.mode = GetParam();
     options.max_steps = 400;
     options.trace_lines = EnvOr("GAIO_MODEL_TRACE", 40);
     DriverResult r = RunModel(choices, options);

@@ -76,12 +76,11 @@ TEST_P(Signals, EintrEverywhereDuringAnEchoChangesNothing) {
   sigemptyset(&sa.sa_mask);
   ASSERT_EQ(sigaction(SIGUSR1, &sa, nullptr), 0);
 
-  WatcherOptions options;
-  options.num_pollers = GetParam();
+  WatcherOptions options = testing::ModeOptions(GetParam());
   absl::StatusOr<std::unique_ptr<EchoServer>> server = EchoServer::Start(options, ReadMode::kMixed);
   ASSERT_TRUE(server.ok()) << server.status();
   const std::vector<pid_t> pollers = ThreadsNamed("gaio-poller-");
-  ASSERT_EQ(pollers.size(), static_cast<size_t>(GetParam()));
+  ASSERT_EQ(pollers.size(), static_cast<size_t>(testing::ModePollers(GetParam())));
   for (int i = 0; i < kMaxPollers; ++i) {
     g_pollers[i] = i < static_cast<int>(pollers.size()) ? pollers[i] : -1;
     g_poller_hits[i] = 0;

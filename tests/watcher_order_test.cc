@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/fault_util.h"
 #include "tests/test_util.h"
 #include "watcher/watcher.h"
 
@@ -38,8 +39,7 @@ int BytesQueued(int fd) {
 class WatcherModes : public ::testing::TestWithParam<int> {
  protected:
   Watcher Make(size_t swap = 64 * 1024) {
-    WatcherOptions o;
-    o.num_pollers = GetParam();
+    WatcherOptions o = testing::ModeOptions(GetParam());
     o.swap_buffer_size = swap;
     absl::StatusOr<Watcher> w = Watcher::Create(o);
     EXPECT_TRUE(w.ok()) << w.status();
@@ -47,10 +47,9 @@ class WatcherModes : public ::testing::TestWithParam<int> {
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Pollers, WatcherModes, ::testing::Values(0, 1, 2),
+INSTANTIATE_TEST_SUITE_P(Modes, WatcherModes, ::testing::ValuesIn(testing::kAllModes),
                          [](const ::testing::TestParamInfo<int>& info) {
-                           return info.param == 0 ? std::string("CallerDriven")
-                                                  : "Threads" + std::to_string(info.param);
+                           return testing::ModeName(info.param);
                          });
 
 TEST_P(WatcherModes, ReadsCompleteInSubmissionOrder) {

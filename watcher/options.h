@@ -40,6 +40,20 @@ struct WatcherOptions {
   // light traffic. Zero (default): off. Negative values are refused.
   absl::Duration busy_poll = absl::ZeroDuration();
 
+  // Threaded mode with one poller: who polls the readiness set. While
+  // wait_io() waits, the calling thread polls it and performs the ready I/O
+  // itself, as in caller-driven mode, so a completion is not handed over
+  // between threads (no futex wake-up, no second busy thread). Once the
+  // caller has stayed out of wait_io() for about this long (between 1x and
+  // 2x), the poller thread takes the polling over and keeps the I/O going
+  // until the caller next waits with nothing to take. While the caller is
+  // active the poller thread wakes once per period to check; while it is
+  // idle inside wait_io() the poller thread sleeps.
+  // Zero: the poller thread always polls and hands every completion over
+  // (the design of Go's gaio). With several pollers every poller thread
+  // always polls its own set. Negative values are refused.
+  absl::Duration poller_takeover = absl::Milliseconds(1);
+
   // CPUs to pin the poller threads to: thread i runs only on
   // poller_cpus[i % poller_cpus.size()]. Empty (default): no pinning. Each CPU
   // must exist and be allowed to this process, else Create returns

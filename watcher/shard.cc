@@ -22,20 +22,28 @@ namespace gaio::internal {
 
 absl::StatusOr<std::unique_ptr<Shard>> Shard::Create(size_t stride, size_t swap_buffer_size,
                                                      absl::Duration busy_poll,
+                                                     absl::Duration takeover,
                                                      CompletionSignal* signal) {
   absl::StatusOr<std::unique_ptr<Poller>> poller = Poller::Create();
   if (!poller.ok()) return poller.status();
   return std::unique_ptr<Shard>(
-      new Shard(*std::move(poller), stride, swap_buffer_size, busy_poll, signal));
+      new Shard(*std::move(poller), stride, swap_buffer_size, busy_poll, takeover, signal));
 }
 
 Shard::Shard(std::unique_ptr<Poller> poller, size_t stride, size_t swap_buffer_size,
-             absl::Duration busy_poll, CompletionSignal* signal)
+             absl::Duration busy_poll, absl::Duration takeover, CompletionSignal* signal)
     : poller_(std::move(poller)),
       stride_(stride),
       busy_poll_(busy_poll),
+      takeover_(signal != nullptr ? takeover : absl::ZeroDuration()),
       signal_(signal),
-      swap_(swap_buffer_size) {}
+      owner_(takeover_ > absl::ZeroDuration() ? Owner::kCaller : Owner::kThread),
+      swap_(swap_buffer_size) {
+  // Room for ordinary batches from the start, so that steady state does not
+  // depend on which thread happened to gather the largest batch first.
+  completions_.reserve(kInitialBatch);
+  events_.reserve(kInitialBatch);
+}
 
 Shard::~Shard() { Close(); }
 
@@ -139,14 +147,21 @@ void Shard::Close() {
     if (s && s->active) Release(s.get());
   }
   poller_->Wake().IgnoreError();
+  stopping_.store(true, std::memory_order_seq_cst);
+  MutexLock watch_lock(&watch_mu_);
+  watch_cv_.SignalAll();
 }
 
 bool Shard::PollOnce(absl::Duration max_wait) {
   absl::Duration wait = max_wait;
+  bool for_caller;  // the polling thread is the one that takes completions
   {
     MutexLock lock(&mu_);
     if (closed_ || !failure_.ok()) return false;
-    if (signal_ == nullptr && !completions_.empty()) wait = absl::ZeroDuration();
+    for_caller = signal_ == nullptr || caller_polling_;
+    // Completions already waiting for the caller, or a caller waiting for
+    // the set (a request that may have come just after Run() looked).
+    if ((for_caller && !completions_.empty()) || yield_requested_) wait = absl::ZeroDuration();
     if (!timers_.empty()) {
       absl::Time now = absl::Now();
       wait = std::min(wait, std::max(absl::ZeroDuration(), timers_.top()->deadline - now));
@@ -161,7 +176,7 @@ bool Shard::PollOnce(absl::Duration max_wait) {
   if (busy_poll_ > absl::ZeroDuration() && wait > absl::ZeroDuration()) {
     // Spin first; sleep only if nothing came within the window.
     const absl::Duration spin = std::min(busy_poll_, wait);
-    if (!Spin(spin)) status = poller_->Wait(wait - spin, &events_);
+    if (!Spin(spin, for_caller)) status = poller_->Wait(wait - spin, &events_);
   } else {
     status = poller_->Wait(wait, &events_);
   }
@@ -191,22 +206,114 @@ bool Shard::PollOnce(absl::Duration max_wait) {
   return !closed_;
 }
 
-bool Shard::Spin(absl::Duration limit) {
+bool Shard::Spin(absl::Duration limit, bool for_caller) {
   const absl::Time until = absl::Now() + limit;
   do {
     bool woken = false;
     // An error here comes back from the blocking Wait that follows.
     if (!poller_->Wait(absl::ZeroDuration(), &events_, &woken).ok()) return false;
     if (!events_.empty() || woken) return true;
-    if (signal_ == nullptr && has_completions_.load(std::memory_order_acquire)) return true;
+    if (for_caller && has_completions_.load(std::memory_order_acquire)) return true;
   } while (absl::Now() < until);
   return false;
 }
 
 void Shard::Run() {
   BlockSigpipeInThisThread();
-  while (PollOnce(absl::InfiniteDuration())) {
+  if (takeover_ == absl::ZeroDuration()) {
+    while (PollOnce(absl::InfiniteDuration())) {
+    }
+    return;
   }
+  while (Watch()) {
+    mu_.Lock();
+    while (!closed_ && failure_.ok() && !yield_requested_) {
+      mu_.Unlock();
+      PollOnce(absl::InfiniteDuration());
+      mu_.Lock();
+    }
+    const bool stop = closed_ || !failure_.ok();
+    if (!stop) {
+      // The caller waits with nothing to take: give the set back, tell it.
+      yield_requested_ = false;
+      owner_ = Owner::kCaller;
+      watch_armed_.store(true, std::memory_order_seq_cst);
+      signal_->Notify();
+    }
+    mu_.Unlock();
+    if (stop) return;
+  }
+}
+
+bool Shard::Watch() {
+  for (;;) {
+    if (stopping_.load(std::memory_order_seq_cst)) return false;
+    if (!watch_armed_.load(std::memory_order_seq_cst)) {
+      // The caller re-arms (and signals) under watch_mu_ after setting the
+      // flag, so checking it under watch_mu_ cannot miss that.
+      MutexLock lock(&watch_mu_);
+      while (!watch_armed_.load(std::memory_order_seq_cst) &&
+             !stopping_.load(std::memory_order_seq_cst)) {
+        watch_cv_.WaitUntil(&watch_mu_, absl::InfiniteFuture());
+      }
+      continue;
+    }
+    const uint64_t seen = caller_polls_.load(std::memory_order_seq_cst);
+    const absl::Time tick = absl::Now() + takeover_;
+    {
+      MutexLock lock(&watch_mu_);
+      while (!stopping_.load(std::memory_order_seq_cst) && absl::Now() < tick) {
+        watch_cv_.WaitUntil(&watch_mu_, tick);
+      }
+    }
+    if (caller_polls_.load(std::memory_order_seq_cst) != seen) continue;  // came by
+    if (caller_inside_.load(std::memory_order_seq_cst)) {
+      // Blocked in wait_io() for a whole period: idle. It re-arms on leaving.
+      watch_armed_.store(false, std::memory_order_seq_cst);
+      // It may have left just before the store, seeing the flag still set.
+      if (caller_polls_.load(std::memory_order_seq_cst) != seen) {
+        watch_armed_.store(true, std::memory_order_seq_cst);
+      }
+      continue;
+    }
+    // Away for a whole period, as far as the atomics tell: take over, unless
+    // the caller started polling meanwhile.
+    MutexLock lock(&mu_);
+    if (closed_ || !failure_.ok()) return false;
+    if (caller_polling_ || caller_polls_.load(std::memory_order_seq_cst) != seen) continue;
+    owner_ = Owner::kThread;
+    return true;
+  }
+}
+
+Shard::CallerPoll Shard::PollAsCaller(absl::Duration max_wait) {
+  {
+    MutexLock lock(&mu_);
+    if (closed_ || !failure_.ok()) return CallerPoll::kStopped;
+    if (owner_ == Owner::kThread) {
+      if (!yield_requested_) {
+        yield_requested_ = true;
+        // A thread about to sleep sees the request in PollOnce's prologue.
+        if (polling_) poller_->Wake().IgnoreError();
+      }
+      return CallerPoll::kThreadPolls;
+    }
+    caller_polling_ = true;
+    caller_inside_.store(true, std::memory_order_seq_cst);
+  }
+  const bool ok = PollOnce(max_wait);
+  {
+    MutexLock lock(&mu_);
+    caller_polling_ = false;
+    caller_inside_.store(false, std::memory_order_seq_cst);
+    caller_polls_.fetch_add(1, std::memory_order_seq_cst);
+  }
+  if (!watch_armed_.load(std::memory_order_seq_cst) &&
+      !watch_armed_.exchange(true, std::memory_order_seq_cst)) {
+    MutexLock lock(&watch_mu_);
+    watch_cv_.Signal();
+  }
+  return ok ? CallerPoll::kPolled : CallerPoll::kStopped;
 }
 
 size_t Shard::TakeCompletions(std::vector<OpResult>* out) {

@@ -43,12 +43,18 @@ struct SubmitArgs {
 
 class Shard {
  public:
+  // Completions and events the vectors hold before they first grow.
+  static constexpr size_t kInitialBatch = 64;
+
   // `stride` is the number of shards (fd -> shard is fd % stride). `signal`
   // is the Watcher's consumer signal in threaded mode, nullptr in
   // caller-driven mode (then a completion wakes this shard's own poller).
-  // `busy_poll`: see WatcherOptions::busy_poll.
+  // `busy_poll`: see WatcherOptions::busy_poll. `takeover` (threaded mode
+  // only): WatcherOptions::poller_takeover; zero when the poller thread
+  // always polls.
   static absl::StatusOr<std::unique_ptr<Shard>> Create(size_t stride, size_t swap_buffer_size,
                                                        absl::Duration busy_poll,
+                                                       absl::Duration takeover,
                                                        CompletionSignal* signal);
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -71,8 +77,17 @@ class Shard {
   // shard is closed or its poller failed (see failure()).
   bool PollOnce(absl::Duration max_wait) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Poller-thread body: PollOnce() until it returns false.
-  void Run();
+  // Poller-thread body. Without takeover: PollOnce() until it returns false.
+  // With takeover: watches the caller, polls while the caller is away (see
+  // WatcherOptions::poller_takeover), and hands the set back on request.
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Threaded mode with takeover, called by wait_io(): polls as PollOnce()
+  // when the caller owns the readiness set (kPolled). When the poller thread
+  // owns it, asks the thread to hand it back and returns kThreadPolls; the
+  // thread then notifies the signal. kStopped: closed or failed.
+  enum class CallerPoll { kPolled, kThreadPolls, kStopped };
+  CallerPoll PollAsCaller(absl::Duration max_wait) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Appends every pending completion to `*out` (consumer only), hands the
   // filled swap half over with them, and retries swap reads that were
@@ -113,12 +128,20 @@ class Shard {
   };
   enum class Attempt { kDone, kWouldBlock, kNoSwapSpace };
 
+  // Who may call poller_->Wait() in threaded mode with takeover.
+  enum class Owner { kThread, kCaller };
+
   Shard(std::unique_ptr<Poller> poller, size_t stride, size_t swap_buffer_size,
-        absl::Duration busy_poll, CompletionSignal* signal);
+        absl::Duration busy_poll, absl::Duration takeover, CompletionSignal* signal);
   // Polls without blocking until an event or a wake-up arrives, a completion
-  // is pending (caller-driven mode), or `limit` passes. True when something
+  // is pending (when `for_caller`), or `limit` passes. True when something
   // arrived (events, if any, are in events_).
-  bool Spin(absl::Duration limit) ABSL_LOCKS_EXCLUDED(mu_);
+  bool Spin(absl::Duration limit, bool for_caller) ABSL_LOCKS_EXCLUDED(mu_);
+  // Poller thread with takeover: sleeps until the caller has stayed away for
+  // a whole takeover_ period, then makes the thread the owner (true). False
+  // once closed or failed. Ticks without touching mu_, which the caller
+  // holds while it does I/O.
+  bool Watch() ABSL_LOCKS_EXCLUDED(mu_, watch_mu_);
 
   FdState* Lookup(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<FdState*> Register(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -139,6 +162,7 @@ class Shard {
   const std::unique_ptr<Poller> poller_;
   const size_t stride_;
   const absl::Duration busy_poll_;
+  const absl::Duration takeover_;   // zero: the poller thread always polls
   CompletionSignal* const signal_;  // nullptr in caller-driven mode
   // Mirrors !completions_.empty() for lock-free checks while spinning.
   std::atomic<bool> has_completions_{false};
@@ -150,6 +174,23 @@ class Shard {
   // is earlier than sleeping_until_ wakes it.
   bool polling_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time sleeping_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+
+  // Takeover state (threaded mode, takeover_ > 0). The owner alone polls.
+  // The caller owns the set from the start; the thread takes it in Watch()
+  // and hands it back when the caller asks (yield_requested_).
+  Owner owner_ ABSL_GUARDED_BY(mu_);
+  bool caller_polling_ ABSL_GUARDED_BY(mu_) = false;  // inside PollAsCaller's poll
+  bool yield_requested_ ABSL_GUARDED_BY(mu_) = false;
+  // Copies Watch() reads between ticks without mu_: caller_polling_, and
+  // the number of polls the caller finished. Decisions re-check under mu_.
+  std::atomic<bool> caller_inside_{false};
+  std::atomic<uint64_t> caller_polls_{0};
+  // Watch() ticks while armed; it disarms when the caller sat inside
+  // wait_io() for a whole period, and the caller re-arms it on leaving.
+  std::atomic<bool> watch_armed_{true};
+  std::atomic<bool> stopping_{false};  // closed_, for Watch()
+  Mutex watch_mu_;                     // Watch()'s sleep and its wake-ups
+  CondVar watch_cv_;
 
   // fd / stride -> state; slots are kept and reused when fd numbers recur.
   std::vector<std::unique_ptr<FdState>> fds_ ABSL_GUARDED_BY(mu_);

@@ -190,11 +190,10 @@ void Shard::Complete(FdState* s, Request* r, const absl::Status& status,
   pool_.Put(r);
   if (!was_empty) return;  // the consumer has been told already
   has_completions_.store(true, std::memory_order_release);
-  if (signal_ != nullptr) {
-    signal_->Notify();
-  } else if (polling_) {
-    poller_->Wake().IgnoreError();  // caller-driven: the caller sleeps in Wait
-  }
+  if (signal_ != nullptr) signal_->Notify();
+  // The thread that takes completions may be asleep in the poller's Wait
+  // (caller-driven mode, or a caller polling in threaded mode).
+  if (polling_ && (signal_ == nullptr || caller_polling_)) poller_->Wake().IgnoreError();
 }
 
 }  // namespace gaio::internal

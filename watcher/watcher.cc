@@ -38,13 +38,16 @@ class Watcher::Impl {
   absl::Status Close();
 
  private:
-  Impl(bool caller_driven, absl::Duration busy_poll)
-      : caller_driven_(caller_driven), busy_poll_(busy_poll) {}
+  Impl(bool caller_driven, bool caller_polls, absl::Duration busy_poll)
+      : caller_driven_(caller_driven), caller_polls_(caller_polls), busy_poll_(busy_poll) {}
   Shard& ShardFor(int fd) { return *shards_[static_cast<size_t>(fd) % shards_.size()]; }
   size_t TakeAll();
   absl::StatusOr<absl::Span<const OpResult>> WaitLocked(absl::Duration timeout);
 
   const bool caller_driven_;
+  // Threaded mode, one poller, poller_takeover > 0: wait_io() polls while
+  // the poller thread lets it (Shard::PollAsCaller).
+  const bool caller_polls_;
   const absl::Duration busy_poll_;
   internal::CompletionSignal signal_;
   std::vector<std::unique_ptr<Shard>> shards_;  // fixed after Create
@@ -70,6 +73,9 @@ absl::StatusOr<std::unique_ptr<Watcher::Impl>> Watcher::Impl::Create(
   if (options.busy_poll < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("busy_poll must not be negative");
   }
+  if (options.poller_takeover < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("poller_takeover must not be negative");
+  }
   const bool caller_driven = options.num_pollers == 0;
   if (caller_driven && !options.poller_cpus.empty()) {
     return absl::InvalidArgumentError(
@@ -79,11 +85,15 @@ absl::StatusOr<std::unique_ptr<Watcher::Impl>> Watcher::Impl::Create(
     if (absl::Status s = internal::CheckCpu(cpu); !s.ok()) return s;
   }
   const size_t num_shards = caller_driven ? 1 : static_cast<size_t>(options.num_pollers);
-  std::unique_ptr<Impl> impl(new Impl(caller_driven, options.busy_poll));
+  const bool caller_polls = !caller_driven && num_shards == 1 &&
+                            options.poller_takeover > absl::ZeroDuration();
+  std::unique_ptr<Impl> impl(new Impl(caller_driven, caller_polls, options.busy_poll));
+  impl->batch_.reserve(Shard::kInitialBatch);
   for (size_t i = 0; i < num_shards; ++i) {
-    absl::StatusOr<std::unique_ptr<Shard>> shard =
-        Shard::Create(num_shards, options.swap_buffer_size, options.busy_poll,
-                      caller_driven ? nullptr : &impl->signal_);
+    absl::StatusOr<std::unique_ptr<Shard>> shard = Shard::Create(
+        num_shards, options.swap_buffer_size, options.busy_poll,
+        caller_polls ? options.poller_takeover : absl::ZeroDuration(),
+        caller_driven ? nullptr : &impl->signal_);
     if (!shard.ok()) return shard.status();
     impl->shards_.push_back(*std::move(shard));
   }
@@ -162,14 +172,25 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitLocked(absl::Durat
     for (const std::unique_ptr<Shard>& shard : shards_) {
       if (absl::Status failure = shard->failure(); !failure.ok()) return failure;
     }
-    if (caller_driven_) {
+    if (caller_driven_ || caller_polls_) {
       absl::Duration left = deadline == absl::InfiniteFuture() ? absl::InfiniteDuration()
                                                                : deadline - absl::Now();
       if (left < absl::ZeroDuration()) left = absl::ZeroDuration();
-      if (!shards_[0]->PollOnce(left)) continue;  // closed or failed: report above
-      if (TakeAll() > 0) return absl::Span<const OpResult>(batch_);
-      if (left == absl::ZeroDuration()) return absl::Span<const OpResult>();
-    } else if (!signal_.Wait(seen, deadline, busy_poll_)) {
+      Shard::CallerPoll polled = Shard::CallerPoll::kPolled;
+      if (caller_driven_) {
+        if (!shards_[0]->PollOnce(left)) polled = Shard::CallerPoll::kStopped;
+      } else {
+        polled = shards_[0]->PollAsCaller(left);
+      }
+      if (polled == Shard::CallerPoll::kStopped) continue;  // closed or failed: report above
+      if (polled == Shard::CallerPoll::kPolled) {
+        if (TakeAll() > 0) return absl::Span<const OpResult>(batch_);
+        if (left == absl::ZeroDuration()) return absl::Span<const OpResult>();
+        continue;
+      }
+      // kThreadPolls: the thread hands the set back and notifies the signal.
+    }
+    if (!signal_.Wait(seen, deadline, busy_poll_)) {
       TakeAll();  // a completion may have raced with the deadline
       return absl::Span<const OpResult>(batch_);
     }

@@ -15,6 +15,8 @@
 ABSL_FLAG(int, port, 9000, "TCP port on 127.0.0.1 (0 picks a free one)");
 ABSL_FLAG(int, pollers, 1, "poller threads (0 = caller-driven)");
 ABSL_FLAG(int, busy_poll_us, 0, "busy-poll window in microseconds (0 = off)");
+ABSL_FLAG(int, takeover_us, -1,
+          "WatcherOptions::poller_takeover in microseconds (-1 = the library default, 0 = off)");
 ABSL_FLAG(int, swap_kib, 0, "swap buffer half in KiB (0 = the library default)");
 ABSL_FLAG(int, seconds, 0, "stop after this many seconds (0 = run until a signal)");
 
@@ -28,6 +30,9 @@ int main(int argc, char** argv) {
   gaio::WatcherOptions options;
   options.num_pollers = absl::GetFlag(FLAGS_pollers);
   options.busy_poll = absl::Microseconds(absl::GetFlag(FLAGS_busy_poll_us));
+  if (absl::GetFlag(FLAGS_takeover_us) >= 0) {
+    options.poller_takeover = absl::Microseconds(absl::GetFlag(FLAGS_takeover_us));
+  }
   if (absl::GetFlag(FLAGS_swap_kib) > 0) {
     options.swap_buffer_size = static_cast<size_t>(absl::GetFlag(FLAGS_swap_kib)) * 1024;
   }

@@ -1,0 +1,196 @@
+// Threaded mode with one poller (WatcherOptions::poller_takeover): wait_io()
+// polls while it waits, the poller thread takes the I/O over while the caller
+// stays away, hands it back when the caller waits again, and sleeps while the
+// caller is idle inside wait_io(). Behaviour only; what it saves is measured
+// by the benchmarks (docs/BENCHMARKS.md).
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/fault_util.h"
+#include "tests/test_util.h"
+#include "watcher/watcher.h"
+
+namespace gaio {
+namespace {
+
+using ::gaio::testing::Collect;
+using ::gaio::testing::Completion;
+using ::gaio::testing::FdPair;
+using ::gaio::testing::Pattern;
+using ::gaio::testing::ReadExactly;
+using ::gaio::testing::ThreadsNamed;
+using ::gaio::testing::UnixPair;
+using ::gaio::testing::WaitFor;
+using ::gaio::testing::WriteAll;
+
+Watcher MakeWatcher(absl::Duration takeover) {
+  WatcherOptions o;
+  o.num_pollers = 1;
+  o.poller_takeover = takeover;
+  absl::StatusOr<Watcher> w = Watcher::Create(o);
+  EXPECT_TRUE(w.ok()) << w.status();
+  return *std::move(w);
+}
+
+// Context switches of thread `tid` of this process so far (-1 if unknown).
+long ContextSwitches(pid_t tid) {
+  std::ifstream status(absl::StrCat("/proc/self/task/", tid, "/status"));
+  long total = -1;
+  std::string line;
+  while (std::getline(status, line)) {
+    for (const char* key : {"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"}) {
+      if (line.rfind(key, 0) == 0) total = (total < 0 ? 0 : total) + std::stol(line.substr(strlen(key)));
+    }
+  }
+  return total;
+}
+
+TEST(Takeover, RefusesANegativePeriod) {
+  WatcherOptions o;
+  o.poller_takeover = absl::Microseconds(-1);
+  EXPECT_EQ(Watcher::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The caller never calls wait_io() while 4 MiB go each way: the poller thread
+// must take over and do the I/O, or the peer's blocking write and read never
+// finish. Then wait_io() hands back both completions, with every byte.
+TEST(Takeover, IoProgressesWhileTheCallerStaysAway) {
+  for (absl::Duration takeover : {absl::Microseconds(50), absl::Milliseconds(1)}) {
+    SCOPED_TRACE(absl::StrCat("takeover ", absl::FormatDuration(takeover)));
+    Watcher w = MakeWatcher(takeover);
+    absl::StatusOr<FdPair> p = UnixPair();
+    ASSERT_TRUE(p.ok());
+    constexpr size_t kSize = 4 << 20;
+    const std::string out = Pattern(kSize, 7);
+    const std::string in = Pattern(kSize, 8);
+    std::string got(kSize, '\0');
+    ASSERT_TRUE(w.write(nullptr, p->watched, out).ok());
+    ASSERT_TRUE(w.read_full(&got, p->watched, absl::Span<char>(got), absl::InfiniteFuture()).ok());
+
+    std::atomic<bool> peer_done{false};
+    absl::Status peer_write;
+    absl::StatusOr<std::string> peer_read;
+    std::thread peer([&] {
+      std::thread reader([&] { peer_read = ReadExactly(p->peer, kSize); });
+      peer_write = WriteAll(p->peer, in);
+      reader.join();
+      peer_done = true;
+    });
+    // No wait_io() here: only the poller thread can move the bytes.
+    const bool moved = WaitFor([&] { return peer_done.load(); });
+    peer.join();
+    ASSERT_TRUE(moved) << "the poller thread did not take the I/O over";
+    ASSERT_TRUE(peer_write.ok()) << peer_write;
+    ASSERT_TRUE(peer_read.ok()) << peer_read.status();
+    EXPECT_TRUE(*peer_read == out) << "the peer read other bytes than were written";
+
+    std::vector<Completion> c = Collect(w, 2);
+    ASSERT_EQ(c.size(), 2u);
+    for (const Completion& r : c) {
+      EXPECT_TRUE(r.status.ok()) << r.status;
+      EXPECT_EQ(r.size, kSize);
+    }
+    EXPECT_TRUE(got == in) << "read_full filled other bytes than the peer wrote";
+    close(p->peer);
+  }
+}
+
+// The set changes hands many times: the caller alternates between staying
+// away (the thread takes over) and ping-pong rounds (it asks for the set
+// back). Every round's bytes arrive once, in order.
+TEST(Takeover, HandsBackAndForthWithoutLosingACompletion) {
+  Watcher w = MakeWatcher(absl::Microseconds(50));
+  absl::StatusOr<FdPair> p = UnixPair();
+  ASSERT_TRUE(p.ok());
+  int completed = 0;
+  for (int round = 0; round < 200; ++round) {
+    const std::string msg = absl::StrCat("round ", round);
+    ASSERT_TRUE(w.read(nullptr, p->watched, nullptr).ok());
+    ASSERT_TRUE(WriteAll(p->peer, msg).ok());
+    // Every fourth round the caller stays away for a few periods first.
+    if (round % 4 == 0) absl::SleepFor(absl::Microseconds(300));
+    std::vector<Completion> c = Collect(w, 1);
+    ASSERT_EQ(c.size(), 1u) << "round " << round;
+    ASSERT_TRUE(c[0].status.ok()) << c[0].status;
+    ASSERT_EQ(c[0].data, msg);
+    ASSERT_TRUE(w.write(nullptr, p->watched, msg).ok());
+    if (round % 4 == 2) absl::SleepFor(absl::Microseconds(300));
+    c = Collect(w, 1);
+    ASSERT_EQ(c.size(), 1u) << "round " << round;
+    ASSERT_TRUE(c[0].status.ok()) << c[0].status;
+    absl::StatusOr<std::string> echoed = ReadExactly(p->peer, msg.size());
+    ASSERT_TRUE(echoed.ok());
+    ASSERT_EQ(*echoed, msg);
+    ++completed;
+  }
+  EXPECT_EQ(completed, 200);
+  // Nothing else is pending: a short wait returns an empty batch.
+  absl::StatusOr<absl::Span<const OpResult>> rest = w.wait_io(absl::Milliseconds(5));
+  ASSERT_TRUE(rest.ok());
+  EXPECT_TRUE(rest->empty());
+  close(p->peer);
+}
+
+// A caller blocked in wait_io() with nothing to do lets the poller thread
+// sleep: it stops ticking within a couple of periods. (Ticking every 1 ms
+// would cost about 2 context switches per ms: 400 in the 200 ms below.)
+TEST(Takeover, PollerThreadSleepsWhileTheCallerIsIdle) {
+  Watcher w = MakeWatcher(absl::Milliseconds(1));
+  absl::StatusOr<FdPair> p = UnixPair();
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(w.read(nullptr, p->watched, nullptr).ok());
+  std::vector<pid_t> pollers = ThreadsNamed("gaio-poller-");
+  ASSERT_EQ(pollers.size(), 1u);
+  // Idle for 50 periods so that the thread has disarmed, then count.
+  ASSERT_TRUE(w.wait_io(absl::Milliseconds(50)).ok());
+  const long before = ContextSwitches(pollers[0]);
+  ASSERT_GE(before, 0);
+  absl::StatusOr<absl::Span<const OpResult>> none = w.wait_io(absl::Milliseconds(200));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  const long during = ContextSwitches(pollers[0]) - before;
+  EXPECT_LE(during, 10) << "the poller thread kept waking while the caller was idle";
+  // And it still wakes when needed: data then a long absence.
+  ASSERT_TRUE(WriteAll(p->peer, "late").ok());
+  std::vector<Completion> c = Collect(w, 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].data, "late");
+  close(p->peer);
+}
+
+// close() from another thread ends a wait_io() that polls, and a poller
+// thread that watches, promptly and with the pending read cancelled.
+TEST(Takeover, CloseWhileTheCallerPolls) {
+  Watcher w = MakeWatcher(absl::Milliseconds(1));
+  absl::StatusOr<FdPair> p = UnixPair();
+  ASSERT_TRUE(p.ok());
+  int ctx = 0;
+  ASSERT_TRUE(w.read(&ctx, p->watched, nullptr).ok());
+  std::thread closer([&] {
+    absl::SleepFor(absl::Milliseconds(20));
+    EXPECT_TRUE(w.close().ok());
+  });
+  absl::StatusOr<absl::Span<const OpResult>> batch = w.wait_io(absl::Seconds(30));
+  closer.join();
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->size(), 1u);
+  EXPECT_EQ((*batch)[0].ctx, &ctx);
+  EXPECT_TRUE(absl::IsCancelled((*batch)[0].status)) << (*batch)[0].status;
+  EXPECT_EQ(w.wait_io().status().code(), absl::StatusCode::kFailedPrecondition);
+  close(p->peer);
+}
+
+}  // namespace
+}  // namespace gaio
