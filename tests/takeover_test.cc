@@ -96,6 +96,7 @@ TEST(Takeover, IoProgressesWhileTheCallerStaysAway) {
     ASSERT_TRUE(peer_read.ok()) << peer_read.status();
     EXPECT_TRUE(*peer_read == out) << "the peer read other bytes than were written";
 
+    EXPECT_GE(w.stats().takeovers, 1u);
     std::vector<Completion> c = Collect(w, 2);
     ASSERT_EQ(c.size(), 2u);
     for (const Completion& r : c) {
@@ -136,6 +137,10 @@ TEST(Takeover, HandsBackAndForthWithoutLosingACompletion) {
     ++completed;
   }
   EXPECT_EQ(completed, 200);
+  const WatcherStats stats = w.stats();
+  EXPECT_GE(stats.takeovers, 1u);
+  EXPECT_GE(stats.handbacks, 1u);
+  EXPECT_LE(stats.handbacks, stats.takeovers + stats.deadline_polls);
   // Nothing else is pending: a short wait returns an empty batch.
   absl::StatusOr<absl::Span<const OpResult>> rest = w.wait_io(absl::Milliseconds(5));
   ASSERT_TRUE(rest.ok());
@@ -162,11 +167,87 @@ TEST(Takeover, PollerThreadSleepsWhileTheCallerIsIdle) {
   EXPECT_TRUE(none->empty());
   const long during = ContextSwitches(pollers[0]) - before;
   EXPECT_LE(during, 10) << "the poller thread kept waking while the caller was idle";
-  // And it still wakes when needed: data then a long absence.
+  // And the caller still gets what arrives next.
   ASSERT_TRUE(WriteAll(p->peer, "late").ok());
   std::vector<Completion> c = Collect(w, 1);
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(c[0].data, "late");
+  close(p->peer);
+}
+
+// With a takeover period far longer than the test, the thread still polls
+// once when a deadline falls due while the caller is away: the read expires
+// at its deadline, and bytes that arrive later are left for the next read
+// (a late expiry would have completed the read with them).
+TEST(Takeover, DeadlineFiresWhileTheCallerIsAway) {
+  Watcher w = MakeWatcher(absl::Seconds(100));
+  absl::StatusOr<FdPair> p = UnixPair();
+  ASSERT_TRUE(p.ok());
+  int ctx = 0;
+  ASSERT_TRUE(w.read_timeout(&ctx, p->watched, nullptr, absl::Now() + absl::Milliseconds(20)).ok());
+  // Away until well after the deadline, as the thread's stats tell.
+  ASSERT_TRUE(WaitFor([&] { return w.stats().deadline_polls >= 1; }));
+  ASSERT_TRUE(WriteAll(p->peer, "after").ok());
+  absl::SleepFor(absl::Milliseconds(20));
+  std::vector<Completion> c = Collect(w, 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].ctx, &ctx);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(c[0].status)) << c[0].status;
+  EXPECT_EQ(c[0].size, 0u);
+  EXPECT_EQ(w.stats().takeovers, 0u);
+  ASSERT_TRUE(w.read(nullptr, p->watched, nullptr).ok());
+  c = Collect(w, 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].data, "after");
+  close(p->peer);
+}
+
+// poll_io() takes what the thread has without asking for the set back (it
+// would be gone before the set came); a blocking wait_io() asks, and gets it.
+TEST(Takeover, PollIoLeavesTheSetWithTheThreadAndWaitIoTakesItBack) {
+  Watcher w = MakeWatcher(absl::Microseconds(50));
+  absl::StatusOr<FdPair> p = UnixPair();
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(w.read(nullptr, p->watched, nullptr).ok());
+  ASSERT_TRUE(WaitFor([&] { return w.stats().takeovers >= 1; }));
+  const uint64_t handbacks = w.stats().handbacks;
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<absl::Span<const OpResult>> none = w.poll_io();
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+  }
+  EXPECT_EQ(w.stats().handbacks, handbacks);
+  absl::StatusOr<absl::Span<const OpResult>> none = w.wait_io(absl::Milliseconds(50));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_GT(w.stats().handbacks, handbacks);
+  ASSERT_TRUE(WriteAll(p->peer, "x").ok());
+  std::vector<Completion> c = Collect(w, 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].data, "x");
+  close(p->peer);
+}
+
+// close() after the thread took the set over: wait_io() asks for it back
+// (or is handed it) and close() still ends the wait with the read cancelled.
+TEST(Takeover, CloseWhileTheThreadOwnsTheSet) {
+  Watcher w = MakeWatcher(absl::Microseconds(50));
+  absl::StatusOr<FdPair> p = UnixPair();
+  ASSERT_TRUE(p.ok());
+  int ctx = 0;
+  ASSERT_TRUE(w.read(&ctx, p->watched, nullptr).ok());
+  ASSERT_TRUE(WaitFor([&] { return w.stats().takeovers >= 1; }));
+  std::thread closer([&] {
+    absl::SleepFor(absl::Milliseconds(20));
+    EXPECT_TRUE(w.close().ok());
+  });
+  absl::StatusOr<absl::Span<const OpResult>> batch = w.wait_io(absl::Seconds(30));
+  closer.join();
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  ASSERT_EQ(batch->size(), 1u);
+  EXPECT_EQ((*batch)[0].ctx, &ctx);
+  EXPECT_TRUE(absl::IsCancelled((*batch)[0].status)) << (*batch)[0].status;
+  EXPECT_EQ(w.wait_io().status().code(), absl::StatusCode::kFailedPrecondition);
   close(p->peer);
 }
 

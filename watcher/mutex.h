@@ -62,6 +62,16 @@ class CondVar {
     lock.release();  // *mu stays held, as the annotation says
     return in_time;
   }
+  // As WaitUntil, for up to `timeout` measured on the monotonic clock.
+  bool WaitFor(Mutex* mu, absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
+    bool in_time = false;
+    if (timeout > absl::ZeroDuration()) {
+      in_time = cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout)) == std::cv_status::no_timeout;
+    }
+    lock.release();
+    return in_time;
+  }
   void Signal() { cv_.notify_one(); }
   void SignalAll() { cv_.notify_all(); }
 

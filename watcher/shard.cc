@@ -119,6 +119,7 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
       sleeping_until_ = args.deadline;
       poller_->Wake().IgnoreError();  // fails only if the eventfd is gone
     }
+    if (takeover_ > absl::ZeroDuration()) WatchDeadline(args.deadline);
   }
   if (first_in_line) {
     if (args.op == OpType::kRead) {
@@ -150,6 +151,11 @@ void Shard::Close() {
   stopping_.store(true, std::memory_order_seq_cst);
   MutexLock watch_lock(&watch_mu_);
   watch_cv_.SignalAll();
+}
+
+absl::Status Shard::failure() const {
+  MutexLock lock(&mu_);
+  return failure_;
 }
 
 bool Shard::PollOnce(absl::Duration max_wait) {
@@ -218,104 +224,6 @@ bool Shard::Spin(absl::Duration limit, bool for_caller) {
   return false;
 }
 
-void Shard::Run() {
-  BlockSigpipeInThisThread();
-  if (takeover_ == absl::ZeroDuration()) {
-    while (PollOnce(absl::InfiniteDuration())) {
-    }
-    return;
-  }
-  while (Watch()) {
-    mu_.Lock();
-    while (!closed_ && failure_.ok() && !yield_requested_) {
-      mu_.Unlock();
-      PollOnce(absl::InfiniteDuration());
-      mu_.Lock();
-    }
-    const bool stop = closed_ || !failure_.ok();
-    if (!stop) {
-      // The caller waits with nothing to take: give the set back, tell it.
-      yield_requested_ = false;
-      owner_ = Owner::kCaller;
-      watch_armed_.store(true, std::memory_order_seq_cst);
-      signal_->Notify();
-    }
-    mu_.Unlock();
-    if (stop) return;
-  }
-}
-
-bool Shard::Watch() {
-  for (;;) {
-    if (stopping_.load(std::memory_order_seq_cst)) return false;
-    if (!watch_armed_.load(std::memory_order_seq_cst)) {
-      // The caller re-arms (and signals) under watch_mu_ after setting the
-      // flag, so checking it under watch_mu_ cannot miss that.
-      MutexLock lock(&watch_mu_);
-      while (!watch_armed_.load(std::memory_order_seq_cst) &&
-             !stopping_.load(std::memory_order_seq_cst)) {
-        watch_cv_.WaitUntil(&watch_mu_, absl::InfiniteFuture());
-      }
-      continue;
-    }
-    const uint64_t seen = caller_polls_.load(std::memory_order_seq_cst);
-    const absl::Time tick = absl::Now() + takeover_;
-    {
-      MutexLock lock(&watch_mu_);
-      while (!stopping_.load(std::memory_order_seq_cst) && absl::Now() < tick) {
-        watch_cv_.WaitUntil(&watch_mu_, tick);
-      }
-    }
-    if (caller_polls_.load(std::memory_order_seq_cst) != seen) continue;  // came by
-    if (caller_inside_.load(std::memory_order_seq_cst)) {
-      // Blocked in wait_io() for a whole period: idle. It re-arms on leaving.
-      watch_armed_.store(false, std::memory_order_seq_cst);
-      // It may have left just before the store, seeing the flag still set.
-      if (caller_polls_.load(std::memory_order_seq_cst) != seen) {
-        watch_armed_.store(true, std::memory_order_seq_cst);
-      }
-      continue;
-    }
-    // Away for a whole period, as far as the atomics tell: take over, unless
-    // the caller started polling meanwhile.
-    MutexLock lock(&mu_);
-    if (closed_ || !failure_.ok()) return false;
-    if (caller_polling_ || caller_polls_.load(std::memory_order_seq_cst) != seen) continue;
-    owner_ = Owner::kThread;
-    return true;
-  }
-}
-
-Shard::CallerPoll Shard::PollAsCaller(absl::Duration max_wait) {
-  {
-    MutexLock lock(&mu_);
-    if (closed_ || !failure_.ok()) return CallerPoll::kStopped;
-    if (owner_ == Owner::kThread) {
-      if (!yield_requested_) {
-        yield_requested_ = true;
-        // A thread about to sleep sees the request in PollOnce's prologue.
-        if (polling_) poller_->Wake().IgnoreError();
-      }
-      return CallerPoll::kThreadPolls;
-    }
-    caller_polling_ = true;
-    caller_inside_.store(true, std::memory_order_seq_cst);
-  }
-  const bool ok = PollOnce(max_wait);
-  {
-    MutexLock lock(&mu_);
-    caller_polling_ = false;
-    caller_inside_.store(false, std::memory_order_seq_cst);
-    caller_polls_.fetch_add(1, std::memory_order_seq_cst);
-  }
-  if (!watch_armed_.load(std::memory_order_seq_cst) &&
-      !watch_armed_.exchange(true, std::memory_order_seq_cst)) {
-    MutexLock lock(&watch_mu_);
-    watch_cv_.Signal();
-  }
-  return ok ? CallerPoll::kPolled : CallerPoll::kStopped;
-}
-
 size_t Shard::TakeCompletions(std::vector<OpResult>* out) {
   MutexLock lock(&mu_);
   const size_t n = completions_.size();
@@ -326,11 +234,6 @@ size_t Shard::TakeCompletions(std::vector<OpResult>* out) {
   swap_.Flip();
   if (!deferred_.empty()) RetryDeferred();
   return n;
-}
-
-absl::Status Shard::failure() const {
-  MutexLock lock(&mu_);
-  return failure_;
 }
 
 }  // namespace gaio::internal

@@ -13,7 +13,9 @@
 
 #include <cstddef>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -97,6 +99,11 @@ class Shard {
   // The error that stopped the poller, or OK.
   absl::Status failure() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Takeover counters (WatcherStats).
+  uint64_t takeovers() const { return takeovers_.load(std::memory_order_relaxed); }
+  uint64_t handbacks() const { return handbacks_.load(std::memory_order_relaxed); }
+  uint64_t deadline_polls() const { return deadline_polls_.load(std::memory_order_relaxed); }
+
   bool OwnsFd(int fd) const { return poller_->OwnsFd(fd); }
   absl::Status Wake() { return poller_->Wake(); }
 
@@ -137,11 +144,24 @@ class Shard {
   // is pending (when `for_caller`), or `limit` passes. True when something
   // arrived (events, if any, are in events_).
   bool Spin(absl::Duration limit, bool for_caller) ABSL_LOCKS_EXCLUDED(mu_);
-  // Poller thread with takeover: sleeps until the caller has stayed away for
-  // a whole takeover_ period, then makes the thread the owner (true). False
-  // once closed or failed. Ticks without touching mu_, which the caller
-  // holds while it does I/O.
-  bool Watch() ABSL_LOCKS_EXCLUDED(mu_, watch_mu_);
+  // Poller thread with takeover (shard_takeover.cc): sleeps until the caller
+  // has stayed away for `quiet_ticks` whole takeover_ periods (kCallerAway),
+  // or a deadline falls due while it is away (kDeadline); then makes the
+  // thread the owner. kStop once closed or failed. Ticks without touching
+  // mu_, which the caller holds while it does I/O.
+  enum class Watched { kStop, kCallerAway, kDeadline };
+  Watched Watch(int quiet_ticks) ABSL_LOCKS_EXCLUDED(mu_, watch_mu_);
+  // Sleeps on watch_cv_ until the tick, a deadline that Watch() must act on
+  // (true), or stopping_.
+  bool SleepUntilTick(std::chrono::steady_clock::time_point tick)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(watch_mu_);
+  // Stops the ticks while the caller idles inside wait_io(); it re-arms them
+  // when it leaves. `seen`: caller_polls_ at the tick.
+  void Disarm(uint64_t seen);
+  // Keeps earliest_deadline_ns_ current; wakes Watch() for a deadline
+  // earlier than its wake-up.
+  void PublishEarliestDeadline() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WatchDeadline(absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   FdState* Lookup(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<FdState*> Register(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -189,8 +209,15 @@ class Shard {
   // wait_io() for a whole period, and the caller re-arms it on leaving.
   std::atomic<bool> watch_armed_{true};
   std::atomic<bool> stopping_{false};  // closed_, for Watch()
-  Mutex watch_mu_;                     // Watch()'s sleep and its wake-ups
+  // The earliest deadline in timers_ (Unix ns; max when none), and when
+  // Watch() will next wake (min when it is not sleeping on a tick).
+  std::atomic<int64_t> earliest_deadline_ns_{std::numeric_limits<int64_t>::max()};
+  std::atomic<int64_t> watch_wake_ns_{std::numeric_limits<int64_t>::min()};
+  Mutex watch_mu_;  // Watch()'s sleep and its wake-ups
   CondVar watch_cv_;
+  std::atomic<uint64_t> takeovers_{0};
+  std::atomic<uint64_t> handbacks_{0};
+  std::atomic<uint64_t> deadline_polls_{0};
 
   // fd / stride -> state; slots are kept and reused when fd numbers recur.
   std::vector<std::unique_ptr<FdState>> fds_ ABSL_GUARDED_BY(mu_);

@@ -175,7 +175,10 @@ void Shard::Complete(FdState* s, Request* r, const absl::Status& status,
                      absl::Span<char> swap_bytes) {
   const bool is_read = r->op == OpType::kRead;
   (is_read ? s->reads : s->writes).Remove(r);
-  if (r->heap_index != kNotInHeap) timers_.Remove(r);
+  if (r->heap_index != kNotInHeap) {
+    timers_.Remove(r);
+    if (takeover_ > absl::ZeroDuration()) PublishEarliestDeadline();
+  }
   const bool is_swap = is_read && r->data == nullptr;
   const bool was_empty = completions_.empty();
   completions_.push_back(OpResult{

@@ -36,6 +36,7 @@ class Watcher::Impl {
   absl::StatusOr<absl::Span<const OpResult>> Wait(absl::Duration timeout);
   absl::Status Free(int fd);
   absl::Status Close();
+  WatcherStats Stats() const;
 
  private:
   Impl(bool caller_driven, bool caller_polls, absl::Duration busy_poll)
@@ -145,6 +146,16 @@ absl::Status Watcher::Impl::Close() {
   return absl::OkStatus();
 }
 
+WatcherStats Watcher::Impl::Stats() const {
+  WatcherStats stats;
+  for (const std::unique_ptr<Shard>& shard : shards_) {
+    stats.takeovers += shard->takeovers();
+    stats.handbacks += shard->handbacks();
+    stats.deadline_polls += shard->deadline_polls();
+  }
+  return stats;
+}
+
 size_t Watcher::Impl::TakeAll() {
   size_t n = 0;
   for (const std::unique_ptr<Shard>& shard : shards_) n += shard->TakeCompletions(&batch_);
@@ -182,8 +193,13 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitLocked(absl::Durat
       } else {
         polled = shards_[0]->PollAsCaller(left);
       }
-      if (polled == Shard::CallerPoll::kStopped) continue;  // closed or failed: report above
-      if (polled == Shard::CallerPoll::kPolled) {
+      if (polled == Shard::CallerPoll::kStopped) {
+        bool failed = false;
+        for (const std::unique_ptr<Shard>& shard : shards_) failed |= !shard->failure().ok();
+        if (failed) continue;  // reported at the top
+        // Closed: Close() notifies the signal once it has finished, and the
+        // top of the loop then reports the end; sleep until then.
+      } else if (polled == Shard::CallerPoll::kPolled) {
         if (TakeAll() > 0) return absl::Span<const OpResult>(batch_);
         if (left == absl::ZeroDuration()) return absl::Span<const OpResult>();
         continue;
@@ -287,6 +303,8 @@ absl::Status Watcher::free(int fd) {
   if (!impl_) return MovedFrom();
   return impl_->Free(fd);
 }
+
+WatcherStats Watcher::stats() const { return impl_ ? impl_->Stats() : WatcherStats{}; }
 
 absl::Status Watcher::close() {
   if (!impl_) return MovedFrom();

@@ -43,6 +43,7 @@
 #define GAIO_WATCHER_WATCHER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "absl/status/status.h"
@@ -53,6 +54,16 @@
 #include "watcher/options.h"    // IWYU pragma: export
 
 namespace gaio {
+
+struct WatcherStats {
+  // Times a poller thread took the polling over from a wait_io() caller that
+  // stayed away, and times it handed it back to a caller waiting for it.
+  uint64_t takeovers = 0;
+  uint64_t handbacks = 0;
+  // Single polls a poller thread made because a deadline fell due while the
+  // caller was away.
+  uint64_t deadline_polls = 0;
+};
 
 class Watcher {
  public:
@@ -120,6 +131,10 @@ class Watcher {
   // Cancels every pending request (Cancelled), closes every owned fd and stops
   // the poller threads. Idempotent: later calls return OK and do nothing.
   absl::Status close();
+
+  // Counters of the poller threads' work on behalf of the wait_io() caller
+  // (see WatcherOptions::poller_takeover); zeros for a moved-from Watcher.
+  WatcherStats stats() const;
 
   class Impl;
 
