@@ -67,7 +67,7 @@ TEST(Takeover, RefusesANegativePeriod) {
 // must take over and do the I/O, or the peer's blocking write and read never
 // finish. Then wait_io() hands back both completions, with every byte.
 TEST(Takeover, IoProgressesWhileTheCallerStaysAway) {
-  for (absl::Duration takeover : {absl::Microseconds(50), absl::Milliseconds(1)}) {
+  for (absl::Duration takeover : {absl::Microseconds(50), WatcherOptions().poller_takeover}) {
     SCOPED_TRACE(absl::StrCat("takeover ", absl::FormatDuration(takeover)));
     Watcher w = MakeWatcher(takeover);
     absl::StatusOr<FdPair> p = UnixPair();
@@ -108,9 +108,10 @@ TEST(Takeover, IoProgressesWhileTheCallerStaysAway) {
   }
 }
 
-// The set changes hands many times: the caller alternates between staying
-// away (the thread takes over) and ping-pong rounds (it asks for the set
-// back). Every round's bytes arrive once, in order.
+// The set changes hands many times: every fourth round the caller stays
+// away until the thread has taken over, two rounds later it waits with
+// nothing pending, which asks for the set back. Every round's bytes arrive
+// once, in order.
 TEST(Takeover, HandsBackAndForthWithoutLosingACompletion) {
   Watcher w = MakeWatcher(absl::Microseconds(50));
   absl::StatusOr<FdPair> p = UnixPair();
@@ -120,17 +121,23 @@ TEST(Takeover, HandsBackAndForthWithoutLosingACompletion) {
     const std::string msg = absl::StrCat("round ", round);
     ASSERT_TRUE(w.read(nullptr, p->watched, nullptr).ok());
     ASSERT_TRUE(WriteAll(p->peer, msg).ok());
-    // Every fourth round the caller stays away for a few periods first.
-    if (round % 4 == 0) absl::SleepFor(absl::Microseconds(300));
+    if (round % 4 == 0) {
+      const uint64_t takeovers = w.stats().takeovers;
+      ASSERT_TRUE(WaitFor([&] { return w.stats().takeovers > takeovers; })) << "round " << round;
+    }
     std::vector<Completion> c = Collect(w, 1);
     ASSERT_EQ(c.size(), 1u) << "round " << round;
     ASSERT_TRUE(c[0].status.ok()) << c[0].status;
     ASSERT_EQ(c[0].data, msg);
     ASSERT_TRUE(w.write(nullptr, p->watched, msg).ok());
-    if (round % 4 == 2) absl::SleepFor(absl::Microseconds(300));
     c = Collect(w, 1);
     ASSERT_EQ(c.size(), 1u) << "round " << round;
     ASSERT_TRUE(c[0].status.ok()) << c[0].status;
+    if (round % 4 == 2) {
+      absl::StatusOr<absl::Span<const OpResult>> none = w.wait_io(absl::Milliseconds(1));
+      ASSERT_TRUE(none.ok());
+      ASSERT_TRUE(none->empty());
+    }
     absl::StatusOr<std::string> echoed = ReadExactly(p->peer, msg.size());
     ASSERT_TRUE(echoed.ok());
     ASSERT_EQ(*echoed, msg);
@@ -138,8 +145,9 @@ TEST(Takeover, HandsBackAndForthWithoutLosingACompletion) {
   }
   EXPECT_EQ(completed, 200);
   const WatcherStats stats = w.stats();
-  EXPECT_GE(stats.takeovers, 1u);
-  EXPECT_GE(stats.handbacks, 1u);
+  EXPECT_GE(stats.takeovers, 50u);  // one per fourth round at least
+  // Each takeover after the first needed the set back first.
+  EXPECT_GE(stats.handbacks, 49u);
   EXPECT_LE(stats.handbacks, stats.takeovers + stats.deadline_polls);
   // Nothing else is pending: a short wait returns an empty batch.
   absl::StatusOr<absl::Span<const OpResult>> rest = w.wait_io(absl::Milliseconds(5));
@@ -200,6 +208,33 @@ TEST(Takeover, DeadlineFiresWhileTheCallerIsAway) {
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(c[0].data, "after");
   close(p->peer);
+}
+
+// The caller's own poll expires the first deadline and it leaves: the next
+// deadline is the thread's, and it must not wait for the next tick (here
+// 100 s away) to fire it.
+TEST(Takeover, NextDeadlineAfterTheCallerLeftFiresOnTime) {
+  Watcher w = MakeWatcher(absl::Seconds(100));
+  absl::StatusOr<FdPair> a = UnixPair();
+  absl::StatusOr<FdPair> b = UnixPair();
+  ASSERT_TRUE(a.ok() && b.ok());
+  int first = 1, second = 2;
+  const absl::Time now = absl::Now();
+  ASSERT_TRUE(w.read_timeout(&first, a->watched, nullptr, now + absl::Milliseconds(20)).ok());
+  ASSERT_TRUE(w.read_timeout(&second, b->watched, nullptr, now + absl::Milliseconds(60)).ok());
+  std::vector<Completion> c = Collect(w, 1);  // the caller polls until the first expires
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].ctx, &first);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(c[0].status)) << c[0].status;
+  ASSERT_TRUE(WaitFor([&] { return w.stats().deadline_polls >= 1; }))
+      << "the second deadline waited for the takeover tick";
+  ASSERT_TRUE(WriteAll(b->peer, "late").ok());
+  c = Collect(w, 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].ctx, &second);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(c[0].status)) << c[0].status;
+  close(a->peer);
+  close(b->peer);
 }
 
 // poll_io() takes what the thread has without asking for the set back (it

@@ -13,9 +13,13 @@ struct WatcherOptions {
   // Poller threads. Each owns one epoll/kqueue set and the fds whose number
   // is congruent to its index modulo num_pollers, and performs their reads
   // and writes itself.
-  //   1 (default): one poller thread; the thread calling wait_io() is the
-  //     second. Chosen because it fills the 2-core machines we benchmark on;
-  //     see docs/BENCHMARKS.md.
+  //   1 (default): one poller thread, which with poller_takeover (below)
+  //     does the polling and the I/O only while the wait_io() caller is
+  //     away; while the caller waits, the caller polls. On the 2-core machine
+  //     we benchmark on this matches caller-driven mode and the best
+  //     single-threaded peers, where a thread that always polls loses 20-40%
+  //     to the hand-over between threads; see docs/BENCHMARKS.md.
+  //   N > 1: N poller threads, each always polling its own set.
   //   0: caller-driven mode. No thread is started; wait_io() polls and does
   //     the I/O in the calling thread. Submissions from other threads still
   //     work and wake the caller.
@@ -46,13 +50,24 @@ struct WatcherOptions {
   // between threads (no futex wake-up, no second busy thread). Once the
   // caller has stayed out of wait_io() for about this long (between 1x and
   // 2x), the poller thread takes the polling over and keeps the I/O going
-  // until the caller next waits with nothing to take. While the caller is
-  // active the poller thread wakes once per period to check; while it is
-  // idle inside wait_io() the poller thread sleeps.
+  // until a wait_io() call finds nothing to take and asks for it back
+  // (poll_io() does not ask). Deadlines fire on time either way: when one
+  // falls due while the caller is away, the poller thread polls once.
+  // While the caller is active the poller thread wakes once per period to
+  // check; while it is idle inside wait_io() the poller thread sleeps.
+  // Watcher::stats() counts takeovers and hand-backs.
+  // With this, most I/O runs on the wait_io() thread: pin that thread, not
+  // only the poller (poller_cpus), for CPU placement.
   // Zero: the poller thread always polls and hands every completion over
-  // (the design of Go's gaio). With several pollers every poller thread
-  // always polls its own set. Negative values are refused.
-  absl::Duration poller_takeover = absl::Milliseconds(1);
+  // (the design of Go's gaio); pick it when the caller spends long stretches
+  // outside wait_io() and I/O should overlap that work on another core.
+  // With several pollers every poller thread always polls its own set.
+  // Default 5 ms: long enough that a caller merely preempted for a time
+  // slice is not taken over (at 1 ms, 64 KiB echo lost 6% to needless
+  // takeovers), short enough that I/O never stalls long behind a busy
+  // caller; Go's runtime polls the network after 10 ms the same way.
+  // Negative values are refused with InvalidArgument.
+  absl::Duration poller_takeover = absl::Milliseconds(5);
 
   // CPUs to pin the poller threads to: thread i runs only on
   // poller_cpus[i % poller_cpus.size()]. Empty (default): no pinning. Each CPU

@@ -119,7 +119,7 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
       sleeping_until_ = args.deadline;
       poller_->Wake().IgnoreError();  // fails only if the eventfd is gone
     }
-    if (takeover_ > absl::ZeroDuration()) WatchDeadline(args.deadline);
+    if (takeover_ > absl::ZeroDuration()) PublishEarliestDeadline();
   }
   if (first_in_line) {
     if (args.op == OpType::kRead) {

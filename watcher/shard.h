@@ -158,10 +158,9 @@ class Shard {
   // Stops the ticks while the caller idles inside wait_io(); it re-arms them
   // when it leaves. `seen`: caller_polls_ at the tick.
   void Disarm(uint64_t seen);
-  // Keeps earliest_deadline_ns_ current; wakes Watch() for a deadline
-  // earlier than its wake-up.
+  // Keeps earliest_deadline_ns_ current after timers_ changed; wakes
+  // Watch() when that deadline is earlier than its wake-up.
   void PublishEarliestDeadline() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void WatchDeadline(absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   FdState* Lookup(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<FdState*> Register(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -145,8 +145,8 @@ bool Shard::SleepUntilTick(std::chrono::steady_clock::time_point tick) {
     int64_t wake = now_ns + to_tick;
     if (deadline > now_ns && deadline < wake) wake = deadline;
     watch_wake_ns_.store(wake, std::memory_order_seq_cst);
-    // A submission that published an earlier deadline before seeing
-    // watch_wake_ns_ did not signal: look again (see WatchDeadline).
+    // A change that published an earlier deadline before seeing
+    // watch_wake_ns_ did not signal: look again (PublishEarliestDeadline).
     if (earliest_deadline_ns_.load(std::memory_order_seq_cst) != deadline) continue;
     watch_cv_.WaitFor(&watch_mu_, absl::Nanoseconds(wake - now_ns));
   }
@@ -163,13 +163,12 @@ void Shard::Disarm(uint64_t seen) {
 }
 
 void Shard::PublishEarliestDeadline() {
-  earliest_deadline_ns_.store(timers_.empty() ? kNever : absl::ToUnixNanos(timers_.top()->deadline),
-                              std::memory_order_seq_cst);
-}
-
-void Shard::WatchDeadline(absl::Time deadline) {
-  PublishEarliestDeadline();
-  if (absl::ToUnixNanos(deadline) < watch_wake_ns_.load(std::memory_order_seq_cst)) {
+  const int64_t earliest = timers_.empty() ? kNever : absl::ToUnixNanos(timers_.top()->deadline);
+  earliest_deadline_ns_.store(earliest, std::memory_order_seq_cst);
+  // Watch() sleeps past it: wake it to sleep less. (A new deadline, or the
+  // next one after a poll expired the earlier: both can be due before the
+  // tick Watch() chose while it left due deadlines to the caller.)
+  if (earliest < watch_wake_ns_.load(std::memory_order_seq_cst)) {
     MutexLock lock(&watch_mu_);
     watch_cv_.Signal();
   }
