@@ -35,6 +35,7 @@ class EchoService {
   void Stop() { stop_.store(true); }
 
   uint64_t connections() const { return connections_.load(); }
+  gaio::WatcherStats watcher_stats() const { return watcher_.stats(); }
   uint64_t bytes_echoed() const { return bytes_echoed_.load(); }
 
  private:

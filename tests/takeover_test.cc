@@ -263,6 +263,26 @@ TEST(Takeover, PollIoLeavesTheSetWithTheThreadAndWaitIoTakesItBack) {
   close(p->peer);
 }
 
+// A wait_io() that finds completions at once still takes the set back, so
+// that a caller that never runs dry does not leave it with the thread.
+TEST(Takeover, WaitIoThatFindsCompletionsStillTakesTheSetBack) {
+  Watcher w = MakeWatcher(absl::Microseconds(50));
+  absl::StatusOr<FdPair> p = UnixPair();
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(w.read(nullptr, p->watched, nullptr).ok());
+  ASSERT_TRUE(WaitFor([&] { return w.stats().takeovers >= 1; }));
+  const uint64_t handbacks = w.stats().handbacks;
+  int ctx = 0;
+  ASSERT_TRUE(w.write(&ctx, p->watched, absl::string_view("now")).ok());  // completes inline
+  absl::StatusOr<absl::Span<const OpResult>> batch = w.wait_io(absl::Seconds(5));
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch->size(), 1u);
+  EXPECT_EQ((*batch)[0].ctx, &ctx);
+  ASSERT_TRUE(WaitFor([&] { return w.stats().handbacks > handbacks; }))
+      << "the thread kept the set after the caller came back";
+  close(p->peer);
+}
+
 // close() after the thread took the set over: wait_io() asks for it back
 // (or is handed it) and close() still ends the wait with the read cancelled.
 TEST(Takeover, CloseWhileTheThreadOwnsTheSet) {

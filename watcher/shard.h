@@ -91,6 +91,14 @@ class Shard {
   enum class CallerPoll { kPolled, kThreadPolls, kStopped };
   CallerPoll PollAsCaller(absl::Duration max_wait) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Threaded mode with takeover, called when wait_io() starts: if the
+  // poller thread took the set over while the caller was away, asks for it
+  // back (the thread hands it over after its current poll), even though the
+  // caller may find completions and not poll this time. Without this a
+  // caller that always finds completions would leave the set with the
+  // thread for good, and every completion would be handed over again.
+  void ReclaimSet() ABSL_LOCKS_EXCLUDED(mu_);
+
   // Appends every pending completion to `*out` (consumer only), hands the
   // filled swap half over with them, and retries swap reads that were
   // waiting for space. Returns the number appended.
@@ -198,6 +206,7 @@ class Shard {
   // The caller owns the set from the start; the thread takes it in Watch()
   // and hands it back when the caller asks (yield_requested_).
   Owner owner_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> thread_owns_{false};  // owner_ == kThread, for ReclaimSet()
   bool caller_polling_ ABSL_GUARDED_BY(mu_) = false;  // inside PollAsCaller's poll
   bool yield_requested_ ABSL_GUARDED_BY(mu_) = false;
   // Copies Watch() reads between ticks without mu_: caller_polling_, and

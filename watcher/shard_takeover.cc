@@ -61,6 +61,7 @@ void Shard::Run() {
     }
     const bool stop = closed_ || !failure_.ok();
     owner_ = Owner::kCaller;
+    thread_owns_.store(false, std::memory_order_relaxed);
     watch_armed_.store(true, std::memory_order_seq_cst);
     quiet_ticks = 1;
     if (yield_requested_) {
@@ -122,6 +123,7 @@ Shard::Watched Shard::Watch(int quiet_ticks) {
       continue;
     }
     owner_ = Owner::kThread;
+    thread_owns_.store(true, std::memory_order_relaxed);
     return deadline_due ? Watched::kDeadline : Watched::kCallerAway;
   }
 }
@@ -172,6 +174,16 @@ void Shard::PublishEarliestDeadline() {
     MutexLock lock(&watch_mu_);
     watch_cv_.Signal();
   }
+}
+
+void Shard::ReclaimSet() {
+  // Lock-free in the common case: the caller owns the set.
+  if (!thread_owns_.load(std::memory_order_relaxed)) return;
+  MutexLock lock(&mu_);
+  if (owner_ != Owner::kThread || yield_requested_ || closed_) return;
+  yield_requested_ = true;
+  // A thread about to sleep sees the request in PollOnce's prologue.
+  if (polling_) poller_->Wake().IgnoreError();
 }
 
 Shard::CallerPoll Shard::PollAsCaller(absl::Duration max_wait) {

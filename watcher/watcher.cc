@@ -173,6 +173,9 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::Wait(absl::Duration ti
 
 absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitLocked(absl::Duration timeout) {
   batch_.clear();  // releases the previous batch and its swap bytes
+  // Back from its own work: take the polling back from a poller thread
+  // that covered for it (poll_io() does not; see PollAsCaller).
+  if (caller_polls_ && timeout > absl::ZeroDuration()) shards_[0]->ReclaimSet();
   const absl::Time deadline =
       timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
   for (;;) {

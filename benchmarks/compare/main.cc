@@ -49,6 +49,7 @@ struct Server {
 const std::vector<Server>& Servers() {
   static const auto* servers = new std::vector<Server>{
       {"gaio", "examples/echo_server", {"--pollers=1"}},
+      {"gaio_no_takeover", "examples/echo_server", {"--pollers=1", "--takeover_us=0"}},
       {"gaio_2pollers", "examples/echo_server", {"--pollers=2"}},
       {"gaio_caller_driven", "examples/echo_server", {"--pollers=0"}},
       {"gaio_busy_poll", "examples/echo_server", {"--pollers=0", "--busy_poll_us=50"}},

@@ -49,9 +49,15 @@ int main(int argc, char** argv) {
   const int seconds = absl::GetFlag(FLAGS_seconds);
   absl::Status status = (*service)->Run(seconds > 0 ? absl::Now() + absl::Seconds(seconds)
                                                     : absl::InfiniteFuture());
-  std::printf("echo_server: %llu connections, %llu bytes echoed\n",
-              static_cast<unsigned long long>((*service)->connections()),
-              static_cast<unsigned long long>((*service)->bytes_echoed()));
+  const gaio::WatcherStats stats = (*service)->watcher_stats();
+  std::printf(
+      "echo_server: %llu connections, %llu bytes echoed; poller takeovers %llu, hand-backs %llu, "
+      "deadline polls %llu\n",
+      static_cast<unsigned long long>((*service)->connections()),
+      static_cast<unsigned long long>((*service)->bytes_echoed()),
+      static_cast<unsigned long long>(stats.takeovers),
+      static_cast<unsigned long long>(stats.handbacks),
+      static_cast<unsigned long long>(stats.deadline_polls));
   if (!status.ok()) {
     std::fprintf(stderr, "echo_server: %s\n", status.ToString().c_str());
     return 1;
