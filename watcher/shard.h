@@ -93,8 +93,9 @@ class Shard {
 
   // Threaded mode with takeover, called when wait_io() starts: if the
   // poller thread took the set over while the caller was away, asks for it
-  // back (the thread hands it over after its current poll), even though the
-  // caller may find completions and not poll this time. Without this a
+  // back (the thread hands it over after its current poll, without being
+  // woken for it), even though the caller may find completions and not poll
+  // this time. Without this a
   // caller that always finds completions would leave the set with the
   // thread for good, and every completion would be handed over again.
   void ReclaimSet() ABSL_LOCKS_EXCLUDED(mu_);

@@ -180,10 +180,11 @@ void Shard::ReclaimSet() {
   // Lock-free in the common case: the caller owns the set.
   if (!thread_owns_.load(std::memory_order_relaxed)) return;
   MutexLock lock(&mu_);
-  if (owner_ != Owner::kThread || yield_requested_ || closed_) return;
+  if (owner_ != Owner::kThread || closed_) return;
+  // No wake-up here: the caller may find completions and not need the set
+  // yet, and a thread asleep in the poller hands it back at its next event.
+  // PollAsCaller wakes it when the caller does need the set.
   yield_requested_ = true;
-  // A thread about to sleep sees the request in PollOnce's prologue.
-  if (polling_) poller_->Wake().IgnoreError();
 }
 
 Shard::CallerPoll Shard::PollAsCaller(absl::Duration max_wait) {
@@ -193,9 +194,11 @@ Shard::CallerPoll Shard::PollAsCaller(absl::Duration max_wait) {
     if (owner_ == Owner::kThread) {
       // poll_io() does not wait, so it takes what the thread has and leaves
       // the set with it; a waiting caller asks for it back.
-      if (max_wait > absl::ZeroDuration() && !yield_requested_) {
+      if (max_wait > absl::ZeroDuration()) {
         yield_requested_ = true;
-        // A thread about to sleep sees the request in PollOnce's prologue.
+        // A thread about to sleep sees the request in PollOnce's prologue;
+        // one asleep is woken (again, if ReclaimSet asked without waking:
+        // Wake() coalesces).
         if (polling_) poller_->Wake().IgnoreError();
       }
       return CallerPoll::kThreadPolls;
