@@ -122,10 +122,17 @@ TEST(Takeover, IoProgressesWhileTheCallerStaysAway) {
   }
 }
 
+// True while the poller thread holds the set: every takeover ends with one
+// hand-back (no deadlines here, and the watcher is open).
+bool ThreadHoldsTheSet(const Watcher& w) {
+  const WatcherStats s = w.stats();
+  return s.takeovers > s.handbacks;
+}
+
 // The set changes hands many times: every fourth round the caller stays
-// away until the thread has taken over, two rounds later it waits with
-// nothing pending, which asks for the set back. Every round's bytes arrive
-// once, in order.
+// away until the thread holds it, two rounds later the caller waits with
+// nothing pending (which asks for it back) until it holds it again. Every
+// round's bytes arrive once, in order.
 TEST(Takeover, HandsBackAndForthWithoutLosingACompletion) {
   Watcher w = MakeWatcher(absl::Microseconds(50));
   absl::StatusOr<FdPair> p = UnixPair();
@@ -136,8 +143,9 @@ TEST(Takeover, HandsBackAndForthWithoutLosingACompletion) {
     ASSERT_TRUE(w.read(nullptr, p->watched, nullptr).ok());
     ASSERT_TRUE(WriteAll(p->peer, msg).ok());
     if (round % 4 == 0) {
-      const uint64_t takeovers = w.stats().takeovers;
-      ASSERT_TRUE(WaitFor([&] { return w.stats().takeovers > takeovers; })) << "round " << round;
+      // Away: the thread takes over within two periods, and keeps the set
+      // while nobody asks for it.
+      ASSERT_TRUE(WaitFor([&] { return ThreadHoldsTheSet(w); })) << "round " << round;
     }
     std::vector<Completion> c = Collect(w, 1);
     ASSERT_EQ(c.size(), 1u) << "round " << round;
@@ -148,9 +156,14 @@ TEST(Takeover, HandsBackAndForthWithoutLosingACompletion) {
     ASSERT_EQ(c.size(), 1u) << "round " << round;
     ASSERT_TRUE(c[0].status.ok()) << c[0].status;
     if (round % 4 == 2) {
-      absl::StatusOr<absl::Span<const OpResult>> none = w.wait_io(absl::Milliseconds(1));
-      ASSERT_TRUE(none.ok());
-      ASSERT_TRUE(none->empty());
+      // Nothing pending: each wait asks for the set (waking the thread) and
+      // then polls it; a takeover right after the wait is asked back by the
+      // next one.
+      ASSERT_TRUE(WaitFor([&] {
+        absl::StatusOr<absl::Span<const OpResult>> none = w.wait_io(absl::Milliseconds(1));
+        EXPECT_TRUE(none.ok() && none->empty());
+        return !ThreadHoldsTheSet(w);
+      })) << "round " << round;
     }
     absl::StatusOr<std::string> echoed = ReadExactly(p->peer, msg.size());
     ASSERT_TRUE(echoed.ok());
@@ -159,9 +172,10 @@ TEST(Takeover, HandsBackAndForthWithoutLosingACompletion) {
   }
   EXPECT_EQ(completed, 200);
   const WatcherStats stats = w.stats();
-  EXPECT_GE(stats.takeovers, 50u);  // one per fourth round at least
-  // Each takeover after the first needed the set back first.
-  EXPECT_GE(stats.handbacks, 49u);
+  // Between each fourth round and two rounds later the set went to the
+  // thread and came back: at least 50 times each way.
+  EXPECT_GE(stats.takeovers, 50u);
+  EXPECT_GE(stats.handbacks, 50u);
   EXPECT_LE(stats.handbacks, stats.takeovers + stats.deadline_polls);
   // Nothing else is pending: a short wait returns an empty batch.
   absl::StatusOr<absl::Span<const OpResult>> rest = w.wait_io(absl::Milliseconds(5));
