@@ -47,29 +47,19 @@ class CondVar {
   // wake-up, or `deadline`; reacquires *mu before returning. Returns false
   // when the deadline passed.
   bool WaitUntil(Mutex* mu, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (deadline != absl::InfiniteFuture()) return WaitFor(mu, deadline - absl::Now());
     std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
-    bool in_time = true;
-    if (deadline == absl::InfiniteFuture()) {
-      cv_.wait(lock);
-    } else {
-      absl::Duration left = deadline - absl::Now();
-      if (left > absl::ZeroDuration()) {
-        in_time = cv_.wait_for(lock, absl::ToChronoNanoseconds(left)) == std::cv_status::no_timeout;
-      } else {
-        in_time = false;
-      }
-    }
+    cv_.wait(lock);
     lock.release();  // *mu stays held, as the annotation says
-    return in_time;
+    return true;
   }
   // As WaitUntil, for up to `timeout` measured on the monotonic clock.
   bool WaitFor(Mutex* mu, absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (timeout <= absl::ZeroDuration()) return false;
     std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
-    bool in_time = false;
-    if (timeout > absl::ZeroDuration()) {
-      in_time = cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout)) == std::cv_status::no_timeout;
-    }
-    lock.release();
+    const bool in_time =
+        cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout)) == std::cv_status::no_timeout;
+    lock.release();  // *mu stays held
     return in_time;
   }
   void Signal() { cv_.notify_one(); }

@@ -37,7 +37,7 @@ Shard::Shard(std::unique_ptr<Poller> poller, size_t stride, size_t swap_buffer_s
       busy_poll_(busy_poll),
       takeover_(signal != nullptr ? takeover : absl::ZeroDuration()),
       signal_(signal),
-      owner_(takeover_ > absl::ZeroDuration() ? Owner::kCaller : Owner::kThread),
+      thread_owns_(takeover_ == absl::ZeroDuration()),
       swap_(swap_buffer_size) {
   // Room for ordinary batches from the start, so that steady state does not
   // depend on which thread happened to gather the largest batch first.
@@ -119,7 +119,7 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
       sleeping_until_ = args.deadline;
       poller_->Wake().IgnoreError();  // fails only if the eventfd is gone
     }
-    if (takeover_ > absl::ZeroDuration()) PublishEarliestDeadline();
+    PublishEarliestDeadline();
   }
   if (first_in_line) {
     if (args.op == OpType::kRead) {
@@ -164,7 +164,7 @@ bool Shard::PollOnce(absl::Duration max_wait) {
   {
     MutexLock lock(&mu_);
     if (closed_ || !failure_.ok()) return false;
-    for_caller = signal_ == nullptr || caller_polling_;
+    for_caller = signal_ == nullptr || caller_polling_.load(std::memory_order_relaxed);
     // Completions already waiting for the caller, or a caller waiting for
     // the set (a request that may have come just after Run() looked).
     if ((for_caller && !completions_.empty()) || yield_requested_) wait = absl::ZeroDuration();

@@ -144,9 +144,6 @@ class Shard {
   };
   enum class Attempt { kDone, kWouldBlock, kNoSwapSpace };
 
-  // Who may call poller_->Wait() in threaded mode with takeover.
-  enum class Owner { kThread, kCaller };
-
   Shard(std::unique_ptr<Poller> poller, size_t stride, size_t swap_buffer_size,
         absl::Duration busy_poll, absl::Duration takeover, CompletionSignal* signal);
   // Polls without blocking until an event or a wake-up arrives, a completion
@@ -167,8 +164,9 @@ class Shard {
   // Stops the ticks while the caller idles inside wait_io(); it re-arms them
   // when it leaves. `seen`: caller_polls_ at the tick.
   void Disarm(uint64_t seen);
-  // Keeps earliest_deadline_ns_ current after timers_ changed; wakes
-  // Watch() when that deadline is earlier than its wake-up.
+  // With takeover: keeps earliest_deadline_ns_ current after timers_
+  // changed, and wakes Watch() when that deadline is earlier than its
+  // wake-up. Without: nothing.
   void PublishEarliestDeadline() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   FdState* Lookup(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -203,17 +201,16 @@ class Shard {
   bool polling_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time sleeping_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 
-  // Takeover state (threaded mode, takeover_ > 0). The owner alone polls.
-  // The caller owns the set from the start; the thread takes it in Watch()
-  // and hands it back when the caller asks (yield_requested_).
-  Owner owner_ ABSL_GUARDED_BY(mu_);
-  std::atomic<bool> thread_owns_{false};  // owner_ == kThread, for ReclaimSet()
-  bool caller_polling_ ABSL_GUARDED_BY(mu_) = false;  // inside PollAsCaller's poll
+  // Takeover state (threaded mode, takeover_ > 0). Whoever owns the set
+  // alone calls poller_->Wait(). The caller owns it from the start; the
+  // thread takes it in Watch() and hands it back when the caller asks
+  // (yield_requested_). Written only under mu_, so decisions made under mu_
+  // see them settled; atomic because Watch() and ReclaimSet() also read
+  // them without mu_ (Watch() re-checks under mu_ before it acts).
+  std::atomic<bool> thread_owns_;              // else the caller owns the set
+  std::atomic<bool> caller_polling_{false};    // inside PollAsCaller's poll
+  std::atomic<uint64_t> caller_polls_{0};      // polls the caller finished
   bool yield_requested_ ABSL_GUARDED_BY(mu_) = false;
-  // Copies Watch() reads between ticks without mu_: caller_polling_, and
-  // the number of polls the caller finished. Decisions re-check under mu_.
-  std::atomic<bool> caller_inside_{false};
-  std::atomic<uint64_t> caller_polls_{0};
   // Watch() ticks while armed; it disarms when the caller sat inside
   // wait_io() for a whole period, and the caller re-arms it on leaving.
   std::atomic<bool> watch_armed_{true};

@@ -177,7 +177,7 @@ void Shard::Complete(FdState* s, Request* r, const absl::Status& status,
   (is_read ? s->reads : s->writes).Remove(r);
   if (r->heap_index != kNotInHeap) {
     timers_.Remove(r);
-    if (takeover_ > absl::ZeroDuration()) PublishEarliestDeadline();
+    PublishEarliestDeadline();
   }
   const bool is_swap = is_read && r->data == nullptr;
   const bool was_empty = completions_.empty();
@@ -196,7 +196,9 @@ void Shard::Complete(FdState* s, Request* r, const absl::Status& status,
   if (signal_ != nullptr) signal_->Notify();
   // The thread that takes completions may be asleep in the poller's Wait
   // (caller-driven mode, or a caller polling in threaded mode).
-  if (polling_ && (signal_ == nullptr || caller_polling_)) poller_->Wake().IgnoreError();
+  if (polling_ && (signal_ == nullptr || caller_polling_.load(std::memory_order_relaxed))) {
+    poller_->Wake().IgnoreError();
+  }
 }
 
 }  // namespace gaio::internal

@@ -2,7 +2,7 @@
 // with WatcherOptions::poller_takeover, the hand-over of the readiness set
 // between the wait_io() caller and the poller thread.
 //
-// owner_ says who may call poller_->Wait(). The caller owns the set from the
+// thread_owns_ says who may call poller_->Wait(). The caller owns the set from the
 // start and polls it from wait_io() (PollAsCaller). The thread watches: it
 // ticks once per takeover_ period, reading atomics only, and takes the set
 // when the caller has not finished a poll for whole periods and is not inside
@@ -43,7 +43,7 @@ void Shard::Run() {
   for (;;) {
     const Watched why = Watch(quiet_ticks);
     if (why == Watched::kStop) return;
-    mu_.Lock();  // owner_ is kThread: Watch() made it so
+    mu_.Lock();  // the thread owns the set: Watch() made it so
     if (why == Watched::kCallerAway) {
       takeovers_.fetch_add(1, std::memory_order_relaxed);
       while (!closed_ && failure_.ok() && !yield_requested_) {
@@ -60,8 +60,7 @@ void Shard::Run() {
       mu_.Lock();
     }
     const bool stop = closed_ || !failure_.ok();
-    owner_ = Owner::kCaller;
-    thread_owns_.store(false, std::memory_order_relaxed);
+    thread_owns_.store(false, std::memory_order_seq_cst);
     watch_armed_.store(true, std::memory_order_seq_cst);
     quiet_ticks = 1;
     if (yield_requested_) {
@@ -78,8 +77,11 @@ void Shard::Run() {
 }
 
 Shard::Watched Shard::Watch(int quiet_ticks) {
+  const auto next_tick = [this] {
+    return std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(takeover_);
+  };
   uint64_t seen = caller_polls_.load(std::memory_order_seq_cst);
-  auto tick = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(takeover_);
+  auto tick = next_tick();
   int quiet = 0;
   for (;;) {
     bool deadline_due;
@@ -93,7 +95,7 @@ Shard::Watched Shard::Watch(int quiet_ticks) {
           watch_cv_.WaitUntil(&watch_mu_, absl::InfiniteFuture());
         }
         seen = caller_polls_.load(std::memory_order_seq_cst);
-        tick = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(takeover_);
+        tick = next_tick();
         quiet = 0;
       }
       deadline_due = SleepUntilTick(tick);
@@ -103,12 +105,12 @@ Shard::Watched Shard::Watch(int quiet_ticks) {
       const uint64_t polls = caller_polls_.load(std::memory_order_seq_cst);
       const bool came_by = polls != seen;
       seen = polls;
-      tick = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(takeover_);
+      tick = next_tick();
       if (came_by) {
         quiet = 0;
         continue;
       }
-      if (caller_inside_.load(std::memory_order_seq_cst)) {
+      if (caller_polling_.load(std::memory_order_seq_cst)) {
         Disarm(seen);  // idle inside wait_io()
         continue;
       }
@@ -118,12 +120,12 @@ Shard::Watched Shard::Watch(int quiet_ticks) {
     // started a poll meanwhile.
     MutexLock lock(&mu_);
     if (closed_ || !failure_.ok()) return Watched::kStop;
-    if (caller_polling_ || (!deadline_due && caller_polls_.load(std::memory_order_seq_cst) != seen)) {
+    if (caller_polling_.load(std::memory_order_relaxed) ||
+        (!deadline_due && caller_polls_.load(std::memory_order_relaxed) != seen)) {
       quiet = 0;
       continue;
     }
-    owner_ = Owner::kThread;
-    thread_owns_.store(true, std::memory_order_relaxed);
+    thread_owns_.store(true, std::memory_order_seq_cst);
     return deadline_due ? Watched::kDeadline : Watched::kCallerAway;
   }
 }
@@ -137,7 +139,7 @@ bool Shard::SleepUntilTick(std::chrono::steady_clock::time_point tick) {
     const int64_t to_tick =
         std::chrono::duration_cast<std::chrono::nanoseconds>(tick - now).count();
     const int64_t deadline = earliest_deadline_ns_.load(std::memory_order_seq_cst);
-    const bool caller_inside = caller_inside_.load(std::memory_order_seq_cst);
+    const bool caller_inside = caller_polling_.load(std::memory_order_seq_cst);
     // A due deadline is the caller's while it is inside a poll (its poll
     // ends with ExpireTimers); ours once it has left.
     if (deadline <= now_ns && !caller_inside) {
@@ -165,6 +167,7 @@ void Shard::Disarm(uint64_t seen) {
 }
 
 void Shard::PublishEarliestDeadline() {
+  if (takeover_ == absl::ZeroDuration()) return;  // no Watch() to tell
   const int64_t earliest = timers_.empty() ? kNever : absl::ToUnixNanos(timers_.top()->deadline);
   earliest_deadline_ns_.store(earliest, std::memory_order_seq_cst);
   // Watch() sleeps past it: wake it to sleep less. (A new deadline, or the
@@ -180,7 +183,7 @@ void Shard::ReclaimSet() {
   // Lock-free in the common case: the caller owns the set.
   if (!thread_owns_.load(std::memory_order_relaxed)) return;
   MutexLock lock(&mu_);
-  if (owner_ != Owner::kThread || closed_) return;
+  if (!thread_owns_.load(std::memory_order_relaxed) || closed_) return;
   // No wake-up here: the caller may find completions and not need the set
   // yet, and a thread asleep in the poller hands it back at its next event.
   // PollAsCaller wakes it when the caller does need the set.
@@ -191,7 +194,7 @@ Shard::CallerPoll Shard::PollAsCaller(absl::Duration max_wait) {
   {
     MutexLock lock(&mu_);
     if (closed_ || !failure_.ok()) return CallerPoll::kStopped;
-    if (owner_ == Owner::kThread) {
+    if (thread_owns_.load(std::memory_order_relaxed)) {
       // poll_io() does not wait, so it takes what the thread has and leaves
       // the set with it; a waiting caller asks for it back.
       if (max_wait > absl::ZeroDuration()) {
@@ -203,14 +206,12 @@ Shard::CallerPoll Shard::PollAsCaller(absl::Duration max_wait) {
       }
       return CallerPoll::kThreadPolls;
     }
-    caller_polling_ = true;
-    caller_inside_.store(true, std::memory_order_seq_cst);
+    caller_polling_.store(true, std::memory_order_seq_cst);
   }
   const bool ok = PollOnce(max_wait);
   {
     MutexLock lock(&mu_);
-    caller_polling_ = false;
-    caller_inside_.store(false, std::memory_order_seq_cst);
+    caller_polling_.store(false, std::memory_order_seq_cst);
     caller_polls_.fetch_add(1, std::memory_order_seq_cst);
   }
   if (!watch_armed_.load(std::memory_order_seq_cst) &&

@@ -43,6 +43,7 @@ class Watcher::Impl {
       : caller_driven_(caller_driven), caller_polls_(caller_polls), busy_poll_(busy_poll) {}
   Shard& ShardFor(int fd) { return *shards_[static_cast<size_t>(fd) % shards_.size()]; }
   size_t TakeAll();
+  absl::Status Failure() const;  // the first shard's failure, or OK
   absl::StatusOr<absl::Span<const OpResult>> WaitLocked(absl::Duration timeout);
 
   const bool caller_driven_;
@@ -156,6 +157,13 @@ WatcherStats Watcher::Impl::Stats() const {
   return stats;
 }
 
+absl::Status Watcher::Impl::Failure() const {
+  for (const std::unique_ptr<Shard>& shard : shards_) {
+    if (absl::Status failure = shard->failure(); !failure.ok()) return failure;
+  }
+  return absl::OkStatus();
+}
+
 size_t Watcher::Impl::TakeAll() {
   size_t n = 0;
   for (const std::unique_ptr<Shard>& shard : shards_) n += shard->TakeCompletions(&batch_);
@@ -183,9 +191,7 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitLocked(absl::Durat
     const bool closed = closed_.load(std::memory_order_acquire);
     if (TakeAll() > 0) return absl::Span<const OpResult>(batch_);
     if (closed) return absl::FailedPreconditionError("watcher is closed");
-    for (const std::unique_ptr<Shard>& shard : shards_) {
-      if (absl::Status failure = shard->failure(); !failure.ok()) return failure;
-    }
+    if (absl::Status failure = Failure(); !failure.ok()) return failure;
     if (caller_driven_ || caller_polls_) {
       absl::Duration left = deadline == absl::InfiniteFuture() ? absl::InfiniteDuration()
                                                                : deadline - absl::Now();
@@ -197,9 +203,7 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitLocked(absl::Durat
         polled = shards_[0]->PollAsCaller(left);
       }
       if (polled == Shard::CallerPoll::kStopped) {
-        bool failed = false;
-        for (const std::unique_ptr<Shard>& shard : shards_) failed |= !shard->failure().ok();
-        if (failed) continue;  // reported at the top
+        if (!Failure().ok()) continue;  // reported at the top
         // Closed: Close() notifies the signal once it has finished, and the
         // top of the loop then reports the end; sleep until then.
       } else if (polled == Shard::CallerPoll::kPolled) {
