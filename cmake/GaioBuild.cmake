@@ -1,0 +1,121 @@
+# Helpers for gaio's CMake files (included by the top-level CMakeLists.txt).
+#
+# gaio_public_library(NAME SOURCES ... HEADERS ... DEPS ... [INTERNAL ...])
+#   The library gaio::NAME (file libgaio_NAME), installed with HEADERS under
+#   include/gaio/NAME/ and exported for find_package(gaio) and gaio.pc.
+#   DEPS: public dependencies (absl::*, Threads::Threads, gaio::*).
+#   INTERNAL: OBJECT libraries of the project folded into this library.
+# gaio_cc_test(NAME SIZE small|medium SOURCES ... DEPS ... [ARGS ...] [DEFINES ...])
+# gaio_sh_test(NAME SIZE small|medium SCRIPT file [ARGS ...])
+#   A test named after its Bazel label (//package:NAME), so that
+#   tools/check_test_lists.sh can compare the two builds, run from the source
+#   root as Bazel runs it from the runfiles root, with a timeout by size.
+# gaio_read_bzl_list(OUT FILE LIST)
+#   The string list LIST = [...] of a .bzl file (tests/tests.bzl); fails on
+#   anything but plain string literals and comments in it.
+
+# Timeouts in seconds by Bazel test size. Bazel allows 60 and 300; the
+# slowest suite takes ~11 s here, so medium is tighter.
+set(GAIO_TIMEOUT_small 60)
+set(GAIO_TIMEOUT_medium 120)
+
+# The public packages in the order declared; GaioInstall.cmake reads them.
+set_property(GLOBAL PROPERTY GAIO_PUBLIC_PACKAGES "")
+
+function(gaio_public_library name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;HEADERS;DEPS;INTERNAL")
+  set(target gaio_${name})
+  add_library(${target} ${arg_SOURCES})
+  add_library(gaio::${name} ALIAS ${target})
+  set_target_properties(${target} PROPERTIES
+    EXPORT_NAME ${name}
+    VERSION ${PROJECT_VERSION}
+    SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+  target_compile_features(${target} PUBLIC cxx_std_20)
+  # Headers are included as "NAME/x.h": from the source root in the build,
+  # from include/gaio/ once installed.
+  target_include_directories(${target} PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}/gaio>)
+  target_link_libraries(${target} PUBLIC ${arg_DEPS})
+  foreach(lib IN LISTS arg_INTERNAL)
+    target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:${lib}>)
+  endforeach()
+  install(TARGETS ${target} EXPORT gaioTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(FILES ${arg_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/gaio/${name})
+  set_property(GLOBAL APPEND PROPERTY GAIO_PUBLIC_PACKAGES ${name})
+  set_property(GLOBAL APPEND PROPERTY GAIO_PUBLIC_DEPS ${arg_DEPS})
+endfunction()
+
+# OBJECT libraries folded into a shared gaio library need -fPIC.
+function(gaio_internal_library name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;DEPS")
+  add_library(${name} OBJECT ${arg_SOURCES})
+  if(BUILD_SHARED_LIBS)
+    set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  endif()
+  target_include_directories(${name} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>)
+  target_link_libraries(${name} PUBLIC ${arg_DEPS})
+endfunction()
+
+function(_gaio_add_test name size)
+  if(NOT DEFINED GAIO_TIMEOUT_${size})
+    message(FATAL_ERROR "${name}: SIZE must be small or medium, not '${size}'")
+  endif()
+  file(RELATIVE_PATH package "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}")
+  add_test(NAME //${package}:${name} COMMAND ${ARGN} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(//${package}:${name} PROPERTIES TIMEOUT ${GAIO_TIMEOUT_${size}})
+endfunction()
+
+function(gaio_cc_test name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "SIZE" "SOURCES;DEPS;ARGS;DEFINES")
+  add_executable(${name} ${arg_SOURCES})
+  target_link_libraries(${name} PRIVATE ${arg_DEPS})
+  target_compile_definitions(${name} PRIVATE ${arg_DEFINES})
+  _gaio_add_test(${name} ${arg_SIZE} ${name} ${arg_ARGS})
+endfunction()
+
+function(gaio_sh_test name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "SIZE;SCRIPT" "ARGS")
+  _gaio_add_test(${name} ${arg_SIZE} bash ${CMAKE_CURRENT_SOURCE_DIR}/${arg_SCRIPT} ${arg_ARGS})
+endfunction()
+
+function(gaio_read_bzl_list out file list)
+  file(READ ${file} text)
+  # One list item per line: no ';' left, and no brackets (a CMake list does
+  # not split inside them); '[' and ']' become '<' and '>'.
+  string(REPLACE ";" "," text "${text}")
+  string(REPLACE "[" "<" text "${text}")
+  string(REPLACE "]" ">" text "${text}")
+  string(REPLACE "\n" ";" lines "${text}")
+  set(state before)
+  set(items "")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "^([^#]*)#")  # drop a comment
+      set(line "${CMAKE_MATCH_1}")
+    endif()
+    string(STRIP "${line}" line)
+    if(state STREQUAL before)
+      if(line STREQUAL "${list} = <")
+        set(state inside)
+      elseif(line MATCHES "^${list}[ =]")
+        message(FATAL_ERROR "${file}: write ${list} as '${list} = [' and one name a line")
+      endif()
+    elseif(line STREQUAL ">")
+      set(state after)
+      break()
+    elseif(line MATCHES "^\"([A-Za-z0-9_]+)\",$")
+      list(APPEND items ${CMAKE_MATCH_1})
+    elseif(NOT line STREQUAL "")
+      message(FATAL_ERROR "${file}: ${list}: not a plain name: '${line}'")
+    endif()
+  endforeach()
+  if(NOT state STREQUAL after OR NOT items)
+    message(FATAL_ERROR "${file}: no non-empty list '${list} = [' ... ']'")
+  endif()
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${file})
+  set(${out} ${items} PARENT_SCOPE)
+endfunction()
