@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Lint, each part clean on the tree or the script fails (docs/CMAKE.md):
+#  1. buildifier: formatting of every Starlark file, and its lint warnings
+#     on the project's own (not the third_party stand-ins, which forward to
+#     native rules by design); .buildifier.json drops native-sh-test, as
+#     Bazel 4.2.3 has no rules_shell to load sh_test from;
+#  2. clang-format: the C++ lines changed since the commit in
+#     tools/lint/format-base (git clang-format), as .clang-format says;
+#  3. clang-tidy: every C++ file of the CMake build, as .clang-tidy says.
+# In CI (CI=true) the work tree must also be clean: what is checked is what
+# is committed. Run it through ./lintw, which installs the tools:
+#   ./lintw [BUILD_DIR]     BUILD_DIR: a configured CMake build (compile_commands.json)
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+: "${BUILDIFIER:?run through ./lintw}" "${CLANG_FORMAT:?}" "${GIT_CLANG_FORMAT:?}" "${CLANG_TIDY:?}"
+build=${1:-}
+failed=()
+fail() { echo "lint: $*"; failed+=("$1"); }
+
+dirty=$(git status --porcelain)
+if [[ -n $dirty ]]; then
+  if [[ ${CI:-} == true ]]; then fail "tree: the work tree is not clean:"; echo "$dirty"
+  else echo "lint: note: the work tree is not clean; checking the files as they are"; fi
+fi
+
+# 1. buildifier
+mapfile -t starlark < <(git ls-files '*.bzl' 'BUILD' '*/BUILD' '*BUILD.bazel' 'WORKSPACE' '*/WORKSPACE')
+mapfile -t own < <(printf '%s\n' "${starlark[@]}" | grep -v '^third_party/rules_')
+if ((${#starlark[@]} == 0)); then
+  fail "buildifier: no Starlark files found"
+else
+  "$BUILDIFIER" -config=.buildifier.json --mode=check --lint=off "${starlark[@]}" ||
+    fail "buildifier: files above need formatting: $BUILDIFIER -mode=fix FILE"
+  "$BUILDIFIER" -config=.buildifier.json --mode=check --lint=warn "${own[@]}" ||
+    fail "buildifier-lint: warnings above (fix, or -lint=fix)"
+fi
+echo "lint: buildifier checked ${#starlark[@]} files"
+
+# 2. clang-format on changed lines
+base=$(<tools/lint/format-base)
+if ! git merge-base --is-ancestor "$base" HEAD 2>/dev/null; then
+  fail "clang-format: base $base (tools/lint/format-base) is not an ancestor of HEAD here" \
+       "(a shallow clone? git fetch --unshallow)"
+else
+  changed=$(git diff --name-only "$base" -- '*.cc' '*.h' | wc -l)
+  out=$("$GIT_CLANG_FORMAT" --binary "$CLANG_FORMAT" --diff --extensions cc,h "$base" 2>&1)
+  if [[ $out == "no modified files to format" || $out == *"did not modify any files"* ]]; then
+    echo "lint: clang-format: the changed lines of $changed C++ files since ${base:0:12} are formatted"
+  else
+    echo "$out"
+    fail "clang-format: the diff above formats the lines changed since ${base:0:12}:" \
+         "$GIT_CLANG_FORMAT --binary $CLANG_FORMAT $base"
+  fi
+fi
+
+# 3. clang-tidy over the CMake build's compilation database
+if ! "$CLANG_TIDY" --list-checks | grep -q cppcoreguidelines-avoid-capturing-lambda-coroutines; then
+  fail "clang-tidy: $CLANG_TIDY lacks checks .clang-tidy enables (needs clang-tidy 17 or later)"
+fi
+if [[ -z $build ]]; then
+  build=$(mktemp -d)
+  trap 'rm -rf "$build"' EXIT
+  cmake -S . -B "$build" -G Ninja >"$build/configure.log" 2>&1 ||
+    { cat "$build/configure.log"; fail "clang-tidy: cmake configure failed"; }
+fi
+mapfile -t sources < <(sed -n 's/^ *"file": "\(.*\)",\{0,1\}$/\1/p' "$build/compile_commands.json" |
+                       grep "^$PWD/" | sort -u)
+if ((${#sources[@]} == 0)); then
+  fail "clang-tidy: no project sources in $build/compile_commands.json"
+else
+  log=$(mktemp)
+  printf '%s\n' "${sources[@]}" |
+    xargs -P "$(nproc)" -n 1 "$CLANG_TIDY" -p "$build" --quiet >"$log" 2>&1
+  rc=$?
+  findings=$(grep -E ': (warning|error): ' "$log" | sed "s#^$PWD/##" | sort -u)
+  if ((rc != 0)) || [[ -n $findings ]]; then
+    if [[ -n $findings ]]; then echo "$findings"; else cat "$log"; fi
+    fail "clang-tidy: $(grep -c . <<<"$findings") findings in ${#sources[@]} files (exit $rc)"
+  else
+    echo "lint: clang-tidy: ${#sources[@]} files clean"
+  fi
+  rm -f "$log"
+fi
+
+if ((${#failed[@]})); then
+  echo "lint: FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "lint: ok (buildifier, clang-format, clang-tidy)"
