@@ -44,7 +44,8 @@ tr -s ' \n' ' ' <"$work/configure99.log" | grep -q 'compatible with requested ve
   { cat "$work/configure99.log"; exit 1; }
 
 echo "--- pkg-config gaio"
-export PKG_CONFIG_PATH=$(dirname "$pc")
+PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_PATH
 flags=$(pkg-config --cflags --libs gaio)
 echo "pkg-config --cflags --libs gaio: $flags"
 # shellcheck disable=SC2086  # flags are words
