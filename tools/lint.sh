@@ -10,64 +10,64 @@
 # In CI (CI=true) the work tree must also be clean: what is checked is what
 # is committed. Run it through ./lintw, which installs the tools:
 #   ./lintw [BUILD_DIR]     BUILD_DIR: a configured CMake build (compile_commands.json)
+#   ./lintw --no-tidy       parts 1 and 2 only: seconds instead of minutes
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 : "${BUILDIFIER:?run through ./lintw}" "${CLANG_FORMAT:?}" "${GIT_CLANG_FORMAT:?}" "${CLANG_TIDY:?}"
+tidy=1
+if [[ ${1:-} == --no-tidy ]]; then tidy=0; shift; fi
 build=${1:-}
 failed=()
 fail() { echo "lint: $*"; failed+=("$1"); }
 
-dirty=$(git status --porcelain)
-if [[ -n $dirty ]]; then
-  if [[ ${CI:-} == true ]]; then fail "tree: the work tree is not clean:"; echo "$dirty"
-  else echo "lint: note: the work tree is not clean; checking the files as they are"; fi
-fi
-
-# 1. buildifier
-mapfile -t starlark < <(git ls-files '*.bzl' 'BUILD' '*/BUILD' '*BUILD.bazel' 'WORKSPACE' '*/WORKSPACE')
-mapfile -t own < <(printf '%s\n' "${starlark[@]}" | grep -v '^third_party/rules_')
-if ((${#starlark[@]} == 0)); then
-  fail "buildifier: no Starlark files found"
-else
+buildifier_all() {
+  local starlark own
+  mapfile -t starlark < <(git ls-files '*.bzl' 'BUILD' '*/BUILD' '*BUILD.bazel' 'WORKSPACE' '*/WORKSPACE')
+  mapfile -t own < <(printf '%s\n' "${starlark[@]}" | grep -v '^third_party/rules_')
+  if ((${#starlark[@]} == 0)); then fail "buildifier: no Starlark files found"; return; fi
   "$BUILDIFIER" -config=.buildifier.json --mode=check --lint=off "${starlark[@]}" ||
-    fail "buildifier: files above need formatting: $BUILDIFIER -mode=fix FILE"
+    fail "buildifier: the files above need formatting: $BUILDIFIER -mode=fix FILE"
   "$BUILDIFIER" -config=.buildifier.json --mode=check --lint=warn "${own[@]}" ||
-    fail "buildifier-lint: warnings above (fix, or -lint=fix)"
-fi
-echo "lint: buildifier checked ${#starlark[@]} files"
+    fail "buildifier-lint: fix the warnings above (or $BUILDIFIER -lint=fix FILE)"
+  echo "lint: buildifier checked ${#starlark[@]} files"
+}
 
-# 2. clang-format on changed lines
-base=$(<tools/lint/format-base)
-if ! git merge-base --is-ancestor "$base" HEAD 2>/dev/null; then
-  fail "clang-format: base $base (tools/lint/format-base) is not an ancestor of HEAD here" \
-       "(a shallow clone? git fetch --unshallow)"
-else
+clang_format_changed() {
+  local base changed out
+  base=$(<tools/lint/format-base)
+  if ! git merge-base --is-ancestor "$base" HEAD 2>/dev/null; then
+    fail "clang-format: base $base (tools/lint/format-base) is not an ancestor of HEAD" \
+         "here (a shallow clone? git fetch --unshallow)"
+    return
+  fi
   changed=$(git diff --name-only "$base" -- '*.cc' '*.h' | wc -l)
   out=$("$GIT_CLANG_FORMAT" --binary "$CLANG_FORMAT" --diff --extensions cc,h "$base" 2>&1)
   if [[ $out == "no modified files to format" || $out == *"did not modify any files"* ]]; then
     echo "lint: clang-format: the changed lines of $changed C++ files since ${base:0:12} are formatted"
   else
     echo "$out"
-    fail "clang-format: the diff above formats the lines changed since ${base:0:12}:" \
+    fail "clang-format: apply the diff above (lines changed since ${base:0:12}):" \
          "$GIT_CLANG_FORMAT --binary $CLANG_FORMAT $base"
   fi
-fi
+}
 
-# 3. clang-tidy over the CMake build's compilation database
-if ! "$CLANG_TIDY" --list-checks | grep -q cppcoreguidelines-avoid-capturing-lambda-coroutines; then
-  fail "clang-tidy: $CLANG_TIDY lacks checks .clang-tidy enables (needs clang-tidy 17 or later)"
-fi
-if [[ -z $build ]]; then
-  build=$(mktemp -d)
-  trap 'rm -rf "$build"' EXIT
-  cmake -S . -B "$build" -G Ninja >"$build/configure.log" 2>&1 ||
-    { cat "$build/configure.log"; fail "clang-tidy: cmake configure failed"; }
-fi
-mapfile -t sources < <(sed -n 's/^ *"file": "\(.*\)",\{0,1\}$/\1/p' "$build/compile_commands.json" |
-                       grep "^$PWD/" | sort -u)
-if ((${#sources[@]} == 0)); then
-  fail "clang-tidy: no project sources in $build/compile_commands.json"
-else
+tidy_all() {
+  local sources log rc findings
+  if ! "$CLANG_TIDY" --list-checks | grep -q cppcoreguidelines-avoid-capturing-lambda-coroutines; then
+    fail "clang-tidy: $CLANG_TIDY lacks checks .clang-tidy enables (needs clang-tidy 17 or later)"
+    return
+  fi
+  if [[ -z $build ]]; then
+    build=$(mktemp -d)
+    trap 'rm -rf "$build"' EXIT
+    cmake -S . -B "$build" -G Ninja >"$build/configure.log" 2>&1 ||
+      { cat "$build/configure.log"; fail "clang-tidy: cmake configure failed"; return; }
+  fi
+  mapfile -t sources < <(sed -n 's/^ *"file": "\(.*\)",\{0,1\}$/\1/p' \
+                           "$build/compile_commands.json" | grep "^$PWD/" | sort -u)
+  if ((${#sources[@]} == 0)); then
+    fail "clang-tidy: no project sources in $build/compile_commands.json"; return
+  fi
   log=$(mktemp)
   printf '%s\n' "${sources[@]}" |
     xargs -P "$(nproc)" -n 1 "$CLANG_TIDY" -p "$build" --quiet >"$log" 2>&1
@@ -80,10 +80,23 @@ else
     echo "lint: clang-tidy: ${#sources[@]} files clean"
   fi
   rm -f "$log"
+}
+
+dirty=$(git status --porcelain)
+if [[ -n $dirty ]]; then
+  if [[ ${CI:-} == true ]]; then
+    echo "$dirty"
+    fail "tree: the work tree is not clean (above)"
+  else
+    echo "lint: note: the work tree is not clean; checking the files as they are"
+  fi
 fi
+buildifier_all
+clang_format_changed
+if ((tidy)); then tidy_all; else echo "lint: clang-tidy skipped (--no-tidy)"; fi
 
 if ((${#failed[@]})); then
   echo "lint: FAILED: ${failed[*]}"
   exit 1
 fi
-echo "lint: ok (buildifier, clang-format, clang-tidy)"
+echo "lint: ok"
