@@ -18,17 +18,17 @@ tidy=1
 if [[ ${1:-} == --no-tidy ]]; then tidy=0; shift; fi
 build=${1:-}
 failed=()
-fail() { echo "lint: $*"; failed+=("$1"); }
+fail() { local name=$1; shift; echo "lint: $name: $*"; failed+=("$name"); }
 
 buildifier_all() {
   local starlark own
   mapfile -t starlark < <(git ls-files '*.bzl' 'BUILD' '*/BUILD' '*BUILD.bazel' 'WORKSPACE' '*/WORKSPACE')
   mapfile -t own < <(printf '%s\n' "${starlark[@]}" | grep -v '^third_party/rules_')
-  if ((${#starlark[@]} == 0)); then fail "buildifier: no Starlark files found"; return; fi
-  "$BUILDIFIER" -config=.buildifier.json --mode=check --lint=off "${starlark[@]}" ||
-    fail "buildifier: the files above need formatting: $BUILDIFIER -mode=fix FILE"
-  "$BUILDIFIER" -config=.buildifier.json --mode=check --lint=warn "${own[@]}" ||
-    fail "buildifier-lint: fix the warnings above (or $BUILDIFIER -lint=fix FILE)"
+  if ((${#starlark[@]} == 0)); then fail buildifier "no Starlark files found"; return; fi
+  "$BUILDIFIER" -config=.buildifier.json --mode=check --lint=off "${starlark[@]}" 2>&1 ||
+    fail buildifier "the files above need formatting: $BUILDIFIER -mode=fix FILE"
+  "$BUILDIFIER" -config=.buildifier.json --mode=check --lint=warn "${own[@]}" 2>&1 ||
+    fail buildifier-lint "fix the warnings above (or $BUILDIFIER -lint=fix FILE)"
   echo "lint: buildifier checked ${#starlark[@]} files"
 }
 
@@ -36,7 +36,7 @@ clang_format_changed() {
   local base changed out
   base=$(<tools/lint/format-base)
   if ! git merge-base --is-ancestor "$base" HEAD 2>/dev/null; then
-    fail "clang-format: base $base (tools/lint/format-base) is not an ancestor of HEAD" \
+    fail clang-format "base $base (tools/lint/format-base) is not an ancestor of HEAD" \
          "here (a shallow clone? git fetch --unshallow)"
     return
   fi
@@ -46,7 +46,7 @@ clang_format_changed() {
     echo "lint: clang-format: the changed lines of $changed C++ files since ${base:0:12} are formatted"
   else
     echo "$out"
-    fail "clang-format: apply the diff above (lines changed since ${base:0:12}):" \
+    fail clang-format "apply the diff above (lines changed since ${base:0:12}):" \
          "$GIT_CLANG_FORMAT --binary $CLANG_FORMAT $base"
   fi
 }
@@ -54,19 +54,19 @@ clang_format_changed() {
 tidy_all() {
   local sources log rc findings
   if ! "$CLANG_TIDY" --list-checks | grep -q cppcoreguidelines-avoid-capturing-lambda-coroutines; then
-    fail "clang-tidy: $CLANG_TIDY lacks checks .clang-tidy enables (needs clang-tidy 17 or later)"
+    fail clang-tidy "$CLANG_TIDY lacks checks .clang-tidy enables (needs clang-tidy 17 or later)"
     return
   fi
   if [[ -z $build ]]; then
     build=$(mktemp -d)
     trap 'rm -rf "$build"' EXIT
     cmake -S . -B "$build" -G Ninja >"$build/configure.log" 2>&1 ||
-      { cat "$build/configure.log"; fail "clang-tidy: cmake configure failed"; return; }
+      { cat "$build/configure.log"; fail clang-tidy "cmake configure failed"; return; }
   fi
   mapfile -t sources < <(sed -n 's/^ *"file": "\(.*\)",\{0,1\}$/\1/p' \
                            "$build/compile_commands.json" | grep "^$PWD/" | sort -u)
   if ((${#sources[@]} == 0)); then
-    fail "clang-tidy: no project sources in $build/compile_commands.json"; return
+    fail clang-tidy "no project sources in $build/compile_commands.json"; return
   fi
   log=$(mktemp)
   printf '%s\n' "${sources[@]}" |
@@ -75,7 +75,7 @@ tidy_all() {
   findings=$(grep -E ': (warning|error): ' "$log" | sed "s#^$PWD/##" | sort -u)
   if ((rc != 0)) || [[ -n $findings ]]; then
     if [[ -n $findings ]]; then echo "$findings"; else cat "$log"; fi
-    fail "clang-tidy: $(grep -c . <<<"$findings") findings in ${#sources[@]} files (exit $rc)"
+    fail clang-tidy "$(grep -c . <<<"$findings") findings in ${#sources[@]} files (exit $rc)"
   else
     echo "lint: clang-tidy: ${#sources[@]} files clean"
   fi
@@ -86,7 +86,7 @@ dirty=$(git status --porcelain)
 if [[ -n $dirty ]]; then
   if [[ ${CI:-} == true ]]; then
     echo "$dirty"
-    fail "tree: the work tree is not clean (above)"
+    fail tree "the work tree is not clean (above)"
   else
     echo "lint: note: the work tree is not clean; checking the files as they are"
   fi
