@@ -50,5 +50,6 @@ flags=$(pkg-config --cflags --libs gaio)
 echo "pkg-config --cflags --libs gaio: $flags"
 # shellcheck disable=SC2086  # flags are words
 "$cxx" -std=c++20 "$here/../../examples/readme_echo.cc" -o "$work/consumer_pc" $flags
-expect "$work/consumer_pc"
+# A shared libgaio_watcher outside the loader's path needs LD_LIBRARY_PATH.
+LD_LIBRARY_PATH=$(pkg-config --variable=libdir gaio) expect "$work/consumer_pc"
 echo "install consumer ok"
