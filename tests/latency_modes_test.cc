@@ -99,8 +99,8 @@ TEST(LatencyModes, PollerThreadsArePinnedToTheGivenCpus) {
   o.poller_cpus = {allowed.back()};
   absl::StatusOr<Watcher> w = Watcher::Create(o);
   ASSERT_TRUE(w.ok()) << w.status();
-  EXPECT_EQ(CpusOfThread("gaio-poller-0"), std::vector<int>{allowed.back()});
-  EXPECT_EQ(CpusOfThread("gaio-poller-1"), std::vector<int>{allowed.back()});
+  EXPECT_EQ(CpusOfThread("gaio-poll-0"), std::vector<int>{allowed.back()});
+  EXPECT_EQ(CpusOfThread("gaio-poll-1"), std::vector<int>{allowed.back()});
   // And they work.
   absl::StatusOr<FdPair> p = UnixPair();
   ASSERT_TRUE(p.ok());
