@@ -100,7 +100,7 @@ Poller::~Poller() {
 
 absl::Status Poller::Add(int fd) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.events = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.u64 = static_cast<uint32_t>(fd);
   if (epoll_ctl(poll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     return PosixError(errno, "epoll_ctl(ADD)");

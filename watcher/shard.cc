@@ -160,6 +160,13 @@ void Shard::Fail(const absl::Status& status) {
   if (signal_) signal_->Notify();
 }
 
+void Shard::FailWith(const absl::Status& status) {
+  MutexLock lock(&mu_);
+  if (closed_ || !failure_.ok()) return;
+  Fail(status);
+  poller_->Wake().IgnoreError();  // a poller thread asleep in Wait() stops
+}
+
 absl::Status Shard::failure() const {
   MutexLock lock(&mu_);
   return failure_;

@@ -121,6 +121,11 @@ class Shard {
   // The error that stopped the poller, or OK.
   absl::Status failure() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Another shard's poller failed with `status`: fail this one the same way
+  // (its pending requests complete with `status`, submissions are refused,
+  // its poller stops). Nothing if closed or failed already.
+  void FailWith(const absl::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
+
   // Takeover counters (WatcherStats); zero without takeover.
   uint64_t takeovers() const { return takeover_ ? takeover_->takeovers() : 0; }
   uint64_t handbacks() const { return takeover_ ? takeover_->handbacks() : 0; }

@@ -158,10 +158,12 @@ absl::StatusOr<std::unique_ptr<Watcher::Impl>> Watcher::Impl::Create(
 }
 
 Watcher::Impl::~Impl() {
+  // A thread inside wait_io() (woken by Close() if asleep) returns
+  // FailedPrecondition, not a batch about to be freed; wait until it has
+  // left.
+  const int state = wait_state_.fetch_or(kDestroying, std::memory_order_seq_cst);
   Close().IgnoreError();
-  // A thread still inside wait_io() was woken by Close() and returns
-  // FailedPrecondition without touching the batch; wait until it has left.
-  if (wait_state_.fetch_or(kDestroying, std::memory_order_seq_cst) & kInside) {
+  if (state & kInside) {
     internal::MutexLock lock(&exit_mu_);
     while (!waiter_left_) exit_cv_.Wait(&exit_mu_);
   }
@@ -256,7 +258,13 @@ std::optional<absl::StatusOr<absl::Span<const OpResult>>> Watcher::Impl::Ready()
   const bool closed = closed_.load(std::memory_order_acquire);
   if (TakeAll() > 0) return Batch();
   if (closed) return absl::FailedPreconditionError("watcher is closed");
-  if (absl::Status failure = Failure(); !failure.ok()) return failure;
+  if (absl::Status failure = Failure(); !failure.ok()) {
+    // One poller failed: the Watcher fails as a whole. The other shards'
+    // requests complete with the same status and are delivered first.
+    for (const std::unique_ptr<Shard>& shard : shards_) shard->FailWith(failure);
+    if (TakeAll() > 0) return Batch();
+    return failure;
+  }
   return std::nullopt;
 }
 

@@ -16,6 +16,14 @@
 // changes nothing. A Watcher is a move-only handle; a moved-from handle
 // answers every call with FailedPrecondition.
 //
+// Destruction. The destructor (and a move-assignment onto a Watcher, which
+// destroys what it held) closes: fds are closed and completions not yet
+// delivered are dropped. To collect every completion, call close() and then
+// wait_io() until it returns FailedPrecondition before destroying. A thread
+// inside wait_io() while the Watcher is destroyed returns FailedPrecondition
+// and the destructor waits for it to leave; calls that start after the
+// destructor has begun are undefined behaviour, as for any object.
+//
 // Ownership of fds. The first request on an fd registers it: O_NONBLOCK is
 // set and the fd joins a poller. From then on the Watcher owns it until
 // free(fd) or close(), both of which close it. Closing a watched fd behind the
@@ -35,10 +43,18 @@
 // call, when no earlier request of its kind is queued on that fd.
 //
 // Errors. No call throws. Submission returns InvalidArgument for a bad fd, an
-// empty write or an empty read_full buffer; FailedPrecondition after close();
-// the errno-mapped status when registration fails (PermissionDenied for a
-// regular file or a directory). Completion statuses: see OpResult. SIGPIPE is
-// never raised by the Watcher's writes.
+// empty write or an empty read_full buffer; FailedPrecondition after close()
+// or after a poller failed; ResourceExhausted when memory for the request or
+// the swap buffer cannot be had; the errno status (ErrnoOf) when
+// registration fails (PermissionDenied for a regular file or a directory).
+// Completion statuses: see OpResult. A poller that fails (its wait syscall
+// returns an error other than EINTR) fails the whole Watcher: every pending
+// request completes with that error, wait_io() then returns it, and further
+// submissions are refused. SIGPIPE is never raised by the Watcher's writes.
+//
+// Time. Timeouts and deadlines are measured on the monotonic clock: a
+// deadline means "this long from the call", and a step of the wall clock
+// afterwards changes nothing. Values too large for the clock mean "never".
 #ifndef GAIO_WATCHER_WATCHER_H_
 #define GAIO_WATCHER_WATCHER_H_
 
@@ -73,10 +89,10 @@ class Watcher {
   static absl::StatusOr<Watcher> Create(const WatcherOptions& options = {});
 
   Watcher(Watcher&& other) noexcept;
-  Watcher& operator=(Watcher&& other) noexcept;  // closes what *this held
+  Watcher& operator=(Watcher&& other) noexcept;  // destroys what *this held
   Watcher(const Watcher&) = delete;
   Watcher& operator=(const Watcher&) = delete;
-  ~Watcher();  // close(), then releases everything
+  ~Watcher();  // close(), then releases everything (see Destruction)
 
   // Reads once: completes after the first read that returns bytes (a partial
   // fill), at EOF, or on error. An empty span reads into the swap buffer.
@@ -84,7 +100,8 @@ class Watcher {
   absl::Status read(void* ctx, int fd, std::nullptr_t);  // swap buffer
 
   // As read(), but completes with DeadlineExceeded at `deadline` if still
-  // pending. absl::InfiniteFuture() means no deadline.
+  // pending. absl::InfiniteFuture() means no deadline; a deadline in the past
+  // fires at once.
   absl::Status read_timeout(void* ctx, int fd, absl::Span<char> buf, absl::Time deadline);
   absl::Status read_timeout(void* ctx, int fd, std::nullptr_t, absl::Time deadline);
 
@@ -116,7 +133,9 @@ class Watcher {
   absl::StatusOr<absl::Span<const OpResult>> wait_io();
 
   // As wait_io(), but returns an empty batch once `timeout` has passed with no
-  // completion. absl::ZeroDuration() polls without blocking.
+  // completion. absl::ZeroDuration() (or a negative timeout) polls without
+  // blocking; absl::InfiniteDuration() (or one too large for the clock)
+  // blocks like wait_io().
   absl::StatusOr<absl::Span<const OpResult>> wait_io(absl::Duration timeout);
 
   // wait_io(absl::ZeroDuration()): never blocks.
