@@ -34,7 +34,7 @@ done
 [[ -n $port ]] || fail "server did not report its port within 30 s"
 
 timeout 90 "$client" --port="$port" --protocol="$protocol" --seconds=2 --threads=4 \
-  --max_connections=4000
+  --max_connections=3000
 rc=$?
 [[ $rc -eq 0 ]] || fail "hostile_client exit code $rc"
 kill -0 "$pid" 2>/dev/null || fail "server died under the hammering"

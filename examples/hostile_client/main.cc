@@ -47,7 +47,7 @@ ABSL_FLAG(int, port, 0, "server port on 127.0.0.1 (required)");
 ABSL_FLAG(std::string, protocol, "echo", "what the server speaks: echo | push");
 ABSL_FLAG(int, seconds, 2, "how long to hammer");
 ABSL_FLAG(int, threads, 4, "hammering threads");
-ABSL_FLAG(int, max_connections, 5000, "hostile connections at most");
+ABSL_FLAG(int, max_connections, 5000, "hostile connections at most, spread over --seconds");
 
 namespace {
 
@@ -100,8 +100,8 @@ void Flood(int fd, size_t limit) {
   static const std::string chunk(64 * 1024, 'f');
   const absl::Time give_up = absl::Now() + absl::Milliseconds(500);
   for (size_t sent = 0; sent < limit && absl::Now() < give_up;) {
-    ssize_t n = send(fd, chunk.data(), std::min(chunk.size(), limit - sent),
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n =
+        send(fd, chunk.data(), std::min(chunk.size(), limit - sent), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       sent += static_cast<size_t>(n);
       continue;
@@ -205,10 +205,10 @@ struct NamedMove {
   Move run;
 };
 constexpr NamedMove kMoves[] = {
-    {"connect-close", ConnectClose}, {"connect-reset", ConnectReset},
-    {"byte-close", ByteClose},       {"byte-reset", ByteReset},
+    {"connect-close", ConnectClose},    {"connect-reset", ConnectReset},
+    {"byte-close", ByteClose},          {"byte-reset", ByteReset},
     {"reset-mid-write", ResetMidWrite}, {"half-close", HalfClose},
-    {"slow-reader", SlowReader},     {"burst", Burst},
+    {"slow-reader", SlowReader},        {"burst", Burst},
 };
 constexpr size_t kNumMoves = sizeof(kMoves) / sizeof(kMoves[0]);
 
@@ -350,7 +350,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_protocol = protocol == "echo" ? Protocol::kEcho : Protocol::kPush;
-  const absl::Time stop = absl::Now() + absl::Seconds(absl::GetFlag(FLAGS_seconds));
+  const absl::Time start = absl::Now();
+  const absl::Time stop = start + absl::Seconds(absl::GetFlag(FLAGS_seconds));
   const int max_connections = absl::GetFlag(FLAGS_max_connections);
 
   std::atomic<int> connections{0};
@@ -360,6 +361,15 @@ int main(int argc, char** argv) {
     hammers.emplace_back([&, t] {
       std::deque<Held> held;
       for (size_t i = static_cast<size_t>(t); absl::Now() < stop; ++i) {
+        // Spread the budget over the whole time, so that the hostile
+        // connections overlap every well-behaved session.
+        const double due = max_connections * absl::FDivDuration(absl::Now() - start, stop - start);
+        if (connections.load() >= due) {
+          ReleaseHeld(held, /*all=*/false);
+          absl::SleepFor(absl::Milliseconds(1));
+          --i;
+          continue;
+        }
         const NamedMove& move = kMoves[i % kNumMoves];
         if (connections.fetch_add(move.run == Burst ? kBurst : 1) >= max_connections) break;
         move.run(held);
@@ -378,8 +388,9 @@ int main(int argc, char** argv) {
       if (!error.empty()) break;  // one failure is enough to tell
     }
   });
-  checker.join();
   for (std::thread& t : hammers) t.join();
+  const absl::Time hammer_end = absl::Now();
+  checker.join();
   std::vector<std::thread> finals;
   for (uint64_t seed = 1000; seed < 1004; ++seed) {
     finals.emplace_back([&, seed] { after.Record(Session(seed)); });
@@ -390,10 +401,13 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < kNumMoves; ++i) {
     absl::StrAppend(&moves, i ? ", " : "", kMoves[i].name, " ", per_move[i].load());
   }
-  std::printf("hostile_client: hostile moves: %s\n", moves.c_str());
-  std::printf("hostile_client: well-behaved sessions: %d ok during the hammering, %d after; "
-              "%d failed\n",
-              during.ok, after.ok, during.failed + after.failed);
+  std::printf("hostile_client: %d hostile connections in %.1f s: %s\n",
+              std::min(connections.load(), max_connections),
+              absl::ToDoubleSeconds(hammer_end - start), moves.c_str());
+  std::printf(
+      "hostile_client: well-behaved sessions: %d ok during the hammering, %d after; "
+      "%d failed\n",
+      during.ok, after.ok, during.failed + after.failed);
   for (Verdict* v : {&during, &after}) {
     if (v->failed > 0) {
       std::printf("hostile_client: FAILED %s: %s\n", v == &during ? "during" : "after",
