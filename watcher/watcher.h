@@ -34,6 +34,15 @@
 // moment with DeadlineExceeded. A request is tried at once, in the submitting
 // call, when no earlier request of its kind is queued on that fd.
 //
+// After free(fd) or close(), completions still come. Requests on fd that had
+// finished before the call report with their own status (OK, EOF, an error)
+// in the batch being handled or a later one, followed by the ones the call
+// cancelled (Cancelled). So a per-connection context passed as ctx must live
+// until ALL its requests have reported, not until free(): count the
+// outstanding requests and delete at zero (examples/push_server/main.cc).
+// Call free(fd) once per connection: the fd number may already belong to a
+// new connection.
+//
 // Errors. No call throws. Submission returns InvalidArgument for a bad fd, an
 // empty write or an empty read_full buffer; FailedPrecondition after close();
 // the errno-mapped status when registration fails (PermissionDenied for a
@@ -124,12 +133,17 @@ class Watcher {
 
   // Cancels the pending requests on `fd` (each completes with Cancelled, reads
   // then writes, each kind in submission order), deregisters and closes fd.
+  // Requests on fd that had already finished still report with their own
+  // status, ahead of the Cancelled ones: keep their ctx alive (see above).
   // NotFound, touching nothing, when the Watcher does not own fd;
   // FailedPrecondition after close().
   absl::Status free(int fd);
 
   // Cancels every pending request (Cancelled), closes every owned fd and stops
   // the poller threads. Idempotent: later calls return OK and do nothing.
+  // wait_io() then returns every request not yet reported (finished ones with
+  // their own status, then the Cancelled ones) and FailedPrecondition after
+  // the last: drain it to free per-request contexts.
   absl::Status close();
 
   // Counters of the poller threads' work on behalf of the wait_io() caller
