@@ -22,10 +22,12 @@
 // Watcher's back is a contract violation (its requests may never complete).
 //
 // Ownership of buffers. A caller's buffer must stay valid and untouched until
-// its request's OpResult is returned. Swap-buffer reads (nullptr or an empty
-// span) need no buffer: the bytes land in memory the Watcher owns and stay
-// valid and unchanged until the next wait_io() call. OpResult arrays returned
-// by wait_io() are valid until the next wait_io() call.
+// its request's OpResult is returned, so owning temporaries (std::string("..."),
+// std::move(vec), a braced list of chars) do not compile as buffers; views
+// (absl::Span, string_view) may be temporaries. Swap-buffer reads (nullptr or
+// an empty span) need no buffer: the bytes land in memory the Watcher owns and
+// stay valid and unchanged until the next wait_io() call. OpResult arrays
+// returned by wait_io() are valid until the next wait_io() call.
 //
 // Completions. Every request a read*/write* call accepted (returned OK)
 // yields exactly one OpResult: completed, failed, timed out or cancelled.
@@ -59,6 +61,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "watcher/buffer_traits.h"
 #include "watcher/op_result.h"  // IWYU pragma: export
 #include "watcher/options.h"    // IWYU pragma: export
 
@@ -110,11 +113,22 @@ class Watcher {
 
   // A char array would convert to a span that includes a string literal's
   // terminating NUL. Pass absl::string_view("...") or absl::MakeConstSpan(arr)
-  // to say which bytes are meant.
+  // to say which bytes are meant. This also refuses a braced list ({'a', 'b'}),
+  // whose chars would die before the write.
   template <size_t N>
   absl::Status write(void* ctx, int fd, const char (&array)[N]) = delete;
   template <size_t N>
   absl::Status write_timeout(void* ctx, int fd, const char (&array)[N], absl::Time) = delete;
+
+  // Owning temporaries (std::string("..."), std::move(vec), {'a', 'b'}) die before their request.
+  absl::Status read(void* ctx, int fd, internal::OwningTemporary auto&& buf) = delete;
+  absl::Status read_timeout(void* ctx, int fd, internal::OwningTemporary auto&& buf,
+                            absl::Time deadline) = delete;
+  absl::Status read_full(void* ctx, int fd, internal::OwningTemporary auto&& buf,
+                         absl::Time deadline = absl::InfiniteFuture()) = delete;
+  absl::Status write(void* ctx, int fd, internal::OwningTemporary auto&& buf) = delete;
+  absl::Status write_timeout(void* ctx, int fd, internal::OwningTemporary auto&& buf,
+                             absl::Time deadline) = delete;
 
   // Blocks until at least one request has completed and returns the batch of
   // all completions available. The span, its OpResults and any swap-buffer
