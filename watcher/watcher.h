@@ -30,10 +30,12 @@
 // Watcher's back is a contract violation (its requests may never complete).
 //
 // Ownership of buffers. A caller's buffer must stay valid and untouched until
-// its request's OpResult is returned. Swap-buffer reads (nullptr or an empty
-// span) need no buffer: the bytes land in memory the Watcher owns and stay
-// valid and unchanged until the next wait_io() call. OpResult arrays returned
-// by wait_io() are valid until the next wait_io() call.
+// its request's OpResult is returned, so owning temporaries (std::string("..."),
+// std::move(vec), a braced list of chars) do not compile as buffers; views
+// (absl::Span, string_view) may be temporaries. Swap-buffer reads (nullptr or
+// an empty span) need no buffer: the bytes land in memory the Watcher owns and
+// stay valid and unchanged until the next wait_io() call. OpResult arrays
+// returned by wait_io() are valid until the next wait_io() call.
 //
 // Completions. Every request a read*/write* call accepted (returned OK)
 // yields exactly one OpResult: completed, failed, timed out or cancelled.
@@ -41,6 +43,15 @@
 // exception is a request whose deadline passes, which completes at that
 // moment with DeadlineExceeded. A request is tried at once, in the submitting
 // call, when no earlier request of its kind is queued on that fd.
+//
+// After free(fd) or close(), completions still come. Requests on fd that had
+// finished before the call report with their own status (OK, EOF, an error)
+// in the batch being handled or a later one, followed by the ones the call
+// cancelled (Cancelled). So a per-connection context passed as ctx must live
+// until ALL its requests have reported, not until free(): count the
+// outstanding requests and delete at zero (examples/push_server/main.cc).
+// Call free(fd) once per connection: the fd number may already belong to a
+// new connection.
 //
 // Errors. No call throws. Submission returns InvalidArgument for a bad fd, an
 // empty write or an empty read_full buffer; FailedPrecondition after close()
@@ -66,6 +77,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "watcher/buffer_traits.h"
 #include "watcher/op_result.h"  // IWYU pragma: export
 #include "watcher/options.h"    // IWYU pragma: export
 
@@ -118,11 +130,22 @@ class Watcher {
 
   // A char array would convert to a span that includes a string literal's
   // terminating NUL. Pass absl::string_view("...") or absl::MakeConstSpan(arr)
-  // to say which bytes are meant.
+  // to say which bytes are meant. This also refuses a braced list ({'a', 'b'}),
+  // whose chars would die before the write.
   template <size_t N>
   absl::Status write(void* ctx, int fd, const char (&array)[N]) = delete;
   template <size_t N>
   absl::Status write_timeout(void* ctx, int fd, const char (&array)[N], absl::Time) = delete;
+
+  // Owning temporaries (std::string("..."), std::move(vec), {'a', 'b'}) die before their request.
+  absl::Status read(void* ctx, int fd, internal::OwningTemporary auto&& buf) = delete;
+  absl::Status read_timeout(void* ctx, int fd, internal::OwningTemporary auto&& buf,
+                            absl::Time deadline) = delete;
+  absl::Status read_full(void* ctx, int fd, internal::OwningTemporary auto&& buf,
+                         absl::Time deadline = absl::InfiniteFuture()) = delete;
+  absl::Status write(void* ctx, int fd, internal::OwningTemporary auto&& buf) = delete;
+  absl::Status write_timeout(void* ctx, int fd, internal::OwningTemporary auto&& buf,
+                             absl::Time deadline) = delete;
 
   // Blocks until at least one request has completed and returns the batch of
   // all completions available. The span, its OpResults and any swap-buffer
@@ -143,12 +166,17 @@ class Watcher {
 
   // Cancels the pending requests on `fd` (each completes with Cancelled, reads
   // then writes, each kind in submission order), deregisters and closes fd.
+  // Requests on fd that had already finished still report with their own
+  // status, ahead of the Cancelled ones: keep their ctx alive (see above).
   // NotFound, touching nothing, when the Watcher does not own fd;
   // FailedPrecondition after close().
   absl::Status free(int fd);
 
   // Cancels every pending request (Cancelled), closes every owned fd and stops
   // the poller threads. Idempotent: later calls return OK and do nothing.
+  // wait_io() then returns every request not yet reported (finished ones with
+  // their own status, then the Cancelled ones) and FailedPrecondition after
+  // the last: drain it to free per-request contexts.
   absl::Status close();
 
   // Counters of the poller threads' work on behalf of the wait_io() caller
