@@ -43,10 +43,8 @@ absl::StatusOr<std::unique_ptr<EchoService>> EchoService::Start(
 }
 
 EchoService::~EchoService() {
-  Stop();
-  if (acceptor_.joinable()) acceptor_.join();
+  Shutdown();  // nothing left to do when Run() returned
   close(listen_fd_);
-  watcher_.close().IgnoreError();
 }
 
 void EchoService::AcceptLoop() {
@@ -70,33 +68,59 @@ void EchoService::AcceptLoop() {
 }
 
 void EchoService::Drop(Conn* conn) {
-  watcher_.free(conn->fd).IgnoreError();  // closes the fd
+  watcher_.free(conn->fd).IgnoreError();  // closes the fd (after close(): closed already)
   delete conn;
 }
 
+// A connection has exactly one request outstanding at any time: its read, or
+// the write of what that read returned. So the OpResult in hand is its only
+// one and, when the connection ends, nothing else of it can still arrive.
+// (With more than one outstanding request, count them and delete at zero:
+// see examples/push_server.)
+void EchoService::Handle(const gaio::OpResult& r) {
+  auto* conn = static_cast<Conn*>(r.ctx);
+  if (!r.status.ok()) {  // EOF, reset, ..., or Cancelled by close()
+    Drop(conn);
+    return;
+  }
+  if (r.op == gaio::OpType::kRead) {
+    // Swap bytes are valid until the next wait_io(): copy them for the write.
+    conn->out.assign(r.buffer.data(), r.size);
+    if (!watcher_.write(conn, conn->fd, conn->out).ok()) Drop(conn);
+  } else {
+    bytes_echoed_.fetch_add(r.size);
+    if (!watcher_.read(conn, conn->fd, nullptr).ok()) Drop(conn);
+  }
+}
+
 absl::Status EchoService::Run(absl::Time until) {
+  absl::Status status;
   while (!stop_.load() && absl::Now() < until) {
     absl::StatusOr<absl::Span<const gaio::OpResult>> batch =
         watcher_.wait_io(absl::Milliseconds(100));
-    if (!batch.ok()) return batch.status();
-    for (const gaio::OpResult& r : *batch) {
-      auto* conn = static_cast<Conn*>(r.ctx);
-      if (absl::IsCancelled(r.status)) continue;  // conn already dropped
-      if (!r.status.ok()) {  // EOF, reset, ...
-        Drop(conn);
-        continue;
-      }
-      if (r.op == gaio::OpType::kRead) {
-        // Swap bytes are valid until the next wait_io(): copy them for the write.
-        conn->out.assign(r.buffer.data(), r.size);
-        if (!watcher_.write(conn, conn->fd, conn->out).ok()) Drop(conn);
-      } else {
-        bytes_echoed_.fetch_add(r.size);
-        if (!watcher_.read(conn, conn->fd, nullptr).ok()) Drop(conn);
-      }
+    if (!batch.ok()) {
+      status = batch.status();
+      break;
     }
+    for (const gaio::OpResult& r : *batch) Handle(r);
   }
-  return absl::OkStatus();
+  Shutdown();
+  return status;
+}
+
+void EchoService::Shutdown() {
+  Stop();
+  if (acceptor_.joinable()) acceptor_.join();  // no new connections from here on
+  watcher_.close().IgnoreError();
+  // close() ended every outstanding request; wait_io() now hands each one back
+  // (those that had finished with their own status, the rest Cancelled), then
+  // FailedPrecondition. Handle() drops their connections: a new request after
+  // close() is refused.
+  for (;;) {
+    absl::StatusOr<absl::Span<const gaio::OpResult>> batch = watcher_.wait_io();
+    if (!batch.ok()) break;
+    for (const gaio::OpResult& r : *batch) Handle(r);
+  }
 }
 
 }  // namespace gaio_examples

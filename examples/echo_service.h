@@ -29,8 +29,9 @@ class EchoService {
   ~EchoService();
 
   int port() const { return port_; }
-  // Serves until Stop() is called (from any thread) or `until` passes.
-  // Returns OK, or the error that ended the loop.
+  // Serves until Stop() is called (from any thread) or `until` passes, then
+  // shuts down: closes the watcher and every connection and frees their state.
+  // Returns OK, or the error that ended the loop. Call it once.
   absl::Status Run(absl::Time until = absl::InfiniteFuture());
   void Stop() { stop_.store(true); }
 
@@ -39,14 +40,17 @@ class EchoService {
   uint64_t bytes_echoed() const { return bytes_echoed_.load(); }
 
  private:
+  // Owned by the request in flight for it (exactly one at any time).
   struct Conn {
     int fd;
-    std::string out;  // bytes being written back; empty while idle
+    std::string out;  // bytes being written back
   };
   EchoService(gaio::Watcher watcher, int listen_fd, int port)
       : watcher_(std::move(watcher)), listen_fd_(listen_fd), port_(port) {}
   void AcceptLoop();
+  void Handle(const gaio::OpResult& r);  // every OpResult, whatever its status
   void Drop(Conn* conn);
+  void Shutdown();
 
   gaio::Watcher watcher_;
   const int listen_fd_;

@@ -9,6 +9,7 @@
 #include "watcher/watcher.h"
 
 int main() {
+  std::string out;  // bytes being echoed; declared first, so it outlives any pending write
   absl::StatusOr<gaio::Watcher> watcher = gaio::Watcher::Create();  // 1 poller thread
   if (!watcher.ok()) return 1;
   int fds[2];  // fds[0] stands for an accepted connection, fds[1] for its client
@@ -17,7 +18,6 @@ int main() {
   if (!watcher->read(nullptr, fds[0], nullptr).ok()) return 1;
   if (::write(fds[1], "hello", 5) != 5) return 1;
 
-  std::string out;  // what is being echoed; must outlive its write
   for (bool echoed = false; !echoed;) {
     absl::StatusOr<absl::Span<const gaio::OpResult>> batch = watcher->wait_io();
     if (!batch.ok()) return 1;

@@ -1,6 +1,7 @@
 // Linux backend of Poller: one epoll set (EPOLLET) plus an eventfd for
 // wake-ups. Timeouts use epoll_pwait2 (nanoseconds) when the kernel has it and
-// fall back to epoll_wait (milliseconds, rounded up) when it does not.
+// fall back to epoll_wait (milliseconds, rounded up) when it does not, or a
+// seccomp filter refuses it.
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -27,16 +28,23 @@ constexpr uint64_t kWakeTag = ~uint64_t{0};
 
 std::atomic<bool> g_have_pwait2{true};
 
-int WaitEvents(int epfd, epoll_event* out, absl::Duration timeout) {
+// One wait for events. Sets *call to the syscall made, for the error message.
+int WaitEvents(int epfd, epoll_event* out, absl::Duration timeout, const char** call) {
+  *call = "epoll_wait";
   if (timeout == absl::InfiniteDuration()) {
     return epoll_wait(epfd, out, kMaxEvents, -1);
   }
   if (timeout < absl::ZeroDuration()) timeout = absl::ZeroDuration();
   if (g_have_pwait2.load(std::memory_order_relaxed)) {
+    *call = "epoll_pwait2";
     timespec ts = absl::ToTimespec(timeout);
     int n = epoll_pwait2(epfd, out, kMaxEvents, &ts, nullptr);
-    if (n >= 0 || errno != ENOSYS) return n;
+    // Kernels before 5.11 say ENOSYS; seccomp profiles that predate the call
+    // (older Docker and podman defaults) say EPERM. Either way it is not
+    // there for us: use epoll_wait from now on.
+    if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
     g_have_pwait2.store(false, std::memory_order_relaxed);
+    *call = "epoll_wait";
   }
   // Round up so that a deadline is never reported early.
   int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1)));
@@ -46,7 +54,8 @@ int WaitEvents(int epfd, epoll_event* out, absl::Duration timeout) {
 
 uint32_t ToFlags(uint32_t ev) {
   uint32_t flags = 0;
-  if (ev & (EPOLLIN | EPOLLPRI)) flags |= kPollReadable;
+  if (ev & EPOLLIN) flags |= kPollReadable;
+  if (ev & EPOLLPRI) flags |= kPollReadable | kPollUrgent;
   if (ev & EPOLLRDHUP) flags |= kPollReadable | kPollHangup;
   if (ev & EPOLLOUT) flags |= kPollWritable;
   if (ev & EPOLLHUP) flags |= kPollHangup | kPollReadable | kPollWritable;
@@ -91,7 +100,7 @@ Poller::~Poller() {
 
 absl::Status Poller::Add(int fd) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.events = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.u64 = static_cast<uint32_t>(fd);
   if (epoll_ctl(poll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     return PosixError(errno, "epoll_ctl(ADD)");
@@ -109,10 +118,11 @@ absl::Status Poller::Remove(int fd) {
 absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events, bool* woken) {
   events->clear();
   if (woken) *woken = false;
-  int n = WaitEvents(poll_fd_, native_->events, timeout);
+  const char* call;
+  int n = WaitEvents(poll_fd_, native_->events, timeout, &call);
   if (n < 0) {
     if (errno == EINTR) return absl::OkStatus();
-    return PosixError(errno, "epoll_wait");
+    return PosixError(errno, call);
   }
   for (int i = 0; i < n; ++i) {
     const epoll_event& ev = native_->events[i];
@@ -130,8 +140,7 @@ absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events
       if (woken) *woken = true;
       continue;
     }
-    // EPOLLERR leaves SO_ERROR pending for the fd's next read or write, so
-    // PollEvent::error stays 0.
+    // EPOLLERR leaves SO_ERROR pending for the fd's next read or write.
     events->push_back(PollEvent{static_cast<int>(ev.data.u64), ToFlags(ev.events)});
   }
   return absl::OkStatus();
@@ -151,6 +160,14 @@ absl::Status Poller::Wake() {
   return absl::OkStatus();
 }
 
-bool Poller::OwnsFd(int fd) const { return fd == poll_fd_ || fd == wake_fd_; }
+std::vector<int> Poller::OwnFds() const { return {poll_fd_, wake_fd_}; }
+
+IoResult Poller::Read(int fd, bool unix_stream, char* buf, size_t len) {
+  return unix_stream ? RecvSome(fd, buf, len) : ReadSome(fd, buf, len);
+}
+
+IoResult Poller::Write(int fd, bool is_socket, const char* buf, size_t len) {
+  return WriteSome(fd, is_socket, buf, len);
+}
 
 }  // namespace gaio::internal

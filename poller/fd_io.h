@@ -20,6 +20,10 @@ namespace gaio::internal {
 struct IoResult {
   ssize_t n;
   int err;
+  // RecvSome only: the read stopped at a message that carried ancillary
+  // data (SCM_RIGHTS, credentials), which it dropped, so it may be short
+  // with bytes still queued behind that message.
+  bool stopped_at_control = false;
   bool would_block() const;  // err is EAGAIN/EWOULDBLOCK
 };
 
@@ -30,6 +34,8 @@ struct FdInfo {
   // moves fewer bytes than asked means the fd is drained (or full) right now,
   // so the next readiness edge, not another syscall, tells when to go on.
   bool is_stream;
+  // An AF_UNIX stream socket: read it with RecvSome.
+  bool is_unix_stream;
 };
 
 // Checks that `fd` is open and reports its kind. InvalidArgument when it is not
@@ -43,17 +49,16 @@ absl::Status PrepareFd(int fd, const FdInfo& info);
 // One read(2) of at most `len` bytes.
 IoResult ReadSome(int fd, char* buf, size_t len);
 
+// One recvmsg(2) of at most `len` bytes with no room for ancillary data, for
+// AF_UNIX stream sockets: as ReadSome, plus stopped_at_control. (Such a read
+// stops after a message carrying file descriptors or, with SO_PASSCRED, at a
+// change of sender; the descriptors are closed, as read(2) does.)
+IoResult RecvSome(int fd, char* buf, size_t len);
+
 // One write of at most `len` bytes that never raises SIGPIPE: send(2) with
 // MSG_NOSIGNAL for sockets; for pipes and other fds, write(2) with SIGPIPE
 // blocked in the calling thread and a SIGPIPE caused by it consumed.
 IoResult WriteSome(int fd, bool is_socket, const char* buf, size_t len);
-
-// For an error a backend took from socket `fd` (PollEvent::error in
-// poller.h), which the kernel therefore no longer reports: true when this
-// read's EOF (`write` false), or this write's EPIPE (`write` true), stands
-// where the kernel would have reported `error`. A read costs nothing, a
-// write one getsockopt(2) (false if it fails).
-bool TakenErrorWasDue(int fd, int error, bool write);
 
 // Blocks SIGPIPE for the rest of the calling thread's life, so that WriteSome
 // on non-socket fds from this thread needs no per-call signal-mask syscalls.

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,12 +58,17 @@ absl::StatusOr<FdInfo> ProbeFd(int fd) {
     if (errno == EBADF) return absl::InvalidArgumentError(absl::StrCat("fd ", fd, " is not open"));
     return PosixError(errno, "fstat");
   }
-  if (S_ISFIFO(st.st_mode)) return FdInfo{false, true};
-  if (!S_ISSOCK(st.st_mode)) return FdInfo{false, false};
+  if (S_ISFIFO(st.st_mode)) return FdInfo{false, true, false};
+  if (!S_ISSOCK(st.st_mode)) return FdInfo{false, false, false};
   int type = 0;
   socklen_t len = sizeof(type);
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return PosixError(errno, "getsockopt");
-  return FdInfo{true, type == SOCK_STREAM};
+  sockaddr_storage addr{};
+  socklen_t addr_len = sizeof(addr);
+  const bool unix_socket = ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) == 0 &&
+                           addr.ss_family == AF_UNIX;
+  const bool stream = type == SOCK_STREAM;
+  return FdInfo{true, stream, stream && unix_socket};
 }
 
 absl::Status PrepareFd(int fd, const FdInfo& info) {
@@ -92,6 +98,20 @@ IoResult ReadSome(int fd, char* buf, size_t len) {
   return Result(n);
 }
 
+IoResult RecvSome(int fd, char* buf, size_t len) {
+  iovec iov{buf, len};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  ssize_t n;
+  do {
+    n = ::recvmsg(fd, &msg, 0);
+  } while (n < 0 && errno == EINTR);
+  IoResult r = Result(n);
+  r.stopped_at_control = n > 0 && (msg.msg_flags & MSG_CTRUNC) != 0;
+  return r;
+}
+
 IoResult WriteSome(int fd, bool is_socket, const char* buf, size_t len) {
 #ifdef MSG_NOSIGNAL
   const bool needs_mask = !is_socket && !t_sigpipe_blocked;
@@ -111,30 +131,6 @@ IoResult WriteSome(int fd, bool is_socket, const char* buf, size_t len) {
   if (r.n < 0 && r.err == EPIPE) ConsumePendingSigpipe();
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return r;
-}
-
-bool TakenErrorWasDue(int fd, int error, bool write) {
-#if defined(__linux__)
-  // EPIPE is pending only on a TCP socket reset after the peer's FIN
-  // (tcp_reset() in CLOSE_WAIT): its reads return EOF before the error, its
-  // writes fail with EPIPE either way. Nothing to put back.
-  if (error == EPIPE) return false;
-  // Reads report a pending error before EOF: unix_stream_read_generic()
-  // always, tcp_recvmsg() unless a FIN came first (then an error, other
-  // than EPIPE, is put back one syscall early: the connection failed all
-  // the same).
-  if (!write) return true;
-  // tcp_sendmsg() reports it before EPIPE; unix_stream_sendmsg() fails with
-  // EPIPE and leaves it for the next read.
-  int protocol = 0;
-  socklen_t len = sizeof(protocol);
-  return ::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 &&
-         protocol == IPPROTO_TCP;
-#else
-  // Not reached so far: only libkqueue, which runs on Linux, takes errors.
-  (void)fd, (void)error, (void)write;
-  return false;
-#endif
 }
 
 void BlockSigpipeInThisThread() {

@@ -12,7 +12,9 @@
 // The blocks under LIBKQUEUE work around that emulation's differences from
 // kqueue (docs/KQUEUE.md); they compile only against it.
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/event.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,11 +25,13 @@
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "poller/fd_io.h"
 #include "poller/poller.h"
 #include "poller/posix_error.h"
 
@@ -52,10 +56,13 @@ constexpr absl::Duration kMaxWait = absl::Seconds(1'000'000);
 // the read filter must come last for EPOLLRDHUP to stay. Without it, a peer
 // shutdown that arrives with data is reported as plain readability: no
 // EV_EOF, and no later edge for the EOF.
-void SetPair(struct kevent (&changes)[2], int fd, uint16_t flags) {
+// `generation` goes into udata: Wait() tells by it whether an event is for
+// the registration that is current under that fd number.
+void SetPair(struct kevent (&changes)[2], int fd, uint16_t flags, uint32_t generation = 0) {
   const auto ident = static_cast<uintptr_t>(fd);
-  EV_SET(&changes[0], ident, EVFILT_WRITE, flags | EV_RECEIPT, 0, 0, 0);
-  EV_SET(&changes[1], ident, EVFILT_READ, flags | EV_RECEIPT, 0, 0, 0);
+  void* const udata = reinterpret_cast<void*>(static_cast<uintptr_t>(generation));
+  EV_SET(&changes[0], ident, EVFILT_WRITE, flags | EV_RECEIPT, 0, 0, udata);
+  EV_SET(&changes[1], ident, EVFILT_READ, flags | EV_RECEIPT, 0, 0, udata);
 }
 
 // Applies a two-entry changelist made by SetPair. Returns -1 with errno set
@@ -91,8 +98,35 @@ uint32_t ToFlags(const struct kevent& ev) {
   // Not expected without a changelist; let the caller's next syscall find
   // out what is wrong with the fd.
   if (ev.flags & EV_ERROR) flags |= kPollError | kPollReadable | kPollWritable;
+#ifdef EV_OOBAND
+  if (ev.filter == EVFILT_READ && (ev.flags & EV_OOBAND)) flags |= kPollUrgent;
+#endif
   return flags;
 }
+
+#ifdef LIBKQUEUE
+// For a socket error libkqueue took from `fd` to report an event (see
+// Poller::Native::taken): true when this read's EOF (`write` false), or this
+// write's EPIPE (`write` true), stands where the kernel would have reported
+// `error`. A read costs nothing, a write one getsockopt(2).
+bool TakenErrorWasDue(int fd, int error, bool write) {
+  // EPIPE is pending only on a TCP socket reset after the peer's FIN
+  // (tcp_reset() in CLOSE_WAIT): its reads return EOF before the error, its
+  // writes fail with EPIPE either way. Nothing to put back.
+  if (error == EPIPE) return false;
+  // Reads report a pending error before EOF: unix_stream_read_generic()
+  // always, tcp_recvmsg() unless a FIN came first (then an error, other
+  // than EPIPE, is put back one syscall early: the connection failed all
+  // the same).
+  if (!write) return true;
+  // tcp_sendmsg() reports it before EPIPE; unix_stream_sendmsg() fails with
+  // EPIPE and leaves it for the next read.
+  int protocol = 0;
+  socklen_t len = sizeof(protocol);
+  return ::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 &&
+         protocol == IPPROTO_TCP;
+}
+#endif
 
 }  // namespace
 
@@ -104,9 +138,36 @@ struct Poller::Native {
   // it.
   std::mutex mu;
   std::vector<bool> registered;  // by fd: Add() succeeded, Remove() not yet called
+  // By fd: counts Add() calls; the current one is in its kevents' udata.
+  std::vector<uint32_t> generation;
+#ifdef LIBKQUEUE
+  // By fd: a socket error libkqueue took (it fills an EV_EOF's fflags by
+  // reading SO_ERROR, which on Linux clears it), so that the socket's next
+  // read says EOF and its next write EPIPE instead. Read()/Write() report
+  // it in their place (TakenErrorWasDue), once. Recorded only for the
+  // current registration; Remove() forgets it.
+  std::vector<int> taken;
+#endif
 
   bool IsRegistered(int fd) const {
     return static_cast<size_t>(fd) < registered.size() && registered[static_cast<size_t>(fd)];
+  }
+#ifdef LIBKQUEUE
+  int PeekError(int fd) {
+    std::lock_guard<std::mutex> lock(mu);
+    return static_cast<size_t>(fd) < taken.size() ? taken[static_cast<size_t>(fd)] : 0;
+  }
+#endif
+  // The error taken from `fd`, if any, now forgotten.
+  int TakeError(int fd) {
+#ifdef LIBKQUEUE
+    std::lock_guard<std::mutex> lock(mu);
+    if (static_cast<size_t>(fd) >= taken.size()) return 0;
+    return std::exchange(taken[static_cast<size_t>(fd)], 0);
+#else
+    (void)fd;
+    return 0;
+#endif
   }
 };
 
@@ -154,8 +215,16 @@ absl::Status Poller::Add(int fd) {
   if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return PosixError(EPERM, "kevent(ADD)");
   std::lock_guard<std::mutex> lock(native_->mu);
   if (native_->IsRegistered(fd)) return PosixError(EEXIST, "kevent(ADD)");
+  const auto slot = static_cast<size_t>(fd);
+  if (slot >= native_->registered.size()) {
+    native_->registered.resize(slot + 1);
+    native_->generation.resize(slot + 1);
+#ifdef LIBKQUEUE
+    native_->taken.resize(slot + 1);
+#endif
+  }
   struct kevent changes[2];
-  SetPair(changes, fd, EV_ADD | EV_CLEAR);
+  SetPair(changes, fd, EV_ADD | EV_CLEAR, ++native_->generation[slot]);
   int err[2];
   if (ApplyPair(poll_fd_, changes, err) != 0) return PosixError(errno, "kevent(ADD)");
   // A pipe end whose peer is already closed refuses EVFILT_WRITE on FreeBSD
@@ -170,10 +239,7 @@ absl::Status Poller::Add(int fd) {
     ApplyPair(poll_fd_, undo, ignored);
     return PosixError(err[0] != 0 ? err[0] : err[1], "kevent(ADD)");
   }
-  if (static_cast<size_t>(fd) >= native_->registered.size()) {
-    native_->registered.resize(static_cast<size_t>(fd) + 1);
-  }
-  native_->registered[static_cast<size_t>(fd)] = true;
+  native_->registered[slot] = true;
   return absl::OkStatus();
 }
 
@@ -182,6 +248,9 @@ absl::Status Poller::Remove(int fd) {
   if (fd < 0 || !native_->IsRegistered(fd)) return PosixError(ENOENT, "kevent(DELETE)");
   // Whatever the kernel says next, the fd is no longer ours to report.
   native_->registered[static_cast<size_t>(fd)] = false;
+#ifdef LIBKQUEUE
+  native_->taken[static_cast<size_t>(fd)] = 0;
+#endif
   struct kevent changes[2];
   SetPair(changes, fd, EV_DELETE);
   int err[2];
@@ -224,21 +293,26 @@ absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events
     }
     const int fd = static_cast<int>(ev.ident);
     const uint32_t flags = ToFlags(ev);
-    int error = 0;  // a native kqueue leaves so_error for the next syscall
 #ifdef LIBKQUEUE
-    // libkqueue fills an EV_EOF's fflags by reading SO_ERROR, which on Linux
-    // clears it: the socket's next read would say EOF, its next write EPIPE.
-    // Pass the errno on (PollEvent::error in poller.h). Both kevents of an
-    // fd come from one epoll event, and only the first one's read finds the
-    // error: keep it when merging.
-    if ((ev.flags & EV_EOF) && ev.fflags != 0) error = static_cast<int>(ev.fflags);
+    // libkqueue filled this EV_EOF's fflags by reading SO_ERROR, which
+    // cleared it (Native::taken). Record it for the registration the event
+    // is for; a stale event (the fd removed, or removed and added again,
+    // since) records nothing. Both kevents of an fd come from one epoll
+    // event, and only the first one's read finds the error.
+    if ((ev.flags & EV_EOF) && ev.fflags != 0) {
+      std::lock_guard<std::mutex> lock(native_->mu);
+      const auto slot = static_cast<size_t>(fd);
+      if (native_->IsRegistered(fd) &&
+          native_->generation[slot] == static_cast<uint32_t>(reinterpret_cast<uintptr_t>(ev.udata))) {
+        native_->taken[slot] = static_cast<int>(ev.fflags);
+      }
+    }
 #endif
     // The two filters of one fd usually come back side by side: one event.
     if (!events->empty() && events->back().fd == fd) {
       events->back().flags |= flags;
-      if (error != 0) events->back().error = error;
     } else {
-      events->push_back(PollEvent{fd, flags, error});
+      events->push_back(PollEvent{fd, flags});
     }
   }
 #ifdef LIBKQUEUE
@@ -274,6 +348,29 @@ absl::Status Poller::Wake() {
   return absl::OkStatus();
 }
 
-bool Poller::OwnsFd(int fd) const { return fd >= 0 && (fd == poll_fd_ || fd == wake_fd_); }
+std::vector<int> Poller::OwnFds() const { return {poll_fd_}; }
+
+IoResult Poller::Read(int fd, bool unix_stream, char* buf, size_t len) {
+  IoResult io = unix_stream ? RecvSome(fd, buf, len) : ReadSome(fd, buf, len);
+#ifdef LIBKQUEUE
+  if (io.n == 0) {
+    const int taken = native_->TakeError(fd);  // the EOF clears it either way
+    if (taken != 0 && TakenErrorWasDue(fd, taken, /*write=*/false)) io = IoResult{-1, taken};
+  }
+#endif
+  return io;
+}
+
+IoResult Poller::Write(int fd, bool is_socket, const char* buf, size_t len) {
+  IoResult io = WriteSome(fd, is_socket, buf, len);
+#ifdef LIBKQUEUE
+  // If not due here, the error stays for the read it is due at.
+  if (io.n < 0 && io.err == EPIPE) {
+    const int taken = native_->PeekError(fd);
+    if (taken != 0 && TakenErrorWasDue(fd, taken, /*write=*/true)) io.err = native_->TakeError(fd);
+  }
+#endif
+  return io;
+}
 
 }  // namespace gaio::internal

@@ -12,6 +12,10 @@
 //
 // Errors: every call returns a Status built by PosixError(); a Poller never
 // throws or aborts.
+//
+// Events are hints: one may arrive for an fd that has since been removed, or
+// removed and added again under the same number; callers look the fd up and
+// treat a stale event as a spurious edge (at most one needless syscall).
 #ifndef GAIO_POLLER_POLLER_H_
 #define GAIO_POLLER_POLLER_H_
 
@@ -23,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "poller/fd_io.h"
 
 namespace gaio::internal {
 
@@ -32,19 +37,12 @@ enum PollFlag : uint32_t {
   kPollWritable = 1u << 1,  // a write would make progress
   kPollHangup = 1u << 2,    // the peer shut down its writing side, or the connection is gone
   kPollError = 1u << 3,     // an error is pending on the fd (SO_ERROR)
+  kPollUrgent = 1u << 4,    // urgent (TCP out-of-band) data arrived; also readable
 };
 
 struct PollEvent {
   int fd;
   uint32_t flags;  // PollFlag bits
-  // With kPollError on a socket: the socket's pending error (SO_ERROR) when
-  // the backend had to read it, and thereby clear it, to report the event
-  // (libkqueue does). The syscall that would have reported this errno (the
-  // next read; on TCP also the next write) then returns EOF, or fails with
-  // EPIPE, instead. 0 when the backend left the error pending for that
-  // syscall (epoll, a native kqueue). Only a socket's value means anything:
-  // for other fds a backend may put a placeholder here (libkqueue: EIO).
-  int error = 0;
 };
 
 class Poller {
@@ -78,9 +76,16 @@ class Poller {
   // while one is already pending are coalesced into it (no extra syscall).
   absl::Status Wake();
 
-  // True when `fd` is one of the Poller's own fds, which callers must refuse
-  // to register.
-  bool OwnsFd(int fd) const;
+  // The Poller's own fds, which callers must refuse to register.
+  std::vector<int> OwnFds() const;
+
+  // The reads and writes the watcher makes on registered fds:
+  // ReadSome/RecvSome (`unix_stream`) and WriteSome of fd_io.h. They go
+  // through the backend so that one whose emulation changes what a syscall
+  // reports can put it right (kqueue_poller.cc under libkqueue); the others
+  // forward.
+  IoResult Read(int fd, bool unix_stream, char* buf, size_t len);
+  IoResult Write(int fd, bool is_socket, const char* buf, size_t len);
 
  private:
   struct Native;  // backend-specific state (event buffer)

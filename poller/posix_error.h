@@ -6,9 +6,17 @@
 
 namespace gaio::internal {
 
-// Returns absl::ErrnoToStatus(err, op): the canonical code for `err` with a
-// message "op: strerror(err)". `op` names the failed call ("read", "epoll_ctl").
+// The status of a failed call `op` ("read", "epoll_ctl") with errno `err`:
+// message "op: strerror(err)", the errno attached as a payload (ErrnoOf), and
+// absl's canonical code for `err`, except where that code is one the Watcher
+// reserves for a request's own outcome: an errno never makes an EOF
+// (OutOfRange), a DeadlineExceeded or a Cancelled status. Those errnos map to
+// ETIMEDOUT, ETIME -> Unavailable; ECANCELED -> Aborted; EFBIG ->
+// ResourceExhausted; ERANGE, EOVERFLOW, ECHRNG -> InvalidArgument.
 absl::Status PosixError(int err, const char* op);
+
+// The errno carried by a status PosixError() built, or 0.
+int ErrnoOf(const absl::Status& status);
 
 }  // namespace gaio::internal
 

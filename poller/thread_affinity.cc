@@ -1,6 +1,9 @@
 #include "poller/thread_affinity.h"
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <string>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -20,9 +23,11 @@ absl::Status CheckCpu(int cpu) {
   if (cpu < 0 || cpu >= CPU_SETSIZE) {
     return absl::InvalidArgumentError(absl::StrCat("cpu ", cpu, " is out of range"));
   }
+  // The process's mask (its main thread's), not the calling thread's: a
+  // caller that pinned itself elsewhere may still start pollers on `cpu`.
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
-  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) {
+  if (sched_getaffinity(getpid(), sizeof(allowed), &allowed) != 0) {
     return PosixError(errno, "sched_getaffinity");
   }
   if (!CPU_ISSET(cpu, &allowed)) {
@@ -43,8 +48,9 @@ absl::Status PinThread(std::thread& thread, int cpu) {
   return absl::OkStatus();
 }
 
-void SetThreadName(std::thread& thread, const char* name) {
-  pthread_setname_np(thread.native_handle(), name);
+void SetThreadName(std::thread& thread, const std::string& name) {
+  // Linux keeps at most 15 characters and refuses (ERANGE) a longer name.
+  pthread_setname_np(thread.native_handle(), name.substr(0, 15).c_str());
 }
 
 #else  // no portable affinity API (macOS, most BSDs through this interface)
@@ -56,7 +62,7 @@ absl::Status CheckCpu(int cpu) {
 
 absl::Status PinThread(std::thread&, int cpu) { return CheckCpu(cpu); }
 
-void SetThreadName(std::thread&, const char*) {}  // macOS names only the calling thread
+void SetThreadName(std::thread&, const std::string&) {}  // macOS names only the calling thread
 
 #endif
 

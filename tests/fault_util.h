@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "poller/posix_error.h"
 #include "tests/test_util.h"
 #include "watcher/watcher.h"
 
@@ -63,9 +64,10 @@ bool WaitFor(const std::function<bool()>& done, absl::Duration patience = kPatie
 // `prefix`.
 std::vector<pid_t> ThreadsNamed(absl::string_view prefix);
 
-// The status a failed read/write completes with, for comparisons.
-inline absl::Status ReadError(int err) { return absl::ErrnoToStatus(err, "read"); }
-inline absl::Status WriteError(int err) { return absl::ErrnoToStatus(err, "write"); }
+// The status a failed read/write completes with, for comparisons (code,
+// message and errno payload).
+inline absl::Status ReadError(int err) { return internal::PosixError(err, "read"); }
+inline absl::Status WriteError(int err) { return internal::PosixError(err, "write"); }
 
 }  // namespace gaio::testing
 

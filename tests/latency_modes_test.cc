@@ -2,6 +2,7 @@
 // polling and poller-thread pinning. Behaviour only; latency itself is
 // measured by the benchmarks.
 #include <dirent.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ using ::gaio::testing::Collect;
 using ::gaio::testing::Completion;
 using ::gaio::testing::FdPair;
 using ::gaio::testing::ReadExactly;
+using ::gaio::testing::ThreadsNamed;
 using ::gaio::testing::UnixPair;
 using ::gaio::testing::WriteAll;
 
@@ -99,8 +101,8 @@ TEST(LatencyModes, PollerThreadsArePinnedToTheGivenCpus) {
   o.poller_cpus = {allowed.back()};
   absl::StatusOr<Watcher> w = Watcher::Create(o);
   ASSERT_TRUE(w.ok()) << w.status();
-  EXPECT_EQ(CpusOfThread("gaio-poller-0"), std::vector<int>{allowed.back()});
-  EXPECT_EQ(CpusOfThread("gaio-poller-1"), std::vector<int>{allowed.back()});
+  EXPECT_EQ(CpusOfThread("gaio-poll-0"), std::vector<int>{allowed.back()});
+  EXPECT_EQ(CpusOfThread("gaio-poll-1"), std::vector<int>{allowed.back()});
   // And they work.
   absl::StatusOr<FdPair> p = UnixPair();
   ASSERT_TRUE(p.ok());
@@ -110,6 +112,37 @@ TEST(LatencyModes, PollerThreadsArePinnedToTheGivenCpus) {
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(c[0].data, "pinned");
   close(p->peer);
+}
+
+// poller_cpus is checked against the process's CPUs, not those of the
+// thread that calls Create: a caller pinned to one CPU may still start a
+// poller on another.
+TEST(LatencyModes, PinnedCallerMayPinPollersElsewhere) {
+  std::vector<int> allowed = AllowedCpus();
+  if (allowed.size() < 2) GTEST_SKIP() << "needs two CPUs, this process has " << allowed.size();
+  std::thread creator([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(allowed[0], &one);
+    ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof(one), &one), 0);
+    WatcherOptions o;
+    o.poller_cpus = {allowed[1]};
+    absl::StatusOr<Watcher> w = Watcher::Create(o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    EXPECT_EQ(CpusOfThread("gaio-poll-0"), std::vector<int>{allowed[1]});
+  });
+  creator.join();
+}
+
+// Thread names fit Linux's 15 characters up to the largest poller count, so
+// every poller thread can be found by name.
+TEST(LatencyModes, EveryPollerThreadIsNamed) {
+  WatcherOptions o;
+  o.num_pollers = 1024;
+  absl::StatusOr<Watcher> w = Watcher::Create(o);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(ThreadsNamed("gaio-poll-").size(), 1024u);
+  EXPECT_EQ(ThreadsNamed("gaio-poll-1023").size(), 1u);
 }
 
 class BusyPoll : public ::testing::TestWithParam<int> {};

@@ -11,11 +11,15 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/fault_util.h"
 #include "tests/model_driver.h"
 #include "tests/model_run.h"
 #include "watcher/watcher.h"
 
 namespace gaio::model {
+
+using ::gaio::testing::ReadError;
+using ::gaio::testing::WriteError;
 
 uint8_t StreamByte(uint64_t key, uint64_t offset) {
   uint64_t x = key * 0x9E3779B97F4A7C15ull + offset;
@@ -142,7 +146,7 @@ void Run::Check(const OpResult& r) {
     Match(c);
   }
   const bool ends_stream =
-      IsEof(r.status) || (q.is_read() && r.status == absl::ErrnoToStatus(ECONNRESET, "read"));
+      IsEof(r.status) || (q.is_read() && r.status == ReadError(ECONNRESET));
   if (ends_stream && !c->lossy_in && c->delivered != c->sent) {
     return Fail(absl::StrCat("#", id, " reported ", r.status.ToString(), " after ", c->delivered,
                              " of the ", c->sent, " bytes the peer sent"));
@@ -183,12 +187,12 @@ bool Run::CheckStatus(const OpResult& r, const Req& q) {
     if (!q.cancel_ok) return bad("Cancelled without free() or close()");
     if (!partial_size) return bad("wrong size for Cancelled");
     ++stats_.cancelled;
-  } else if (q.is_read() && s == absl::ErrnoToStatus(ECONNRESET, "read")) {
+  } else if (q.is_read() && s == ReadError(ECONNRESET)) {
     if (!c->reset_possible) return bad("ECONNRESET without a peer reset");
     if (!partial_size) return bad("wrong size for a failed read");
     ++stats_.errors;
-  } else if (!q.is_read() && (s == absl::ErrnoToStatus(EPIPE, "write") ||
-                              s == absl::ErrnoToStatus(ECONNRESET, "write"))) {
+  } else if (!q.is_read() && (s == WriteError(EPIPE) ||
+                              s == WriteError(ECONNRESET))) {
     if (c->peer_state != PeerState::kClosed) return bad("write failed while the peer is open");
     if (!partial_size) return bad("wrong size for a failed write");
     ++stats_.errors;

@@ -1,6 +1,6 @@
 // Signals during traffic: a no-op SIGUSR1 handler installed without
 // SA_RESTART, so that every blocking syscall it interrupts fails with EINTR,
-// is sent over and over to the poller threads ("gaio-poller-N"), the main
+// is sent over and over to the poller threads ("gaio-poll-N"), the main
 // thread and every other thread while an echo of many MiB runs. Nothing may
 // change: every byte comes back, no request fails.
 #include <signal.h>
@@ -79,7 +79,7 @@ TEST_P(Signals, EintrEverywhereDuringAnEchoChangesNothing) {
   WatcherOptions options = testing::ModeOptions(GetParam());
   absl::StatusOr<std::unique_ptr<EchoServer>> server = EchoServer::Start(options, ReadMode::kMixed);
   ASSERT_TRUE(server.ok()) << server.status();
-  const std::vector<pid_t> pollers = ThreadsNamed("gaio-poller-");
+  const std::vector<pid_t> pollers = ThreadsNamed("gaio-poll-");
   ASSERT_EQ(pollers.size(), static_cast<size_t>(testing::ModePollers(GetParam())));
   for (int i = 0; i < kMaxPollers; ++i) {
     g_pollers[i] = i < static_cast<int>(pollers.size()) ? pollers[i] : -1;

@@ -192,7 +192,7 @@ TEST(Takeover, PollerThreadSleepsWhileTheCallerIsIdle) {
   absl::StatusOr<FdPair> p = UnixPair();
   ASSERT_TRUE(p.ok());
   ASSERT_TRUE(w.read(nullptr, p->watched, nullptr).ok());
-  std::vector<pid_t> pollers = ThreadsNamed("gaio-poller-");
+  std::vector<pid_t> pollers = ThreadsNamed("gaio-poll-");
   ASSERT_EQ(pollers.size(), 1u);
   // Idle for 50 periods so that the thread has disarmed, then count.
   ASSERT_TRUE(w.wait_io(absl::Milliseconds(50)).ok());

@@ -28,6 +28,8 @@ ECHO_TESTS = [
 RELIABILITY_TESTS = [
     "fault_test",
     "fd_kinds_test",
+    "hardening_test",
     "race_test",
     "signal_test",
+    "syscall_fault_test",
 ]

@@ -10,8 +10,8 @@
 #include <cstdint>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "watcher/clock.h"
 #include "watcher/mutex.h"
 
 namespace gaio::internal {
@@ -30,20 +30,22 @@ class CompletionSignal {
     }
   }
 
-  // Sleeps until sequence() differs from `seen` or `deadline` passes, after
-  // first spinning for up to `spin` without sleeping. Returns true when the
-  // sequence moved.
-  bool Wait(uint64_t seen, absl::Time deadline, absl::Duration spin = absl::ZeroDuration()) {
+  // Sleeps until sequence() differs from `seen` or the monotonic `deadline`
+  // passes, after first spinning for up to `spin` without sleeping. Returns
+  // true when the sequence moved.
+  bool Wait(uint64_t seen, MonoTime deadline, absl::Duration spin = absl::ZeroDuration()) {
     if (spin > absl::ZeroDuration()) {
-      const absl::Time until = std::min(deadline, absl::Now() + spin);
+      const MonoTime until = std::min(deadline, MonoAfter(MonoNow(), spin));
       do {
         if (seq_.load(std::memory_order_seq_cst) != seen) return true;
-      } while (absl::Now() < until);
+      } while (MonoNow() < until);
     }
     MutexLock lock(&mu_);
     waiters_.fetch_add(1, std::memory_order_seq_cst);
     while (seq_.load(std::memory_order_seq_cst) == seen) {
-      if (!cv_.WaitUntil(&mu_, deadline)) break;
+      const MonoTime now = MonoNow();
+      if (now >= deadline) break;
+      cv_.WaitFor(&mu_, MonoUntil(deadline, now));
     }
     waiters_.fetch_sub(1, std::memory_order_seq_cst);
     return seq_.load(std::memory_order_seq_cst) != seen;

@@ -14,7 +14,6 @@
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace gaio::internal {
@@ -43,19 +42,24 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
 
 class CondVar {
  public:
-  // Atomically releases *mu and waits for a Signal/SignalAll, a spurious
-  // wake-up, or `deadline`; reacquires *mu before returning. Returns false
-  // when the deadline passed.
-  bool WaitUntil(Mutex* mu, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    if (deadline != absl::InfiniteFuture()) return WaitFor(mu, deadline - absl::Now());
+  // Atomically releases *mu and waits for a Signal/SignalAll or a spurious
+  // wake-up; reacquires *mu before returning.
+  void Wait(Mutex* mu) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     cv_.wait(lock);
     lock.release();  // *mu stays held, as the annotation says
-    return true;
   }
-  // As WaitUntil, for up to `timeout` measured on the monotonic clock.
+  // As Wait, for up to `timeout` on the monotonic clock (steady_clock).
+  // Returns false when the timeout passed. A timeout beyond kMaxWait waits
+  // kMaxWait (callers re-check their condition in a loop), so that no clock
+  // computation can overflow; absl::InfiniteDuration() waits like Wait().
   bool WaitFor(Mutex* mu, absl::Duration timeout) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (timeout <= absl::ZeroDuration()) return false;
+    if (timeout == absl::InfiniteDuration()) {
+      Wait(mu);
+      return true;
+    }
+    if (timeout > kMaxWait) timeout = kMaxWait;
     std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     const bool in_time =
         cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout)) == std::cv_status::no_timeout;
@@ -64,6 +68,8 @@ class CondVar {
   }
   void Signal() { cv_.notify_one(); }
   void SignalAll() { cv_.notify_all(); }
+
+  static constexpr absl::Duration kMaxWait = absl::Hours(24);
 
  private:
   std::condition_variable cv_;

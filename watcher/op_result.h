@@ -28,15 +28,26 @@ struct OpResult {
   // True when `buffer` points into the Watcher's swap buffer: the bytes stay
   // valid and unchanged until the next wait_io() call, and no longer.
   bool is_swap_buffer;
-  // OK; EOF (IsEof); DeadlineExceeded; Cancelled (free/close); otherwise the
-  // errno-mapped status of the failed read or write (e.g. ECONNRESET,
-  // EPIPE), its message starting with "read" or "write".
+  // The request's own outcomes: OK; EOF (IsEof, an OutOfRange status);
+  // DeadlineExceeded (its deadline passed); Cancelled (free/close).
+  // Otherwise the read or write failed: a status carrying the errno
+  // (ErrnoOf, e.g. ECONNRESET, EPIPE), its message starting with "read" or
+  // "write"; or, if the Watcher's poller failed, that failure's status
+  // (its errno too). An errno never yields OutOfRange, DeadlineExceeded or
+  // Cancelled: ETIMEDOUT (a TCP retransmission timeout) and ETIME are
+  // Unavailable, ECANCELED is Aborted, EFBIG ResourceExhausted, ERANGE and
+  // EOVERFLOW InvalidArgument.
   absl::Status status;
 };
 
 // True when `status` reports end of file: an OutOfRange status. A plain read
 // at EOF completes with size 0; read_full reports the bytes it had filled.
 bool IsEof(const absl::Status& status);
+
+// The errno behind a failed completion (or a failed call of the Watcher), 0
+// when the status does not come from an errno (OK, EOF, DeadlineExceeded,
+// Cancelled, InvalidArgument for bad arguments, ...).
+int ErrnoOf(const absl::Status& status);
 
 }  // namespace gaio
 

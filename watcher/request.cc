@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <utility>
 
 namespace gaio::internal {
@@ -33,7 +34,8 @@ void RequestQueue::Remove(Request* r) {
 
 Request* RequestPool::Get() {
   if (free_ == nullptr) {
-    auto chunk = std::make_unique<Request[]>(kChunk);
+    std::unique_ptr<Request[]> chunk(new (std::nothrow) Request[kChunk]);
+    if (!chunk) return nullptr;
     for (size_t i = 0; i < kChunk; ++i) {
       chunk[i].next = free_;
       free_ = &chunk[i];

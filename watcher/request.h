@@ -1,6 +1,7 @@
-// Request records, the per-fd FIFO queues that hold them, and the pool that
-// recycles them so that steady-state submission allocates nothing.
-// Internal to //watcher; every object here is guarded by its Shard's mutex.
+// Request records, the per-fd FIFO queues that hold them, the pool that
+// recycles them so that steady-state submission allocates nothing, and the
+// heap of their deadlines. Internal to //watcher; every object here is
+// guarded by its Shard's mutex.
 #ifndef GAIO_WATCHER_REQUEST_H_
 #define GAIO_WATCHER_REQUEST_H_
 
@@ -9,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "absl/time/time.h"
+#include "watcher/clock.h"
 #include "watcher/op_result.h"
 
 namespace gaio::internal {
@@ -23,7 +24,7 @@ struct Request {
   char* data = nullptr;  // caller's buffer; nullptr for a swap-buffer read
   size_t len = 0;        // caller's buffer length (0 for swap reads)
   size_t done = 0;       // bytes transferred so far
-  absl::Time deadline = absl::InfiniteFuture();
+  MonoTime deadline = kMonoNever;
   uint32_t heap_index = kNotInHeap;  // position in the TimerHeap, if any
   int fd = -1;
   OpType op = OpType::kRead;
@@ -44,7 +45,8 @@ class RequestQueue {
 };
 
 // Recycles Requests. Grows in chunks to the peak number in flight and keeps
-// them; never returns memory until destroyed.
+// them; never returns memory until destroyed. Allocation failure is reported
+// (Get() returns nullptr), never thrown.
 class RequestPool {
  public:
   Request* Get();
@@ -63,6 +65,8 @@ class TimerHeap {
  public:
   bool empty() const { return heap_.empty(); }
   Request* top() const { return heap_.front(); }
+  // The earliest deadline, kMonoNever when empty.
+  MonoTime earliest() const { return heap_.empty() ? kMonoNever : heap_.front()->deadline; }
   void Push(Request* r);
   void Remove(Request* r);  // r must be in the heap
 

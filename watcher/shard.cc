@@ -1,8 +1,8 @@
-// Shard lifecycle, registration, submission, polling and hand-over to
-// wait_io(). The I/O attempts themselves are in shard_io.cc.
+// Shard lifecycle, registration, submission, release, and hand-over of
+// completions to wait_io(). Polling is in shard_poll.cc, the I/O attempts in
+// shard_io.cc.
 #include "watcher/shard.h"
 
-#include <algorithm>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -10,35 +10,30 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "poller/fd_io.h"
 #include "poller/poller.h"
+#include "watcher/clock.h"
 #include "watcher/mutex.h"
 #include "watcher/op_result.h"
 #include "watcher/request.h"
 
 namespace gaio::internal {
 
-absl::StatusOr<std::unique_ptr<Shard>> Shard::Create(size_t stride, size_t swap_buffer_size,
-                                                     absl::Duration busy_poll,
-                                                     absl::Duration takeover,
-                                                     CompletionSignal* signal) {
+absl::StatusOr<std::unique_ptr<Shard>> Shard::Create(const ShardOptions& options) {
   absl::StatusOr<std::unique_ptr<Poller>> poller = Poller::Create();
   if (!poller.ok()) return poller.status();
-  return std::unique_ptr<Shard>(
-      new Shard(*std::move(poller), stride, swap_buffer_size, busy_poll, takeover, signal));
+  return std::unique_ptr<Shard>(new Shard(*std::move(poller), options));
 }
 
-Shard::Shard(std::unique_ptr<Poller> poller, size_t stride, size_t swap_buffer_size,
-             absl::Duration busy_poll, absl::Duration takeover, CompletionSignal* signal)
+Shard::Shard(std::unique_ptr<Poller> poller, const ShardOptions& options)
     : poller_(std::move(poller)),
-      stride_(stride),
-      busy_poll_(busy_poll),
-      takeover_(signal != nullptr ? takeover : absl::ZeroDuration()),
-      signal_(signal),
-      thread_owns_(takeover_ == absl::ZeroDuration()),
-      swap_(swap_buffer_size) {
+      stride_(options.stride),
+      busy_poll_(options.busy_poll),
+      signal_(options.signal),
+      takeover_(options.signal != nullptr && options.takeover > absl::ZeroDuration()
+                    ? std::make_unique<Takeover>(options.takeover)
+                    : nullptr),
+      swap_(options.swap_buffer_size) {
   // Room for ordinary batches from the start, so that steady state does not
   // depend on which thread happened to gather the largest batch first.
   completions_.reserve(kInitialBatch);
@@ -47,45 +42,45 @@ Shard::Shard(std::unique_ptr<Poller> poller, size_t stride, size_t swap_buffer_s
 
 Shard::~Shard() { Close(); }
 
-Shard::FdState* Shard::Lookup(int fd) {
-  size_t slot = static_cast<size_t>(fd) / stride_;
-  if (slot >= fds_.size() || !fds_[slot] || !fds_[slot]->active) return nullptr;
-  return fds_[slot].get();
+FdState* Shard::Lookup(int fd) {
+  FdState* s = fds_.Find(static_cast<size_t>(fd) / stride_);
+  return s != nullptr && s->active ? s : nullptr;
 }
 
-absl::StatusOr<Shard::FdState*> Shard::Register(int fd) {
+absl::StatusOr<FdState*> Shard::Register(int fd) {
   absl::StatusOr<FdInfo> info = ProbeFd(fd);
   if (!info.ok()) return info.status();
+  FdState* s = fds_.Get(static_cast<size_t>(fd) / stride_);
+  if (s == nullptr) return absl::ResourceExhaustedError("cannot allocate fd state");
   // Add first: it refuses regular files and directories before anything about
   // the fd is changed.
-  if (absl::Status s = poller_->Add(fd); !s.ok()) return s;
-  if (absl::Status s = PrepareFd(fd, *info); !s.ok()) {
+  if (absl::Status st = poller_->Add(fd); !st.ok()) return st;
+  if (absl::Status st = PrepareFd(fd, *info); !st.ok()) {
     poller_->Remove(fd).IgnoreError();  // best effort; the fd stays the caller's
-    return s;
+    return st;
   }
-  size_t slot = static_cast<size_t>(fd) / stride_;
-  if (slot >= fds_.size()) fds_.resize(std::max(slot + 1, fds_.size() * 2));
-  if (!fds_[slot]) fds_[slot] = std::make_unique<FdState>();
-  FdState* s = fds_[slot].get();
+  *s = FdState{};
   s->fd = fd;
   s->active = true;
   s->is_socket = info->is_socket;
   s->is_stream = info->is_stream;
-  s->readable = s->writable = true;
-  s->hangup = false;
-  s->taken_error = 0;
-  s->deferred = false;
+  s->is_unix_stream = info->is_unix_stream;
+  s->swap_turn = batch_ - 1;  // its first swap read may run in this batch
   return s;
+}
+
+void Shard::CompleteAll(FdState* s, const absl::Status& status) {
+  while (Request* r = s->reads.front()) Complete(s, r, status);
+  while (Request* r = s->writes.front()) Complete(s, r, status);
+  if (s->in_line) {
+    line_.Remove(s);
+    has_line_.store(!line_.empty(), std::memory_order_relaxed);
+  }
 }
 
 void Shard::Release(FdState* s) {
   static const absl::Status* const kCancelled = new absl::Status(absl::CancelledError("cancelled"));
-  while (Request* r = s->reads.front()) Complete(s, r, *kCancelled);
-  while (Request* r = s->writes.front()) Complete(s, r, *kCancelled);
-  if (s->deferred) {
-    deferred_.erase(std::find(deferred_.begin(), deferred_.end(), s->fd));
-    s->deferred = false;
-  }
+  CompleteAll(s, *kCancelled);
   // Deregistration can only fail if the fd was closed behind our back.
   poller_->Remove(s->fd).IgnoreError();
   CloseFd(s->fd);
@@ -95,6 +90,14 @@ void Shard::Release(FdState* s) {
 absl::Status Shard::Submit(const SubmitArgs& args) {
   MutexLock lock(&mu_);
   if (closed_) return absl::FailedPreconditionError("watcher is closed");
+  if (!failure_.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("watcher failed and accepts no request: ", failure_.message()));
+  }
+  const bool swap_read = args.op == OpType::kRead && args.data == nullptr;
+  if (swap_read) {
+    if (absl::Status st = swap_.Allocate(); !st.ok()) return st;
+  }
   FdState* s = Lookup(args.fd);
   if (s == nullptr) {
     absl::StatusOr<FdState*> registered = Register(args.fd);
@@ -102,6 +105,7 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
     s = *registered;
   }
   Request* r = pool_.Get();
+  if (r == nullptr) return absl::ResourceExhaustedError("cannot allocate a request record");
   r->ctx = args.ctx;
   r->data = args.data;
   r->len = args.len;
@@ -112,9 +116,9 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
   RequestQueue& queue = args.op == OpType::kRead ? s->reads : s->writes;
   const bool first_in_line = queue.empty();
   queue.PushBack(r);
-  if (args.deadline != absl::InfiniteFuture()) {
+  if (args.deadline != kMonoNever) {
     timers_.Push(r);
-    if (args.deadline < sleeping_until_) {
+    if (polling_ && args.deadline < sleeping_until_) {
       // The sleeping poller would wake too late for this deadline.
       sleeping_until_ = args.deadline;
       poller_->Wake().IgnoreError();  // fails only if the eventfd is gone
@@ -123,7 +127,7 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
   }
   if (first_in_line) {
     if (args.op == OpType::kRead) {
-      if (s->readable) ProcessReads(s);
+      if (s->readable) ServeReads(s);
     } else if (s->writable) {
       ProcessWrites(s);
     }
@@ -144,13 +148,23 @@ void Shard::Close() {
   MutexLock lock(&mu_);
   if (closed_) return;
   closed_ = true;
-  for (const std::unique_ptr<FdState>& s : fds_) {
-    if (s && s->active) Release(s.get());
-  }
+  fds_.ForEachActive([this](FdState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS { Release(s); });
   poller_->Wake().IgnoreError();
-  stopping_.store(true, std::memory_order_seq_cst);
-  MutexLock watch_lock(&watch_mu_);
-  watch_cv_.SignalAll();
+  if (takeover_) takeover_->Stop();
+}
+
+void Shard::Fail(const absl::Status& status) {
+  failure_ = status;
+  fds_.ForEachActive([&](FdState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS { CompleteAll(s, status); });
+  if (takeover_) takeover_->Stop();
+  if (signal_) signal_->Notify();
+}
+
+void Shard::FailWith(const absl::Status& status) {
+  MutexLock lock(&mu_);
+  if (closed_ || !failure_.ok()) return;
+  Fail(status);
+  poller_->Wake().IgnoreError();  // a poller thread asleep in Wait() stops
 }
 
 absl::Status Shard::failure() const {
@@ -158,81 +172,21 @@ absl::Status Shard::failure() const {
   return failure_;
 }
 
-bool Shard::PollOnce(absl::Duration max_wait) {
-  absl::Duration wait = max_wait;
-  bool for_caller;  // the polling thread is the one that takes completions
-  {
-    MutexLock lock(&mu_);
-    if (closed_ || !failure_.ok()) return false;
-    for_caller = signal_ == nullptr || caller_polling_.load(std::memory_order_relaxed);
-    // Completions already waiting for the caller, or a caller waiting for
-    // the set (a request that may have come just after Run() looked).
-    if ((for_caller && !completions_.empty()) || yield_requested_) wait = absl::ZeroDuration();
-    if (!timers_.empty()) {
-      absl::Time now = absl::Now();
-      wait = std::min(wait, std::max(absl::ZeroDuration(), timers_.top()->deadline - now));
-      sleeping_until_ = now + wait;
-    } else {
-      sleeping_until_ = wait == absl::InfiniteDuration() ? absl::InfiniteFuture()
-                                                         : absl::Now() + wait;
-    }
-    polling_ = true;
-  }
-  absl::Status status;
-  if (busy_poll_ > absl::ZeroDuration() && wait > absl::ZeroDuration()) {
-    // Spin first; sleep only if nothing came within the window.
-    const absl::Duration spin = std::min(busy_poll_, wait);
-    if (!Spin(spin, for_caller)) status = poller_->Wait(wait - spin, &events_);
-  } else {
-    status = poller_->Wait(wait, &events_);
-  }
-  MutexLock lock(&mu_);
-  polling_ = false;
-  sleeping_until_ = absl::InfinitePast();
-  if (!status.ok()) {
-    failure_ = status;
-    if (signal_) signal_->Notify();
-    return false;
-  }
-  for (const PollEvent& ev : events_) {
-    FdState* s = Lookup(ev.fd);
-    if (s == nullptr) continue;  // freed since the poller reported it
-    if (ev.flags & (kPollHangup | kPollError)) s->hangup = true;
-    if (ev.error != 0 && s->is_socket) s->taken_error = ev.error;
-    if (ev.flags & kPollReadable) {
-      s->readable = true;
-      ProcessReads(s);
-    }
-    if (ev.flags & kPollWritable) {
-      s->writable = true;
-      ProcessWrites(s);
-    }
-  }
-  if (!timers_.empty()) ExpireTimers(absl::Now());
-  return !closed_;
-}
-
-bool Shard::Spin(absl::Duration limit, bool for_caller) {
-  const absl::Time until = absl::Now() + limit;
-  do {
-    bool woken = false;
-    // An error here comes back from the blocking Wait that follows.
-    if (!poller_->Wait(absl::ZeroDuration(), &events_, &woken).ok()) return false;
-    if (!events_.empty() || woken) return true;
-    if (for_caller && has_completions_.load(std::memory_order_acquire)) return true;
-  } while (absl::Now() < until);
-  return false;
-}
-
 size_t Shard::TakeCompletions(std::vector<OpResult>* out) {
+  if (!has_completions_.load(std::memory_order_acquire) &&
+      !has_line_.load(std::memory_order_acquire)) {
+    return 0;
+  }
   MutexLock lock(&mu_);
   const size_t n = completions_.size();
-  if (n == 0 && deferred_.empty()) return 0;
   for (OpResult& r : completions_) out->push_back(std::move(r));
   completions_.clear();
   has_completions_.store(false, std::memory_order_relaxed);
+  // A new batch: the filled swap half goes with it, and every fd gets a new
+  // turn for a swap read.
   swap_.Flip();
-  if (!deferred_.empty()) RetryDeferred();
+  ++batch_;
+  if (!line_.empty()) ServeLine();
   return n;
 }
 

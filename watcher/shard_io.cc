@@ -1,14 +1,25 @@
-// The I/O half of Shard: attempting queued requests, completing them, and
-// deadlines. Every function here runs with the shard's mutex held.
+// The I/O half of Shard: attempting queued requests, completing them, the
+// line of swap reads waiting for space, and deadlines. Every function here
+// runs with the shard's mutex held.
+//
+// The line. Swap reads share one half of the swap buffer per batch. A swap
+// read that finds less than a quarter of it left, or whose fd already
+// completed a swap read in this batch (its turn is used), waits in the line
+// (FdLine, FIFO). At each new batch (TakeCompletions) every fd in the line
+// gets one turn, in order: one swap read each. An fd served that still has a
+// swap read queued goes to the back; the pass stops at the first fd that
+// finds no space, which keeps its place at the front. So a retry costs what
+// it serves, not the length of the line, and no fd can starve the others
+// however fast its peer writes.
 #include <cerrno>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "poller/fd_io.h"
 #include "poller/posix_error.h"
+#include "watcher/clock.h"
 #include "watcher/op_result.h"
 #include "watcher/request.h"
 #include "watcher/shard.h"
@@ -31,17 +42,27 @@ const absl::Status& DeadlineStatus() {
 
 }  // namespace
 
-void Shard::ProcessReads(FdState* s) {
-  while (s->readable && !s->reads.empty()) {
-    Request* r = s->reads.front();
-    Attempt a = TryRead(s, r);
-    if (a == Attempt::kDone) continue;
-    if (a == Attempt::kNoSwapSpace && !s->deferred) {
-      s->deferred = true;
-      deferred_.push_back(s->fd);
-    }
-    return;
+void Shard::ServeReads(FdState* s) {
+  if (ProcessReads(s) != Pending::kNothing && !s->in_line) {
+    line_.PushBack(s);
+    has_line_.store(true, std::memory_order_relaxed);
   }
+}
+
+Shard::Pending Shard::ProcessReads(FdState* s) {
+  while (s->readable && !s->reads.empty()) {
+    switch (TryRead(s, s->reads.front())) {
+      case Attempt::kDone:
+        continue;
+      case Attempt::kNoSwapSpace:
+        return Pending::kSwapSpace;
+      case Attempt::kNoTurn:
+        return Pending::kTurn;
+      case Attempt::kWouldBlock:
+        return Pending::kNothing;
+    }
+  }
+  return Pending::kNothing;
 }
 
 void Shard::ProcessWrites(FdState* s) {
@@ -51,25 +72,31 @@ void Shard::ProcessWrites(FdState* s) {
 }
 
 Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
+  const bool swap = r->data == nullptr;
+  if (swap && s->swap_turn == batch_) return Attempt::kNoTurn;
   for (;;) {
     char* dst;
     size_t cap;
-    const bool swap = r->data == nullptr;
     if (swap) {
       if (!swap_.Reserve(&dst, &cap)) return Attempt::kNoSwapSpace;
     } else {
       dst = r->data + r->done;
       cap = r->len - r->done;
     }
-    IoResult io = ReadSome(s->fd, dst, cap);
+    const IoResult io = poller_->Read(s->fd, s->is_unix_stream, dst, cap);
     if (io.n > 0) {
       const size_t n = static_cast<size_t>(io.n);
-      // A short read drained a byte stream: wait for the next edge. Not after
-      // a hang-up, whose EOF is still to be read and will bring no edge.
-      if (n < cap && s->is_stream && !s->hangup) s->readable = false;
+      // A short read drained a byte stream: wait for the next edge. Not when
+      // the read may have stopped short of bytes still queued, which no edge
+      // will announce: after a hang-up (the EOF is still to be read), at an
+      // urgent mark, or at a message carrying ancillary data.
+      if (n < cap && s->is_stream && !s->hangup && !s->urgent && !io.stopped_at_control) {
+        s->readable = false;
+      }
       r->done += n;
       if (swap) {
         swap_.Commit(n);
+        s->swap_turn = batch_;
         Complete(s, r, absl::OkStatus(), absl::Span<char>(dst, n));
         return Attempt::kDone;
       }
@@ -81,15 +108,10 @@ Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
       continue;  // read_full: keep filling
     }
     if (io.n == 0) {
-      // An error the poller took (FdState::taken_error) may be due here.
-      const int taken = std::exchange(s->taken_error, 0);
-      if (taken != 0 && TakenErrorWasDue(s->fd, taken, /*write=*/false)) {
-        Complete(s, r, PosixError(taken, "read"));
-      } else {
-        Complete(s, r, EofStatus());
-      }
+      Complete(s, r, EofStatus());
     } else if (io.would_block()) {
       s->readable = false;
+      s->urgent = false;  // drained: the urgent mark, if any, is behind us
       return Attempt::kWouldBlock;
     } else {
       Complete(s, r, PosixError(io.err, "read"));
@@ -101,15 +123,17 @@ Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
 Shard::Attempt Shard::TryWrite(FdState* s, Request* r) {
   for (;;) {
     const size_t cap = r->len - r->done;
-    IoResult io = WriteSome(s->fd, s->is_socket, r->data + r->done, cap);
+    const IoResult io = poller_->Write(s->fd, s->is_socket, r->data + r->done, cap);
     if (io.n >= 0) {
       r->done += static_cast<size_t>(io.n);
       if (r->done == r->len) {
         Complete(s, r, absl::OkStatus());
         return Attempt::kDone;
       }
-      // A short write filled a byte stream: wait for the next edge.
-      if (s->is_stream) {
+      // A short write filled a byte stream, and a write that moved nothing
+      // made no progress whatever the fd: wait for the next edge rather than
+      // retry at once (no spinning under the mutex).
+      if (s->is_stream || io.n == 0) {
         s->writable = false;
         return Attempt::kWouldBlock;
       }
@@ -119,39 +143,29 @@ Shard::Attempt Shard::TryWrite(FdState* s, Request* r) {
       s->writable = false;
       return Attempt::kWouldBlock;
     }
-    int err = io.err;
-    // An error the poller took (FdState::taken_error) may be due here; if
-    // not, it stays for the read it is due at.
-    if (err == EPIPE && s->taken_error != 0 &&
-        TakenErrorWasDue(s->fd, s->taken_error, /*write=*/true)) {
-      err = std::exchange(s->taken_error, 0);
-    }
-    Complete(s, r, PosixError(err, "write"));
+    Complete(s, r, PosixError(io.err, "write"));
     return Attempt::kDone;
   }
 }
 
-void Shard::RetryDeferred() {
-  deferred_scratch_.swap(deferred_);
-  size_t i = 0;
-  for (; i < deferred_scratch_.size(); ++i) {
-    FdState* s = Lookup(deferred_scratch_[i]);
-    if (s == nullptr) continue;
-    s->deferred = false;
-    ProcessReads(s);
-    // Deferred again: the swap space of this batch is used up, and would be
-    // for every fd after it too. They keep their place in line, untouched,
-    // so a retry costs what it serves, not the length of the line.
-    if (s->deferred) break;
+void Shard::ServeLine() {
+  // One lap: each fd in the line now gets one turn. An fd sent to the back
+  // lands behind `lap_end` and waits for the next batch.
+  FdState* const lap_end = line_.back();
+  for (FdState* s = line_.front(); s != nullptr; s = line_.front()) {
+    line_.Remove(s);
+    const Pending pending = ProcessReads(s);
+    if (pending == Pending::kSwapSpace) {
+      line_.PushFront(s);  // keeps its place; no space for anyone after it
+      break;
+    }
+    if (pending == Pending::kTurn) line_.PushBack(s);
+    if (s == lap_end) break;
   }
-  if (i < deferred_scratch_.size()) {
-    deferred_.insert(deferred_.end(), deferred_scratch_.begin() + static_cast<ptrdiff_t>(i) + 1,
-                     deferred_scratch_.end());
-  }
-  deferred_scratch_.clear();
+  has_line_.store(!line_.empty(), std::memory_order_relaxed);
 }
 
-void Shard::ExpireTimers(absl::Time now) {
+void Shard::ExpireTimers(MonoTime now) {
   while (!timers_.empty() && timers_.top()->deadline <= now) {
     Request* r = timers_.top();
     FdState* s = Lookup(r->fd);
@@ -163,7 +177,7 @@ void Shard::ExpireTimers(absl::Time now) {
     // with its own buffer behind a swap read that waited for space).
     if (was_head && !queue.empty()) {
       if (is_read) {
-        if (s->readable) ProcessReads(s);
+        if (s->readable) ServeReads(s);
       } else if (s->writable) {
         ProcessWrites(s);
       }
@@ -194,11 +208,9 @@ void Shard::Complete(FdState* s, Request* r, const absl::Status& status,
   if (!was_empty) return;  // the consumer has been told already
   has_completions_.store(true, std::memory_order_release);
   if (signal_ != nullptr) signal_->Notify();
-  // The thread that takes completions may be asleep in the poller's Wait
-  // (caller-driven mode, or a caller polling in threaded mode).
-  if (polling_ && (signal_ == nullptr || caller_polling_.load(std::memory_order_relaxed))) {
-    poller_->Wake().IgnoreError();
-  }
+  // The consumer may be asleep in the poller's Wait (caller-driven mode, or
+  // the caller polling with takeover).
+  if (polling_ && polling_for_consumer_) poller_->Wake().IgnoreError();
 }
 
 }  // namespace gaio::internal

@@ -1,31 +1,43 @@
 // SwapBuffer: the memory that reads without a caller buffer land in.
 //
-// Two halves of `size` bytes, allocated on first use. Reads fill the current
-// half; when the consumer takes a batch of completions (wait_io), the filled
-// half is handed out with it and the other half, which the previous batch had
-// and which the new wait_io() call released, becomes the one to fill. So swap
-// bytes stay valid until the next wait_io(), and memory is 2 * size whatever
-// the number of fds. A read is offered the rest of the current half, but only
-// when at least size / 4 is left: no tiny reads.
+// Two halves of `size` bytes, mapped by Allocate() before the first swap
+// read is queued. Reads fill the current half; when the consumer takes a
+// batch of completions (wait_io), the filled half is handed out with it and
+// the other half, which the previous batch had and which the new wait_io()
+// call released, becomes the one to fill. So swap bytes stay valid until the
+// next wait_io(), and memory is 2 * size whatever the number of fds (pages
+// never written are never resident). A read is offered the rest of the
+// current half, but only when at least size / 4 is left: no tiny reads.
 // Internal to //watcher; guarded by its Shard's mutex.
 #ifndef GAIO_WATCHER_SWAP_BUFFER_H_
 #define GAIO_WATCHER_SWAP_BUFFER_H_
 
 #include <cstddef>
-#include <memory>
+
+#include "absl/status/status.h"
 
 namespace gaio::internal {
 
 class SwapBuffer {
  public:
+  // Largest `size` accepted (WatcherOptions::swap_buffer_size).
+  static constexpr size_t kMaxSize = size_t{1} << 30;
+
   explicit SwapBuffer(size_t size) : size_(size), min_offer_(size / 4 > 0 ? size / 4 : 1) {}
+  ~SwapBuffer();
+  SwapBuffer(const SwapBuffer&) = delete;
+  SwapBuffer& operator=(const SwapBuffer&) = delete;
+
+  // Maps both halves unless done already. ResourceExhausted when the system
+  // refuses the memory.
+  absl::Status Allocate();
+  bool allocated() const { return memory_ != nullptr; }
 
   // Space for one read in the current half: false when less than size / 4 is
-  // left (the read must wait for Flip()).
-  bool Reserve(char** data, size_t* len) {
+  // left (the read must wait for Flip()). Requires allocated().
+  bool Reserve(char** data, size_t* len) const {
     if (size_ - used_ < min_offer_) return false;
-    if (!memory_) memory_ = std::make_unique<char[]>(2 * size_);
-    *data = memory_.get() + half_ * size_ + used_;
+    *data = memory_ + half_ * size_ + used_;
     *len = size_ - used_;
     return true;
   }
@@ -38,13 +50,12 @@ class SwapBuffer {
     half_ ^= 1;
     used_ = 0;
   }
-  bool allocated() const { return memory_ != nullptr; }
 
  private:
   const size_t size_;
   const size_t min_offer_;
-  std::unique_ptr<char[]> memory_;
-  int half_ = 0;
+  char* memory_ = nullptr;
+  size_t half_ = 0;
   size_t used_ = 0;
 };
 

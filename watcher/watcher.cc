@@ -1,8 +1,10 @@
 #include "watcher/watcher.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -11,26 +13,68 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "poller/posix_error.h"
 #include "poller/thread_affinity.h"
+#include "watcher/clock.h"
 #include "watcher/completion_signal.h"
 #include "watcher/mutex.h"
 #include "watcher/op_result.h"
 #include "watcher/shard.h"
+#include "watcher/swap_buffer.h"
 
 namespace gaio {
 
+using internal::MonoTime;
 using internal::Shard;
 using internal::SubmitArgs;
 
 bool IsEof(const absl::Status& status) { return absl::IsOutOfRange(status); }
 
+int ErrnoOf(const absl::Status& status) { return internal::ErrnoOf(status); }
+
+namespace {
+
+// Who polls, by WatcherOptions (see options.h).
+enum class Mode {
+  kCallerDriven,  // num_pollers = 0: wait_io() polls the one shard
+  kShared,        // 1 poller, poller_takeover > 0: the caller polls, the thread takes over
+  kThreads,       // the poller threads always poll; wait_io() sleeps on the signal
+};
+
+absl::Status ValidateOptions(const WatcherOptions& options) {
+  if (options.num_pollers < 0 || options.num_pollers > 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("num_pollers must be in [0, 1024], got ", options.num_pollers));
+  }
+  if (options.swap_buffer_size < 64 || options.swap_buffer_size > internal::SwapBuffer::kMaxSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("swap_buffer_size must be in [64, ", internal::SwapBuffer::kMaxSize,
+                     "], got ", options.swap_buffer_size));
+  }
+  if (options.busy_poll < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("busy_poll must not be negative");
+  }
+  if (options.poller_takeover < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("poller_takeover must not be negative");
+  }
+  if (options.num_pollers == 0 && !options.poller_cpus.empty()) {
+    return absl::InvalidArgumentError(
+        "poller_cpus needs poller threads; in caller-driven mode pin the calling thread");
+  }
+  for (int cpu : options.poller_cpus) {
+    if (absl::Status s = internal::CheckCpu(cpu); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 class Watcher::Impl {
  public:
   static absl::StatusOr<std::unique_ptr<Impl>> Create(const WatcherOptions& options);
-  ~Impl() { Close().IgnoreError(); }
+  ~Impl();
 
   absl::Status Submit(const SubmitArgs& args);
   absl::StatusOr<absl::Span<const OpResult>> Wait(absl::Duration timeout);
@@ -39,67 +83,64 @@ class Watcher::Impl {
   WatcherStats Stats() const;
 
  private:
-  Impl(bool caller_driven, bool caller_polls, absl::Duration busy_poll)
-      : caller_driven_(caller_driven), caller_polls_(caller_polls), busy_poll_(busy_poll) {}
+  Impl(Mode mode, absl::Duration busy_poll) : mode_(mode), busy_poll_(busy_poll) {}
   Shard& ShardFor(int fd) { return *shards_[static_cast<size_t>(fd) % shards_.size()]; }
   size_t TakeAll();
   absl::Status Failure() const;  // the first shard's failure, or OK
-  absl::StatusOr<absl::Span<const OpResult>> WaitLocked(absl::Duration timeout);
+  absl::Span<const OpResult> Batch() const { return absl::Span<const OpResult>(batch_); }
+  // What wait_io() returns before it would poll or sleep: a batch, the end
+  // after close(), or a poller failure; nullopt when it must wait.
+  std::optional<absl::StatusOr<absl::Span<const OpResult>>> Ready();
+  absl::StatusOr<absl::Span<const OpResult>> WaitCallerDriven(MonoTime deadline);
+  absl::StatusOr<absl::Span<const OpResult>> WaitShared(MonoTime deadline);
+  absl::StatusOr<absl::Span<const OpResult>> WaitThreads(MonoTime deadline);
 
-  const bool caller_driven_;
-  // Threaded mode, one poller, poller_takeover > 0: wait_io() polls while
-  // the poller thread lets it (Shard::PollAsCaller).
-  const bool caller_polls_;
+  const Mode mode_;
   const absl::Duration busy_poll_;
   internal::CompletionSignal signal_;
   std::vector<std::unique_ptr<Shard>> shards_;  // fixed after Create
   std::vector<std::thread> threads_;            // one per shard in threaded mode
+  std::vector<int> poller_fds_;                 // sorted; refused as request fds
 
   internal::Mutex close_mu_;  // serializes Close()
   std::atomic<bool> closed_{false};
 
-  std::atomic<bool> in_wait_{false};
+  // wait_io() entry and exit, and the destructor waiting for a wait_io()
+  // caller to leave (kInside: a caller is inside; kDestroying: ~Impl runs).
+  static constexpr int kInside = 1;
+  static constexpr int kDestroying = 2;
+  std::atomic<int> wait_state_{0};
+  internal::Mutex exit_mu_;
+  internal::CondVar exit_cv_;
+  bool waiter_left_ ABSL_GUARDED_BY(exit_mu_) = false;
+
   std::vector<OpResult> batch_;  // owned by the thread inside wait_io()
 };
 
 absl::StatusOr<std::unique_ptr<Watcher::Impl>> Watcher::Impl::Create(
     const WatcherOptions& options) {
-  if (options.num_pollers < 0 || options.num_pollers > 1024) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("num_pollers must be in [0, 1024], got ", options.num_pollers));
-  }
-  if (options.swap_buffer_size < 64) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("swap_buffer_size must be at least 64, got ", options.swap_buffer_size));
-  }
-  if (options.busy_poll < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("busy_poll must not be negative");
-  }
-  if (options.poller_takeover < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("poller_takeover must not be negative");
-  }
-  const bool caller_driven = options.num_pollers == 0;
-  if (caller_driven && !options.poller_cpus.empty()) {
-    return absl::InvalidArgumentError(
-        "poller_cpus needs poller threads; in caller-driven mode pin the calling thread");
-  }
-  for (int cpu : options.poller_cpus) {
-    if (absl::Status s = internal::CheckCpu(cpu); !s.ok()) return s;
-  }
-  const size_t num_shards = caller_driven ? 1 : static_cast<size_t>(options.num_pollers);
-  const bool caller_polls = !caller_driven && num_shards == 1 &&
-                            options.poller_takeover > absl::ZeroDuration();
-  std::unique_ptr<Impl> impl(new Impl(caller_driven, caller_polls, options.busy_poll));
+  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
+  const Mode mode = options.num_pollers == 0 ? Mode::kCallerDriven
+                    : options.num_pollers == 1 && options.poller_takeover > absl::ZeroDuration()
+                        ? Mode::kShared
+                        : Mode::kThreads;
+  const size_t num_shards = mode == Mode::kCallerDriven ? 1 : static_cast<size_t>(options.num_pollers);
+  std::unique_ptr<Impl> impl(new Impl(mode, options.busy_poll));
   impl->batch_.reserve(Shard::kInitialBatch);
   for (size_t i = 0; i < num_shards; ++i) {
-    absl::StatusOr<std::unique_ptr<Shard>> shard = Shard::Create(
-        num_shards, options.swap_buffer_size, options.busy_poll,
-        caller_polls ? options.poller_takeover : absl::ZeroDuration(),
-        caller_driven ? nullptr : &impl->signal_);
+    internal::ShardOptions shard_options;
+    shard_options.stride = num_shards;
+    shard_options.swap_buffer_size = options.swap_buffer_size;
+    shard_options.busy_poll = options.busy_poll;
+    if (mode != Mode::kCallerDriven) shard_options.signal = &impl->signal_;
+    if (mode == Mode::kShared) shard_options.takeover = options.poller_takeover;
+    absl::StatusOr<std::unique_ptr<Shard>> shard = Shard::Create(shard_options);
     if (!shard.ok()) return shard.status();
+    for (int fd : (*shard)->PollerFds()) impl->poller_fds_.push_back(fd);
     impl->shards_.push_back(*std::move(shard));
   }
-  if (caller_driven) return impl;
+  std::sort(impl->poller_fds_.begin(), impl->poller_fds_.end());
+  if (mode == Mode::kCallerDriven) return impl;
   for (size_t i = 0; i < num_shards; ++i) {
     Shard* shard = impl->shards_[i].get();
     try {
@@ -107,7 +148,7 @@ absl::StatusOr<std::unique_ptr<Watcher::Impl>> Watcher::Impl::Create(
     } catch (const std::system_error& e) {
       return absl::ResourceExhaustedError(absl::StrCat("cannot start poller thread: ", e.what()));
     }
-    internal::SetThreadName(impl->threads_.back(), absl::StrCat("gaio-poller-", i).c_str());
+    internal::SetThreadName(impl->threads_.back(), absl::StrCat("gaio-poll-", i));
     if (!options.poller_cpus.empty()) {
       const int cpu = options.poller_cpus[i % options.poller_cpus.size()];
       if (absl::Status s = internal::PinThread(impl->threads_.back(), cpu); !s.ok()) return s;
@@ -116,12 +157,22 @@ absl::StatusOr<std::unique_ptr<Watcher::Impl>> Watcher::Impl::Create(
   return impl;
 }
 
+Watcher::Impl::~Impl() {
+  // A thread inside wait_io() (woken by Close() if asleep) returns
+  // FailedPrecondition, not a batch about to be freed; wait until it has
+  // left.
+  const int state = wait_state_.fetch_or(kDestroying, std::memory_order_seq_cst);
+  Close().IgnoreError();
+  if (state & kInside) {
+    internal::MutexLock lock(&exit_mu_);
+    while (!waiter_left_) exit_cv_.Wait(&exit_mu_);
+  }
+}
+
 absl::Status Watcher::Impl::Submit(const SubmitArgs& args) {
   if (args.fd < 0) return absl::InvalidArgumentError(absl::StrCat("invalid fd ", args.fd));
-  for (const std::unique_ptr<Shard>& shard : shards_) {
-    if (shard->OwnsFd(args.fd)) {
-      return absl::InvalidArgumentError(absl::StrCat("fd ", args.fd, " belongs to the watcher"));
-    }
+  if (std::binary_search(poller_fds_.begin(), poller_fds_.end(), args.fd)) {
+    return absl::InvalidArgumentError(absl::StrCat("fd ", args.fd, " belongs to the watcher"));
   }
   return ShardFor(args.fd).Submit(args);
 }
@@ -171,51 +222,105 @@ size_t Watcher::Impl::TakeAll() {
 }
 
 absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::Wait(absl::Duration timeout) {
-  if (in_wait_.exchange(true, std::memory_order_acquire)) {
+  const int state = wait_state_.fetch_or(kInside, std::memory_order_seq_cst);
+  if (state & kDestroying) return absl::FailedPreconditionError("watcher is being destroyed");
+  if (state & kInside) {
     return absl::FailedPreconditionError("wait_io() is already running in another thread");
   }
-  absl::StatusOr<absl::Span<const OpResult>> result = WaitLocked(timeout);
-  in_wait_.store(false, std::memory_order_release);
+  batch_.clear();  // releases the previous batch and its swap bytes
+  const MonoTime deadline = internal::MonoAfter(internal::MonoNow(), timeout);
+  absl::StatusOr<absl::Span<const OpResult>> result;
+  switch (mode_) {
+    case Mode::kCallerDriven:
+      result = WaitCallerDriven(deadline);
+      break;
+    case Mode::kShared:
+      // Back from its own work: take the polling back from a poller thread
+      // that covered for it (poll_io() does not; see Shard::PollAsCaller).
+      if (timeout > absl::ZeroDuration()) shards_[0]->ReclaimSet();
+      result = WaitShared(deadline);
+      break;
+    case Mode::kThreads:
+      result = WaitThreads(deadline);
+      break;
+  }
+  if (wait_state_.fetch_and(~kInside, std::memory_order_seq_cst) & kDestroying) {
+    // ~Impl waits for this; nothing of *this may be touched after the unlock.
+    internal::MutexLock lock(&exit_mu_);
+    waiter_left_ = true;
+    exit_cv_.SignalAll();
+    return absl::FailedPreconditionError("watcher was destroyed");
+  }
   return result;
 }
 
-absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitLocked(absl::Duration timeout) {
-  batch_.clear();  // releases the previous batch and its swap bytes
-  // Back from its own work: take the polling back from a poller thread
-  // that covered for it (poll_io() does not; see PollAsCaller).
-  if (caller_polls_ && timeout > absl::ZeroDuration()) shards_[0]->ReclaimSet();
-  const absl::Time deadline =
-      timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+std::optional<absl::StatusOr<absl::Span<const OpResult>>> Watcher::Impl::Ready() {
+  const bool closed = closed_.load(std::memory_order_acquire);
+  if (TakeAll() > 0) return Batch();
+  if (closed) return absl::FailedPreconditionError("watcher is closed");
+  if (absl::Status failure = Failure(); !failure.ok()) {
+    // One poller failed: the Watcher fails as a whole. The other shards'
+    // requests complete with the same status and are delivered first.
+    for (const std::unique_ptr<Shard>& shard : shards_) shard->FailWith(failure);
+    if (TakeAll() > 0) return Batch();
+    return failure;
+  }
+  return std::nullopt;
+}
+
+// num_pollers = 0: this thread polls the one shard and does the I/O.
+absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitCallerDriven(MonoTime deadline) {
+  Shard& shard = *shards_[0];
   for (;;) {
     const uint64_t seen = signal_.sequence();
-    const bool closed = closed_.load(std::memory_order_acquire);
-    if (TakeAll() > 0) return absl::Span<const OpResult>(batch_);
-    if (closed) return absl::FailedPreconditionError("watcher is closed");
-    if (absl::Status failure = Failure(); !failure.ok()) return failure;
-    if (caller_driven_ || caller_polls_) {
-      absl::Duration left = deadline == absl::InfiniteFuture() ? absl::InfiniteDuration()
-                                                               : deadline - absl::Now();
-      if (left < absl::ZeroDuration()) left = absl::ZeroDuration();
-      Shard::CallerPoll polled = Shard::CallerPoll::kPolled;
-      if (caller_driven_) {
-        if (!shards_[0]->PollOnce(left)) polled = Shard::CallerPoll::kStopped;
-      } else {
-        polled = shards_[0]->PollAsCaller(left);
-      }
-      if (polled == Shard::CallerPoll::kStopped) {
-        if (!Failure().ok()) continue;  // reported at the top
-        // Closed: Close() notifies the signal once it has finished, and the
-        // top of the loop then reports the end; sleep until then.
-      } else if (polled == Shard::CallerPoll::kPolled) {
-        if (TakeAll() > 0) return absl::Span<const OpResult>(batch_);
-        if (left == absl::ZeroDuration()) return absl::Span<const OpResult>();
+    if (auto ready = Ready()) return *std::move(ready);
+    const MonoTime now = internal::MonoNow();
+    if (shard.PollOnce(internal::MonoUntil(deadline, now), /*for_consumer=*/true)) {
+      if (TakeAll() > 0) return Batch();
+      if (internal::MonoNow() >= deadline) return Batch();  // empty: timed out
+      continue;
+    }
+    // Stopped. A failure is reported by Ready(); a close() in another thread
+    // notifies the signal once it has finished: sleep until then.
+    if (!Failure().ok()) continue;
+    if (!signal_.Wait(seen, deadline)) return Batch();
+  }
+}
+
+// One poller thread with takeover: this thread polls while it owns the set
+// (Takeover, takeover.h); while the thread owns it, sleep on the signal.
+absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitShared(MonoTime deadline) {
+  Shard& shard = *shards_[0];
+  for (;;) {
+    const uint64_t seen = signal_.sequence();
+    if (auto ready = Ready()) return *std::move(ready);
+    const MonoTime now = internal::MonoNow();
+    switch (shard.PollAsCaller(internal::MonoUntil(deadline, now))) {
+      case Shard::CallerPoll::kPolled:
+        if (TakeAll() > 0) return Batch();
+        if (internal::MonoNow() >= deadline) return Batch();  // empty: timed out
         continue;
-      }
-      // kThreadPolls: the thread hands the set back and notifies the signal.
+      case Shard::CallerPoll::kStopped:
+        if (!Failure().ok()) continue;  // reported by Ready()
+        break;  // closed: Close() notifies the signal once it has finished
+      case Shard::CallerPoll::kThreadPolls:
+        break;  // the thread hands the set back and notifies the signal
     }
     if (!signal_.Wait(seen, deadline, busy_poll_)) {
       TakeAll();  // a completion may have raced with the deadline
-      return absl::Span<const OpResult>(batch_);
+      return Batch();
+    }
+  }
+}
+
+// Poller threads that always poll: sleep on the signal they notify.
+absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitThreads(MonoTime deadline) {
+  for (;;) {
+    const uint64_t seen = signal_.sequence();
+    if (auto ready = Ready()) return *std::move(ready);
+    if (!signal_.Wait(seen, deadline, busy_poll_)) {
+      TakeAll();  // a completion may have raced with the deadline
+      return Batch();
     }
   }
 }
@@ -228,7 +333,13 @@ absl::Status MovedFrom() { return absl::FailedPreconditionError("use of a moved-
 
 SubmitArgs Args(OpType op, void* ctx, int fd, char* data, size_t len, bool fill,
                 absl::Time deadline) {
-  return SubmitArgs{op, ctx, fd, data, len, fill, deadline};
+  return SubmitArgs{.op = op,
+                    .ctx = ctx,
+                    .fd = fd,
+                    .data = data,
+                    .len = len,
+                    .fill = fill,
+                    .deadline = internal::MonoDeadline(deadline)};
 }
 
 absl::Status CheckSpan(const char* data, size_t len) {

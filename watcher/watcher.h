@@ -16,16 +16,26 @@
 // changes nothing. A Watcher is a move-only handle; a moved-from handle
 // answers every call with FailedPrecondition.
 //
+// Destruction. The destructor (and a move-assignment onto a Watcher, which
+// destroys what it held) closes: fds are closed and completions not yet
+// delivered are dropped. To collect every completion, call close() and then
+// wait_io() until it returns FailedPrecondition before destroying. A thread
+// inside wait_io() while the Watcher is destroyed returns FailedPrecondition
+// and the destructor waits for it to leave; calls that start after the
+// destructor has begun are undefined behaviour, as for any object.
+//
 // Ownership of fds. The first request on an fd registers it: O_NONBLOCK is
 // set and the fd joins a poller. From then on the Watcher owns it until
 // free(fd) or close(), both of which close it. Closing a watched fd behind the
 // Watcher's back is a contract violation (its requests may never complete).
 //
 // Ownership of buffers. A caller's buffer must stay valid and untouched until
-// its request's OpResult is returned. Swap-buffer reads (nullptr or an empty
-// span) need no buffer: the bytes land in memory the Watcher owns and stay
-// valid and unchanged until the next wait_io() call. OpResult arrays returned
-// by wait_io() are valid until the next wait_io() call.
+// its request's OpResult is returned, so owning temporaries (std::string("..."),
+// std::move(vec), a braced list of chars) do not compile as buffers; views
+// (absl::Span, string_view) may be temporaries. Swap-buffer reads (nullptr or
+// an empty span) need no buffer: the bytes land in memory the Watcher owns and
+// stay valid and unchanged until the next wait_io() call. OpResult arrays
+// returned by wait_io() are valid until the next wait_io() call.
 //
 // Completions. Every request a read*/write* call accepted (returned OK)
 // yields exactly one OpResult: completed, failed, timed out or cancelled.
@@ -34,11 +44,28 @@
 // moment with DeadlineExceeded. A request is tried at once, in the submitting
 // call, when no earlier request of its kind is queued on that fd.
 //
+// After free(fd) or close(), completions still come. Requests on fd that had
+// finished before the call report with their own status (OK, EOF, an error)
+// in the batch being handled or a later one, followed by the ones the call
+// cancelled (Cancelled). So a per-connection context passed as ctx must live
+// until ALL its requests have reported, not until free(): count the
+// outstanding requests and delete at zero (examples/push_server/main.cc).
+// Call free(fd) once per connection: the fd number may already belong to a
+// new connection.
+//
 // Errors. No call throws. Submission returns InvalidArgument for a bad fd, an
-// empty write or an empty read_full buffer; FailedPrecondition after close();
-// the errno-mapped status when registration fails (PermissionDenied for a
-// regular file or a directory). Completion statuses: see OpResult. SIGPIPE is
-// never raised by the Watcher's writes.
+// empty write or an empty read_full buffer; FailedPrecondition after close()
+// or after a poller failed; ResourceExhausted when memory for the request or
+// the swap buffer cannot be had; the errno status (ErrnoOf) when
+// registration fails (PermissionDenied for a regular file or a directory).
+// Completion statuses: see OpResult. A poller that fails (its wait syscall
+// returns an error other than EINTR) fails the whole Watcher: every pending
+// request completes with that error, wait_io() then returns it, and further
+// submissions are refused. SIGPIPE is never raised by the Watcher's writes.
+//
+// Time. Timeouts and deadlines are measured on the monotonic clock: a
+// deadline means "this long from the call", and a step of the wall clock
+// afterwards changes nothing. Values too large for the clock mean "never".
 #ifndef GAIO_WATCHER_WATCHER_H_
 #define GAIO_WATCHER_WATCHER_H_
 
@@ -50,6 +77,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "watcher/buffer_traits.h"
 #include "watcher/op_result.h"  // IWYU pragma: export
 #include "watcher/options.h"    // IWYU pragma: export
 
@@ -73,10 +101,10 @@ class Watcher {
   static absl::StatusOr<Watcher> Create(const WatcherOptions& options = {});
 
   Watcher(Watcher&& other) noexcept;
-  Watcher& operator=(Watcher&& other) noexcept;  // closes what *this held
+  Watcher& operator=(Watcher&& other) noexcept;  // destroys what *this held
   Watcher(const Watcher&) = delete;
   Watcher& operator=(const Watcher&) = delete;
-  ~Watcher();  // close(), then releases everything
+  ~Watcher();  // close(), then releases everything (see Destruction)
 
   // Reads once: completes after the first read that returns bytes (a partial
   // fill), at EOF, or on error. An empty span reads into the swap buffer.
@@ -84,7 +112,8 @@ class Watcher {
   absl::Status read(void* ctx, int fd, std::nullptr_t);  // swap buffer
 
   // As read(), but completes with DeadlineExceeded at `deadline` if still
-  // pending. absl::InfiniteFuture() means no deadline.
+  // pending. absl::InfiniteFuture() means no deadline; a deadline in the past
+  // fires at once.
   absl::Status read_timeout(void* ctx, int fd, absl::Span<char> buf, absl::Time deadline);
   absl::Status read_timeout(void* ctx, int fd, std::nullptr_t, absl::Time deadline);
 
@@ -101,11 +130,22 @@ class Watcher {
 
   // A char array would convert to a span that includes a string literal's
   // terminating NUL. Pass absl::string_view("...") or absl::MakeConstSpan(arr)
-  // to say which bytes are meant.
+  // to say which bytes are meant. This also refuses a braced list ({'a', 'b'}),
+  // whose chars would die before the write.
   template <size_t N>
   absl::Status write(void* ctx, int fd, const char (&array)[N]) = delete;
   template <size_t N>
   absl::Status write_timeout(void* ctx, int fd, const char (&array)[N], absl::Time) = delete;
+
+  // Owning temporaries (std::string("..."), std::move(vec), {'a', 'b'}) die before their request.
+  absl::Status read(void* ctx, int fd, internal::OwningTemporary auto&& buf) = delete;
+  absl::Status read_timeout(void* ctx, int fd, internal::OwningTemporary auto&& buf,
+                            absl::Time deadline) = delete;
+  absl::Status read_full(void* ctx, int fd, internal::OwningTemporary auto&& buf,
+                         absl::Time deadline = absl::InfiniteFuture()) = delete;
+  absl::Status write(void* ctx, int fd, internal::OwningTemporary auto&& buf) = delete;
+  absl::Status write_timeout(void* ctx, int fd, internal::OwningTemporary auto&& buf,
+                             absl::Time deadline) = delete;
 
   // Blocks until at least one request has completed and returns the batch of
   // all completions available. The span, its OpResults and any swap-buffer
@@ -116,7 +156,9 @@ class Watcher {
   absl::StatusOr<absl::Span<const OpResult>> wait_io();
 
   // As wait_io(), but returns an empty batch once `timeout` has passed with no
-  // completion. absl::ZeroDuration() polls without blocking.
+  // completion. absl::ZeroDuration() (or a negative timeout) polls without
+  // blocking; absl::InfiniteDuration() (or one too large for the clock)
+  // blocks like wait_io().
   absl::StatusOr<absl::Span<const OpResult>> wait_io(absl::Duration timeout);
 
   // wait_io(absl::ZeroDuration()): never blocks.
@@ -124,12 +166,17 @@ class Watcher {
 
   // Cancels the pending requests on `fd` (each completes with Cancelled, reads
   // then writes, each kind in submission order), deregisters and closes fd.
+  // Requests on fd that had already finished still report with their own
+  // status, ahead of the Cancelled ones: keep their ctx alive (see above).
   // NotFound, touching nothing, when the Watcher does not own fd;
   // FailedPrecondition after close().
   absl::Status free(int fd);
 
   // Cancels every pending request (Cancelled), closes every owned fd and stops
   // the poller threads. Idempotent: later calls return OK and do nothing.
+  // wait_io() then returns every request not yet reported (finished ones with
+  // their own status, then the Cancelled ones) and FailedPrecondition after
+  // the last: drain it to free per-request contexts.
   absl::Status close();
 
   // Counters of the poller threads' work on behalf of the wait_io() caller

@@ -33,9 +33,15 @@ ABSL_FLAG(int, message, 1024, "bytes per message");
 
 namespace {
 
+// An exchange is a write of `sent` and a read_full of its echo into `echoed`;
+// both buffers are reused for the next exchange only after both requests have
+// reported (a request owns its buffer until its OpResult is returned, even
+// when the other one already tells that it must have finished).
 struct Client {
   int fd = -1;
   uint64_t seq = 0;
+  int outstanding = 0;  // requests of the current exchange not yet reported
+  bool failed = false;  // one of them failed or the echo was wrong
   std::string sent;
   std::string echoed;
 };
@@ -69,10 +75,16 @@ int ConnectTo(int port) {
   return fd;
 }
 
-// Sends the client's next message and asks for its echo.
+// Sends the client's next message and asks for its echo; counts the
+// requests accepted. False when one was refused.
 bool Exchange(gaio::Watcher& w, Client& c) {
-  return w.write(&c, c.fd, c.sent).ok() &&
-         w.read_full(&c, c.fd, absl::MakeSpan(c.echoed), absl::Now() + absl::Seconds(30)).ok();
+  if (!w.write(&c, c.fd, c.sent).ok()) return false;
+  ++c.outstanding;
+  if (!w.read_full(&c, c.fd, absl::MakeSpan(c.echoed), absl::Now() + absl::Seconds(30)).ok()) {
+    return false;
+  }
+  ++c.outstanding;
+  return true;
 }
 
 }  // namespace
@@ -99,7 +111,12 @@ int main(int argc, char** argv) {
   absl::StatusOr<gaio::Watcher> client = gaio::Watcher::Create();
   if (!client.ok()) return 1;
   std::vector<Client> clients(conns);
-  uint64_t errors = 0, messages = 0, bytes = 0, inflight = 0;
+  uint64_t errors = 0, messages = 0, bytes = 0;
+  int active = 0;  // clients with an exchange under way
+  auto fail = [&errors](Client& c) {
+    ++errors;
+    c.failed = true;
+  };
   for (size_t i = 0; i < clients.size(); ++i) {
     Client& c = clients[i];
     c.fd = ConnectTo((*server)->port());
@@ -110,42 +127,39 @@ int main(int argc, char** argv) {
     c.sent.resize(message);
     c.echoed.resize(message);
     FillMessage(i, c.seq, &c.sent);
-    if (Exchange(*client, c)) {
-      ++inflight;
-    } else {
-      ++errors;
-    }
+    if (!Exchange(*client, c)) fail(c);
+    if (c.outstanding > 0) ++active;
   }
 
   const absl::Time start = absl::Now();
   const absl::Time give_up = start + duration + absl::Seconds(30);
   absl::Time last_report = start;
   uint64_t reported_bytes = 0;
-  while (inflight > 0 && absl::Now() < give_up) {
+  while (active > 0 && absl::Now() < give_up) {
     absl::StatusOr<absl::Span<const gaio::OpResult>> batch =
         client->wait_io(absl::Milliseconds(100));
     if (!batch.ok()) break;
     const bool more = absl::Now() - start < duration;
     for (const gaio::OpResult& r : *batch) {
       Client& c = *static_cast<Client*>(r.ctx);
-      if (r.op == gaio::OpType::kWrite) {
-        if (!r.status.ok()) ++errors;
-        continue;
+      --c.outstanding;
+      if (!r.status.ok()) {
+        fail(c);
+      } else if (r.op == gaio::OpType::kRead) {
+        if (c.echoed != c.sent) {
+          fail(c);
+        } else {
+          ++messages;
+          bytes += r.size;
+        }
       }
-      --inflight;
-      if (!r.status.ok() || c.echoed != c.sent) {
-        ++errors;
-        continue;
+      if (c.outstanding > 0) continue;  // the other half of the exchange is still out
+      // Both reported: the buffers are the client's again.
+      if (more && !c.failed) {
+        FillMessage(&c - clients.data(), ++c.seq, &c.sent);
+        if (!Exchange(*client, c)) fail(c);
       }
-      ++messages;
-      bytes += r.size;
-      if (!more) continue;
-      FillMessage(&c - clients.data(), ++c.seq, &c.sent);
-      if (Exchange(*client, c)) {
-        ++inflight;
-      } else {
-        ++errors;
-      }
+      if (c.outstanding == 0) --active;
     }
     const absl::Time now = absl::Now();
     if (now - last_report >= absl::Seconds(1)) {
@@ -158,14 +172,16 @@ int main(int argc, char** argv) {
       last_report = now;
     }
   }
-  errors += inflight;  // echoes that never came back
+  errors += active;  // exchanges that never finished
   const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  // After close() no request touches the clients' buffers any more.
   client->close().IgnoreError();
   (*server)->Stop();
   server_thread.join();
-  std::printf("summary: %d connections, %llu messages echoed and verified (%.0f msg/s, "
-              "%.1f MB/s each way), %llu errors\n",
-              conns, static_cast<unsigned long long>(messages), messages / secs,
-              bytes / 1e6 / secs, static_cast<unsigned long long>(errors));
+  std::printf(
+      "summary: %d connections, %llu messages echoed and verified (%.0f msg/s, "
+      "%.1f MB/s each way), %llu errors\n",
+      conns, static_cast<unsigned long long>(messages), messages / secs, bytes / 1e6 / secs,
+      static_cast<unsigned long long>(errors));
   return errors == 0 && messages > 0 ? 0 : 1;
 }

@@ -1,6 +1,9 @@
 // push_server: every --interval_ms, pushes a line to every connected client
 // (gaio's push-server example). Each connection also has a pending
 // swap-buffer read, which costs no buffer and tells when the client leaves.
+// A connection has up to two requests outstanding (the read and a push), so
+// its state is deleted only after both have reported, also after free():
+// see Conn.
 //
 //   ./bazelw run //examples:push_server -- --port=9001
 //   nc 127.0.0.1 9001
@@ -32,9 +35,16 @@ namespace {
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
+// One per client. free(fd) does not end the requests already made on fd: the
+// ones that had finished still report with their own status (in this batch or
+// the next), the rest with Cancelled. So a Conn is deleted only when its last
+// outstanding request has reported, not when the client leaves.
 struct Conn {
-  int fd;
-  // The message being pushed; held until its write completes. A client still
+  explicit Conn(int fd) : fd(fd) {}
+  const int fd;
+  int outstanding = 0;  // requests accepted and not yet reported
+  bool freed = false;   // free(fd) called: no new requests, fd may be reused
+  // The message being pushed; held until its write reports. A client still
   // busy with the previous push skips this one.
   std::shared_ptr<const std::string> inflight;
 };
@@ -80,54 +90,84 @@ int main(int argc, char** argv) {
               absl::FormatDuration(interval).c_str());
   std::fflush(stdout);
 
-  std::unordered_map<int, std::unique_ptr<Conn>> conns;
-  auto drop = [&](Conn* c) {
-    w->free(c->fd).IgnoreError();  // cancels the pending read, closes the fd
-    conns.erase(c->fd);
+  std::unordered_map<int, Conn*> conns;  // open clients by fd
+  // Each accepted request is counted; its OpResult (exactly one) uncounts it.
+  auto listen_to = [&](Conn* c) {
+    if (!w->read(c, c->fd, nullptr).ok()) return false;
+    ++c->outstanding;
+    return true;
   };
+  auto push = [&](Conn* c, std::shared_ptr<const std::string> msg) {
+    if (!w->write(c, c->fd, *msg).ok()) return;
+    ++c->outstanding;
+    c->inflight = std::move(msg);
+  };
+  // Cancels what is pending and closes the fd. The Conn lives on until its
+  // outstanding requests have reported.
+  auto drop = [&](Conn* c) {
+    if (c->freed) return;
+    c->freed = true;
+    conns.erase(c->fd);
+    w->free(c->fd).IgnoreError();
+  };
+  // Every OpResult lands here, whatever its status and whether or not its
+  // Conn was dropped already.
+  auto on_completion = [&](const gaio::OpResult& r, uint64_t* pushed) {
+    auto* c = static_cast<Conn*>(r.ctx);
+    --c->outstanding;
+    if (r.op == gaio::OpType::kWrite) {
+      c->inflight.reset();
+      if (r.status.ok()) ++*pushed;
+    }
+    // NOLINTNEXTLINE(bugprone-branch-clone): two reasons to drop, kept apart
+    if (!r.status.ok()) {
+      drop(c);  // EOF, reset, broken pipe (or Cancelled: dropped already)
+    } else if (r.op == gaio::OpType::kRead && !c->freed && !listen_to(c)) {
+      drop(c);  // clients have nothing to say: ignore it and keep listening
+    }
+    if (c->freed && c->outstanding == 0) delete c;
+  };
+
   uint64_t tick = 0, pushed = 0;
   absl::Time next_tick = absl::Now() + interval;
   while (!g_stop && absl::Now() < until) {
     // New clients (the listener is non-blocking; the watcher only does I/O).
     for (int fd; (fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
-      auto conn = std::make_unique<Conn>(Conn{fd, nullptr});
-      if (w->read(conn.get(), fd, nullptr).ok()) {
-        conns[fd] = std::move(conn);
-      } else {
+      auto* c = new Conn(fd);
+      if (!listen_to(c)) {  // refused: the watcher does not own fd
         close(fd);
+        delete c;
+        continue;
       }
+      conns[fd] = c;
     }
     if (absl::Now() >= next_tick) {
       auto msg = std::make_shared<const std::string>(absl::StrCat("tick ", ++tick, "\n"));
       for (auto& [fd, c] : conns) {
-        if (c->inflight) continue;
-        c->inflight = msg;
-        if (!w->write(c.get(), fd, *msg).ok()) c->inflight.reset();
+        if (!c->inflight) push(c, msg);
       }
       next_tick += interval;
     }
     absl::StatusOr<absl::Span<const gaio::OpResult>> batch =
         w->wait_io(std::min(next_tick - absl::Now(), absl::Milliseconds(50)));
     if (!batch.ok()) break;
-    for (const gaio::OpResult& r : *batch) {
-      auto* c = static_cast<Conn*>(r.ctx);
-      if (absl::IsCancelled(r.status)) continue;  // dropped already
-      if (r.op == gaio::OpType::kWrite && r.status.ok()) {
-        c->inflight.reset();
-        ++pushed;
-        continue;
-      }
-      if (r.op == gaio::OpType::kRead && r.status.ok()) {
-        // Clients have nothing to say; ignore it and keep listening.
-        if (!w->read(c, c->fd, nullptr).ok()) drop(c);
-        continue;
-      }
-      drop(c);  // EOF or error: the client left
-    }
+    for (const gaio::OpResult& r : *batch) on_completion(r, &pushed);
+  }
+  // Shutdown: close() cancels everything; wait_io() then hands back every
+  // outstanding request (finished ones with their status, the rest Cancelled)
+  // and FailedPrecondition after the last, so every Conn gets deleted.
+  const size_t clients = conns.size();
+  for (auto& [fd, c] : conns) c->freed = true;  // close() frees them all
+  conns.clear();
+  w->close().IgnoreError();
+  for (;;) {
+    absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io();
+    if (!batch.ok()) break;
+    for (const gaio::OpResult& r : *batch) on_completion(r, &pushed);
   }
   std::printf("push_server: %llu ticks, %llu lines pushed, %zu clients at exit\n",
               static_cast<unsigned long long>(tick), static_cast<unsigned long long>(pushed),
-              conns.size());
+              clients);
   close(listener);
   return 0;
 }

@@ -1,0 +1,117 @@
+// FdState, the table that holds it by fd number, and FdLine, the line of fds
+// whose swap-buffer read waits. Internal to //watcher; guarded by the Shard's
+// mutex.
+#ifndef GAIO_WATCHER_FD_TABLE_H_
+#define GAIO_WATCHER_FD_TABLE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "watcher/request.h"
+
+namespace gaio::internal {
+
+struct FdState {
+  RequestQueue reads;
+  RequestQueue writes;
+  // Links in the Shard's FdLine while in_line.
+  FdState* line_prev = nullptr;
+  FdState* line_next = nullptr;
+  int fd = -1;
+  // Shard::batch_ when the fd last completed a swap read: one per batch.
+  uint32_t swap_turn = 0;
+  bool active = false;
+  bool is_socket = false;
+  bool is_stream = false;       // see FdInfo::is_stream
+  bool is_unix_stream = false;  // see FdInfo::is_unix_stream
+  // Readiness as far as we know: set by a readiness edge (and at
+  // registration), cleared when a syscall finds the fd drained or full.
+  // A request is only attempted while its direction is ready, which saves
+  // the syscall that would return EAGAIN.
+  bool readable = true;
+  bool writable = true;
+  // The poller reported a hang-up or error: EOF (or an error) is pending
+  // behind any data, with no further edge to come, so a short read no
+  // longer means "drained".
+  bool hangup = false;
+  // The poller reported urgent (out-of-band) data: a TCP read stops short at
+  // the urgent mark with bytes still queued and no new edge to come, so a
+  // short read no longer means "drained" until a read finds the fd empty.
+  bool urgent = false;
+  bool in_line = false;
+};
+
+// fd slot -> FdState, in chunks allocated on first use: pointers stay valid
+// for the table's life, and memory follows the highest slot in use by at
+// most one chunk.
+class FdTable {
+ public:
+  // The state at `slot`, or nullptr if its chunk was never allocated.
+  FdState* Find(size_t slot) const {
+    const size_t chunk = slot / kChunk;
+    if (chunk >= chunks_.size() || !chunks_[chunk]) return nullptr;
+    return &chunks_[chunk][slot % kChunk];
+  }
+  // The state at `slot`, allocating its chunk; nullptr if that fails.
+  FdState* Get(size_t slot) {
+    const size_t chunk = slot / kChunk;
+    if (chunk >= chunks_.size()) chunks_.resize(chunk + 1);
+    if (!chunks_[chunk]) {
+      chunks_[chunk].reset(new (std::nothrow) FdState[kChunk]);
+      if (!chunks_[chunk]) return nullptr;
+    }
+    return &chunks_[chunk][slot % kChunk];
+  }
+  template <typename F>
+  void ForEachActive(F f) {
+    for (const std::unique_ptr<FdState[]>& chunk : chunks_) {
+      if (!chunk) continue;
+      for (size_t i = 0; i < kChunk; ++i) {
+        if (chunk[i].active) f(&chunk[i]);
+      }
+    }
+  }
+
+ private:
+  static constexpr size_t kChunk = 256;
+  std::vector<std::unique_ptr<FdState[]>> chunks_;
+};
+
+// Intrusive FIFO of FdStates with O(1) removal from anywhere.
+class FdLine {
+ public:
+  bool empty() const { return head_ == nullptr; }
+  FdState* front() const { return head_; }
+  FdState* back() const { return tail_; }
+  void PushBack(FdState* s) {
+    s->in_line = true;
+    s->line_next = nullptr;
+    s->line_prev = tail_;
+    (tail_ ? tail_->line_next : head_) = s;
+    tail_ = s;
+  }
+  void PushFront(FdState* s) {
+    s->in_line = true;
+    s->line_prev = nullptr;
+    s->line_next = head_;
+    (head_ ? head_->line_prev : tail_) = s;
+    head_ = s;
+  }
+  void Remove(FdState* s) {
+    (s->line_prev ? s->line_prev->line_next : head_) = s->line_next;
+    (s->line_next ? s->line_next->line_prev : tail_) = s->line_prev;
+    s->line_prev = s->line_next = nullptr;
+    s->in_line = false;
+  }
+
+ private:
+  FdState* head_ = nullptr;
+  FdState* tail_ = nullptr;
+};
+
+}  // namespace gaio::internal
+
+#endif  // GAIO_WATCHER_FD_TABLE_H_
