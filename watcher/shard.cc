@@ -43,14 +43,14 @@ Shard::Shard(std::unique_ptr<Poller> poller, const ShardOptions& options)
 Shard::~Shard() { Close(); }
 
 FdState* Shard::Lookup(int fd) {
-  FdState* s = fds_.Find(static_cast<size_t>(fd) / stride_);
+  FdState* s = fds_.Find(SlotOf(fd));
   return s != nullptr && s->active ? s : nullptr;
 }
 
 absl::StatusOr<FdState*> Shard::Register(int fd) {
   absl::StatusOr<FdInfo> info = ProbeFd(fd);
   if (!info.ok()) return info.status();
-  FdState* s = fds_.Get(static_cast<size_t>(fd) / stride_);
+  FdState* s = fds_.Get(SlotOf(fd));
   if (s == nullptr) return absl::ResourceExhaustedError("cannot allocate fd state");
   // Add first: it refuses regular files and directories before anything about
   // the fd is changed.
@@ -65,13 +65,13 @@ absl::StatusOr<FdState*> Shard::Register(int fd) {
   s->is_socket = info->is_socket;
   s->is_stream = info->is_stream;
   s->is_unix_stream = info->is_unix_stream;
-  s->swap_turn = batch_ - 1;  // its first swap read may run in this batch
+  s->swap_turn = static_cast<uint8_t>(Turn() - 1);  // its first swap read may run now
   return s;
 }
 
 void Shard::CompleteAll(FdState* s, const absl::Status& status) {
-  while (Request* r = s->reads.front()) Complete(s, r, status);
-  while (Request* r = s->writes.front()) Complete(s, r, status);
+  while (!s->reads.empty()) Complete(s, s->reads.head, status);
+  while (!s->writes.empty()) Complete(s, s->writes.head, status);
   if (s->in_line) {
     line_.Remove(s);
     has_line_.store(!line_.empty(), std::memory_order_relaxed);
@@ -104,20 +104,19 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
     if (!registered.ok()) return registered.status();
     s = *registered;
   }
-  Request* r = pool_.Get();
-  if (r == nullptr) return absl::ResourceExhaustedError("cannot allocate a request record");
-  r->ctx = args.ctx;
-  r->data = args.data;
-  r->len = args.len;
-  r->deadline = args.deadline;
-  r->fd = args.fd;
-  r->op = args.op;
-  r->fill = args.fill;
+  const RequestId id = pool_.Get();
+  if (id == kNoRequest) return absl::ResourceExhaustedError("cannot allocate a request record");
+  Request& r = pool_[id];
+  r.ctx = args.ctx;
+  r.data = args.data;
+  r.len = args.len;
+  r.op = args.op;
+  r.fill = args.fill;
   RequestQueue& queue = args.op == OpType::kRead ? s->reads : s->writes;
   const bool first_in_line = queue.empty();
-  queue.PushBack(r);
+  pool_.PushBack(&queue, id);
   if (args.deadline != kMonoNever) {
-    timers_.Push(r);
+    timers_.Push(id, args.fd, args.deadline);
     if (polling_ && args.deadline < sleeping_until_) {
       // The sleeping poller would wake too late for this deadline.
       sleeping_until_ = args.deadline;

@@ -166,16 +166,19 @@ class Shard {
   void ServeReads(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Pending ProcessReads(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ProcessWrites(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Attempt TryRead(FdState* s, Request* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Attempt TryWrite(FdState* s, Request* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Attempt TryRead(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Attempt TryWrite(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One pass over the line: each fd in it gets one turn, in order.
   void ServeLine() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ExpireTimers(MonoTime now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Removes r from its queue and the timer heap, records its OpResult and
-  // recycles it. `swap_bytes` is the data of a swap read that returned bytes.
-  void Complete(FdState* s, Request* r, const absl::Status& status,
+  // Removes request `id` from its queue and the timer heap, records its
+  // OpResult and recycles it. `swap_bytes` is the data of a swap read that
+  // returned bytes.
+  void Complete(FdState* s, RequestId id, const absl::Status& status,
                 absl::Span<char> swap_bytes = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint32_t SlotOf(int fd) const { return static_cast<uint32_t>(static_cast<size_t>(fd) / stride_); }
+  uint8_t Turn() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return static_cast<uint8_t>(batch_); }
 
   const std::unique_ptr<Poller> poller_;
   const size_t stride_;
@@ -200,11 +203,11 @@ class Shard {
 
   FdTable fds_ ABSL_GUARDED_BY(mu_);
   RequestPool pool_ ABSL_GUARDED_BY(mu_);
-  TimerHeap timers_ ABSL_GUARDED_BY(mu_);
+  TimerHeap timers_ ABSL_GUARDED_BY(mu_){&pool_};
   SwapBuffer swap_ ABSL_GUARDED_BY(mu_);
   // Batches taken so far: a swap read's turn (FdState::swap_turn).
   uint32_t batch_ ABSL_GUARDED_BY(mu_) = 0;
-  FdLine line_ ABSL_GUARDED_BY(mu_);  // fds whose swap read waits
+  FdLine line_ ABSL_GUARDED_BY(mu_){&fds_};  // fds whose swap read waits
   std::vector<OpResult> completions_ ABSL_GUARDED_BY(mu_);
 
   std::vector<PollEvent> events_;  // used only by the thread inside PollOnce

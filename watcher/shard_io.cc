@@ -44,14 +44,14 @@ const absl::Status& DeadlineStatus() {
 
 void Shard::ServeReads(FdState* s) {
   if (ProcessReads(s) != Pending::kNothing && !s->in_line) {
-    line_.PushBack(s);
+    line_.PushBack(s, SlotOf(s->fd));
     has_line_.store(true, std::memory_order_relaxed);
   }
 }
 
 Shard::Pending Shard::ProcessReads(FdState* s) {
   while (s->readable && !s->reads.empty()) {
-    switch (TryRead(s, s->reads.front())) {
+    switch (TryRead(s, s->reads.head)) {
       case Attempt::kDone:
         continue;
       case Attempt::kNoSwapSpace:
@@ -67,21 +67,22 @@ Shard::Pending Shard::ProcessReads(FdState* s) {
 
 void Shard::ProcessWrites(FdState* s) {
   while (s->writable && !s->writes.empty()) {
-    if (TryWrite(s, s->writes.front()) != Attempt::kDone) return;
+    if (TryWrite(s, s->writes.head) != Attempt::kDone) return;
   }
 }
 
-Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
-  const bool swap = r->data == nullptr;
-  if (swap && s->swap_turn == batch_) return Attempt::kNoTurn;
+Shard::Attempt Shard::TryRead(FdState* s, RequestId id) {
+  Request& r = pool_[id];
+  const bool swap = r.data == nullptr;
+  if (swap && s->swap_turn == Turn()) return Attempt::kNoTurn;
   for (;;) {
     char* dst;
     size_t cap;
     if (swap) {
       if (!swap_.Reserve(&dst, &cap)) return Attempt::kNoSwapSpace;
     } else {
-      dst = r->data + r->done;
-      cap = r->len - r->done;
+      dst = r.data + r.done;
+      cap = r.len - r.done;
     }
     const IoResult io = poller_->Read(s->fd, s->is_unix_stream, dst, cap);
     if (io.n > 0) {
@@ -93,41 +94,42 @@ Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
       if (n < cap && s->is_stream && !s->hangup && !s->urgent && !io.stopped_at_control) {
         s->readable = false;
       }
-      r->done += n;
+      r.done += n;
       if (swap) {
         swap_.Commit(n);
-        s->swap_turn = batch_;
-        Complete(s, r, absl::OkStatus(), absl::Span<char>(dst, n));
+        s->swap_turn = Turn();
+        Complete(s, id, absl::OkStatus(), absl::Span<char>(dst, n));
         return Attempt::kDone;
       }
-      if (!r->fill || r->done == r->len) {
-        Complete(s, r, absl::OkStatus());
+      if (!r.fill || r.done == r.len) {
+        Complete(s, id, absl::OkStatus());
         return Attempt::kDone;
       }
       if (!s->readable) return Attempt::kWouldBlock;
       continue;  // read_full: keep filling
     }
     if (io.n == 0) {
-      Complete(s, r, EofStatus());
+      Complete(s, id, EofStatus());
     } else if (io.would_block()) {
       s->readable = false;
       s->urgent = false;  // drained: the urgent mark, if any, is behind us
       return Attempt::kWouldBlock;
     } else {
-      Complete(s, r, PosixError(io.err, "read"));
+      Complete(s, id, PosixError(io.err, "read"));
     }
     return Attempt::kDone;
   }
 }
 
-Shard::Attempt Shard::TryWrite(FdState* s, Request* r) {
+Shard::Attempt Shard::TryWrite(FdState* s, RequestId id) {
+  Request& r = pool_[id];
   for (;;) {
-    const size_t cap = r->len - r->done;
-    const IoResult io = poller_->Write(s->fd, s->is_socket, r->data + r->done, cap);
+    const size_t cap = r.len - r.done;
+    const IoResult io = poller_->Write(s->fd, s->is_socket, r.data + r.done, cap);
     if (io.n >= 0) {
-      r->done += static_cast<size_t>(io.n);
-      if (r->done == r->len) {
-        Complete(s, r, absl::OkStatus());
+      r.done += static_cast<size_t>(io.n);
+      if (r.done == r.len) {
+        Complete(s, id, absl::OkStatus());
         return Attempt::kDone;
       }
       // A short write filled a byte stream, and a write that moved nothing
@@ -143,7 +145,7 @@ Shard::Attempt Shard::TryWrite(FdState* s, Request* r) {
       s->writable = false;
       return Attempt::kWouldBlock;
     }
-    Complete(s, r, PosixError(io.err, "write"));
+    Complete(s, id, PosixError(io.err, "write"));
     return Attempt::kDone;
   }
 }
@@ -156,23 +158,23 @@ void Shard::ServeLine() {
     line_.Remove(s);
     const Pending pending = ProcessReads(s);
     if (pending == Pending::kSwapSpace) {
-      line_.PushFront(s);  // keeps its place; no space for anyone after it
+      line_.PushFront(s, SlotOf(s->fd));  // keeps its place; no space for anyone after it
       break;
     }
-    if (pending == Pending::kTurn) line_.PushBack(s);
+    if (pending == Pending::kTurn) line_.PushBack(s, SlotOf(s->fd));
     if (s == lap_end) break;
   }
   has_line_.store(!line_.empty(), std::memory_order_relaxed);
 }
 
 void Shard::ExpireTimers(MonoTime now) {
-  while (!timers_.empty() && timers_.top()->deadline <= now) {
-    Request* r = timers_.top();
-    FdState* s = Lookup(r->fd);
-    const bool is_read = r->op == OpType::kRead;
+  while (!timers_.empty() && timers_.top().deadline <= now) {
+    const TimerHeap::Entry due = timers_.top();
+    FdState* s = Lookup(due.fd);
+    const bool is_read = pool_[due.id].op == OpType::kRead;
     RequestQueue& queue = is_read ? s->reads : s->writes;
-    const bool was_head = queue.front() == r;
-    Complete(s, r, DeadlineStatus());  // recycles r
+    const bool was_head = queue.head == due.id;
+    Complete(s, due.id, DeadlineStatus());  // recycles the request
     // The next request in line may be able to proceed right away (e.g. one
     // with its own buffer behind a swap read that waited for space).
     if (was_head && !queue.empty()) {
@@ -185,26 +187,27 @@ void Shard::ExpireTimers(MonoTime now) {
   }
 }
 
-void Shard::Complete(FdState* s, Request* r, const absl::Status& status,
+void Shard::Complete(FdState* s, RequestId id, const absl::Status& status,
                      absl::Span<char> swap_bytes) {
-  const bool is_read = r->op == OpType::kRead;
-  (is_read ? s->reads : s->writes).Remove(r);
-  if (r->heap_index != kNotInHeap) {
-    timers_.Remove(r);
+  Request& r = pool_[id];
+  const bool is_read = r.op == OpType::kRead;
+  pool_.Remove(is_read ? &s->reads : &s->writes, id);
+  if (r.heap_index != kNotInHeap) {
+    timers_.Remove(id);
     PublishEarliestDeadline();
   }
-  const bool is_swap = is_read && r->data == nullptr;
+  const bool is_swap = is_read && r.data == nullptr;
   const bool was_empty = completions_.empty();
   completions_.push_back(OpResult{
-      .op = r->op,
-      .fd = r->fd,
-      .ctx = r->ctx,
-      .buffer = is_swap ? swap_bytes : absl::Span<char>(r->data, r->len),
-      .size = r->done,
+      .op = r.op,
+      .fd = s->fd,
+      .ctx = r.ctx,
+      .buffer = is_swap ? swap_bytes : absl::Span<char>(r.data, r.len),
+      .size = r.done,
       .is_swap_buffer = is_swap,
       .status = status,
   });
-  pool_.Put(r);
+  pool_.Put(id);
   if (!was_empty) return;  // the consumer has been told already
   has_completions_.store(true, std::memory_order_release);
   if (signal_ != nullptr) signal_->Notify();
