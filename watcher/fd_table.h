@@ -46,6 +46,10 @@ struct FdState {
   // short read no longer means "drained" until a read finds the fd empty.
   bool urgent : 1 = false;
   bool in_line : 1 = false;
+  // A connect is under way: the requests queued behind it wait.
+  bool connecting : 1 = false;
+  // O_NONBLOCK was set before registration (release() restores it).
+  bool was_nonblocking : 1 = false;
 };
 static_assert(sizeof(FdState) <= 24, "an FdState is part of every idle connection's cost");
 

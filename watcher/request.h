@@ -30,7 +30,8 @@ struct Request {
   RequestId next = kNoRequest;  // also the free list's link
   uint32_t heap_index = kNotInHeap;  // position in the TimerHeap, if any
   OpType op = OpType::kRead;
-  bool fill = false;  // read_full / write: complete only when len bytes moved
+  bool fill = false;      // read_full / write: complete only when len bytes moved
+  bool vectored = false;  // writev: data is a WriteVector (write_vector.h)
   void* ctx = nullptr;
   char* data = nullptr;  // caller's buffer; nullptr for a swap-buffer read
   size_t len = 0;        // caller's buffer length (0 for swap reads)
@@ -56,6 +57,16 @@ class RequestPool {
 
   void PushBack(RequestQueue* q, RequestId id);
   void Remove(RequestQueue* q, RequestId id);
+  // Calls f(id) for each request of q, in order. f must not change q.
+  template <typename F>
+  void ForEach(const RequestQueue& q, F f) {
+    if (q.empty()) return;
+    RequestId id = q.head;
+    do {
+      f(id);
+      id = (*this)[id].next;
+    } while (id != q.head);
+  }
 
  private:
   static constexpr uint32_t kChunkBits = 8;
@@ -82,6 +93,14 @@ class TimerHeap {
   MonoTime earliest() const { return heap_.empty() ? kMonoNever : heap_.front().deadline; }
   void Push(RequestId id, int fd, MonoTime deadline);
   void Remove(RequestId id);  // id must be in the heap
+  // True when request a (in the heap) comes out before request b.
+  bool Before(RequestId a, RequestId b) const {
+    return Before(heap_[(*pool_)[a].heap_index], heap_[(*pool_)[b].heap_index]);
+  }
+  template <typename F>
+  void ForEach(F f) const {
+    for (const Entry& e : heap_) f(e);
+  }
 
  private:
   static bool Before(const Entry& a, const Entry& b) {

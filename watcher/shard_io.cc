@@ -23,6 +23,7 @@
 #include "watcher/op_result.h"
 #include "watcher/request.h"
 #include "watcher/shard.h"
+#include "watcher/write_vector.h"
 
 namespace gaio::internal {
 namespace {
@@ -50,8 +51,10 @@ void Shard::ServeReads(FdState* s) {
 }
 
 Shard::Pending Shard::ProcessReads(FdState* s) {
+  if (s->connecting) return Pending::kNothing;
   while (s->readable && !s->reads.empty()) {
-    switch (TryRead(s, s->reads.head)) {
+    const RequestId head = s->reads.head;
+    switch (pool_[head].op == OpType::kAccept ? TryAccept(s, head) : TryRead(s, head)) {
       case Attempt::kDone:
         continue;
       case Attempt::kNoSwapSpace:
@@ -66,9 +69,52 @@ Shard::Pending Shard::ProcessReads(FdState* s) {
 }
 
 void Shard::ProcessWrites(FdState* s) {
-  while (s->writable && !s->writes.empty()) {
-    if (TryWrite(s, s->writes.head) != Attempt::kDone) return;
+  while (!s->writes.empty()) {
+    const RequestId head = s->writes.head;
+    if (pool_[head].op == OpType::kConnect) {
+      // Writable (or an error) means the connect is over, either way.
+      if (!s->writable || TryConnect(s, head) != Attempt::kDone) return;
+      continue;
+    }
+    if (!s->writable || TryWrite(s, head) != Attempt::kDone) return;
   }
+}
+
+Shard::Attempt Shard::TryAccept(FdState* s, RequestId id) {
+  const IoResult io = AcceptOne(s->fd);
+  if (io.n >= 0) {
+    Complete(s, id, absl::OkStatus(), {}, static_cast<int>(io.n));
+    return Attempt::kDone;
+  }
+  if (io.would_block()) {
+    s->readable = false;
+    return Attempt::kWouldBlock;
+  }
+  // EMFILE, ENFILE (ResourceExhausted) and the rest fail this request only.
+  // The connection stays queued and the fd readable: the next accept
+  // request is tried at once and fails the same way while the limit holds,
+  // and no edge arrives to spin on meanwhile.
+  Complete(s, id, PosixError(io.err, "accept"));
+  return Attempt::kDone;
+}
+
+Shard::Attempt Shard::TryConnect(FdState* s, RequestId id) {
+  const int err = poller_->SocketError(s->fd);
+  FinishConnect(s, id, err == 0 ? absl::OkStatus() : PosixError(err, "connect"));
+  return Attempt::kDone;
+}
+
+void Shard::FinishConnect(FdState* s, RequestId id, const absl::Status& status) {
+  s->connecting = false;
+  Complete(s, id, status);
+  if (!status.ok()) {
+    CompleteAll(s, status);  // what was queued behind it
+    return;
+  }
+  // Connected: what was queued behind it may run now.
+  s->writable = true;
+  ServeReads(s);
+  ProcessWrites(s);
 }
 
 Shard::Attempt Shard::TryRead(FdState* s, RequestId id) {
@@ -125,7 +171,9 @@ Shard::Attempt Shard::TryWrite(FdState* s, RequestId id) {
   Request& r = pool_[id];
   for (;;) {
     const size_t cap = r.len - r.done;
-    const IoResult io = poller_->Write(s->fd, s->is_socket, r.data + r.done, cap);
+    const IoResult io =
+        r.vectored ? poller_->WriteV(s->fd, s->is_socket, WriteVector::Get(r.data), r.done)
+                   : poller_->Write(s->fd, s->is_socket, r.data + r.done, cap);
     if (io.n >= 0) {
       r.done += static_cast<size_t>(io.n);
       if (r.done == r.len) {
@@ -170,15 +218,23 @@ void Shard::ServeLine() {
 void Shard::ExpireTimers(MonoTime now) {
   while (!timers_.empty() && timers_.top().deadline <= now) {
     const TimerHeap::Entry due = timers_.top();
+    if (due.fd < 0) {  // a timer: its expiry is its success
+      Complete(nullptr, due.id, absl::OkStatus());
+      continue;
+    }
     FdState* s = Lookup(due.fd);
-    const bool is_read = pool_[due.id].op == OpType::kRead;
-    RequestQueue& queue = is_read ? s->reads : s->writes;
-    const bool was_head = queue.head == due.id;
+    const OpType op = pool_[due.id].op;
+    if (op == OpType::kConnect) {
+      FinishConnect(s, due.id, DeadlineStatus());  // and what was queued behind it
+      continue;
+    }
+    RequestQueue* queue = QueueOf(s, op);
+    const bool was_head = queue->head == due.id;
     Complete(s, due.id, DeadlineStatus());  // recycles the request
     // The next request in line may be able to proceed right away (e.g. one
     // with its own buffer behind a swap read that waited for space).
-    if (was_head && !queue.empty()) {
-      if (is_read) {
+    if (was_head && !queue->empty() && !s->connecting) {
+      if (queue == &s->reads) {
         if (s->readable) ServeReads(s);
       } else if (s->writable) {
         ProcessWrites(s);
@@ -188,26 +244,38 @@ void Shard::ExpireTimers(MonoTime now) {
 }
 
 void Shard::Complete(FdState* s, RequestId id, const absl::Status& status,
-                     absl::Span<char> swap_bytes) {
+                     absl::Span<char> swap_bytes, int accepted_fd) {
   Request& r = pool_[id];
-  const bool is_read = r.op == OpType::kRead;
-  pool_.Remove(is_read ? &s->reads : &s->writes, id);
+  if (s != nullptr) pool_.Remove(QueueOf(s, r.op), id);
   if (r.heap_index != kNotInHeap) {
     timers_.Remove(id);
     PublishEarliestDeadline();
   }
-  const bool is_swap = is_read && r.data == nullptr;
-  const bool was_empty = completions_.empty();
-  completions_.push_back(OpResult{
+  const bool is_swap = r.op == OpType::kRead && r.data == nullptr;
+  absl::Span<char> buffer;
+  if (is_swap) {
+    buffer = swap_bytes;
+  } else if (r.vectored) {
+    WriteVector::Free(r.data);
+  } else if (r.data != nullptr) {
+    buffer = absl::Span<char>(r.data, r.len);
+  }
+  Deliver(OpResult{
       .op = r.op,
-      .fd = s->fd,
+      .fd = s != nullptr ? s->fd : -1,
       .ctx = r.ctx,
-      .buffer = is_swap ? swap_bytes : absl::Span<char>(r.data, r.len),
+      .buffer = buffer,
       .size = r.done,
       .is_swap_buffer = is_swap,
       .status = status,
+      .accepted_fd = accepted_fd,
   });
   pool_.Put(id);
+}
+
+void Shard::Deliver(OpResult result) {
+  const bool was_empty = completions_.empty();
+  completions_.push_back(std::move(result));
   if (!was_empty) return;  // the consumer has been told already
   has_completions_.store(true, std::memory_order_release);
   if (signal_ != nullptr) signal_->Notify();
