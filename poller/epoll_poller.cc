@@ -170,4 +170,11 @@ IoResult Poller::Write(int fd, bool is_socket, const char* buf, size_t len) {
   return WriteSome(fd, is_socket, buf, len);
 }
 
+IoResult Poller::WriteV(int fd, bool is_socket, absl::Span<const absl::Span<const char>> bufs,
+                        size_t skip) {
+  return WriteVec(fd, is_socket, bufs, skip);
+}
+
+int Poller::SocketError(int fd) { return TakeSocketError(fd); }
+
 }  // namespace gaio::internal

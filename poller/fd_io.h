@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace gaio::internal {
 
@@ -43,8 +44,32 @@ struct FdInfo {
 absl::StatusOr<FdInfo> ProbeFd(int fd);
 
 // Sets O_NONBLOCK (and, where MSG_NOSIGNAL does not exist, SO_NOSIGPIPE for
-// sockets). Returns the errno-mapped status on failure.
-absl::Status PrepareFd(int fd, const FdInfo& info);
+// sockets). `*was_nonblocking` tells whether O_NONBLOCK was set before.
+// Returns the errno-mapped status on failure.
+absl::Status PrepareFd(int fd, const FdInfo& info, bool* was_nonblocking);
+
+// Clears O_NONBLOCK again unless `was_nonblocking` (best effort).
+void RestoreBlocking(int fd, bool was_nonblocking);
+
+// One accept4(2) on a listening socket: the new fd (non-blocking,
+// close-on-exec) in `n`, or the errno. ECONNABORTED (a connection reset
+// while queued) and EINTR are retried.
+IoResult AcceptOne(int listen_fd);
+
+// Starts a connect(2) on a non-blocking socket: 0 when connected at once,
+// EINPROGRESS when under way, else the errno (EINTR is reported as
+// EINPROGRESS: the connection goes on in the background).
+int StartConnect(int fd, const void* addr, unsigned addr_len);
+
+// The socket's pending error (SO_ERROR), read and so cleared; the errno of
+// getsockopt(2) itself if that fails.
+int TakeSocketError(int fd);
+
+// One writev(2) (sendmsg(2) with MSG_NOSIGNAL for sockets) of the bytes of
+// `bufs` after the first `skip`, at most 64 buffers per call, with
+// WriteSome's SIGPIPE guarantees.
+IoResult WriteVec(int fd, bool is_socket, absl::Span<const absl::Span<const char>> bufs,
+                  size_t skip);
 
 // One read(2) of at most `len` bytes.
 IoResult ReadSome(int fd, char* buf, size_t len);

@@ -71,9 +71,10 @@ absl::StatusOr<FdInfo> ProbeFd(int fd) {
   return FdInfo{true, stream, stream && unix_socket};
 }
 
-absl::Status PrepareFd(int fd, const FdInfo& info) {
+absl::Status PrepareFd(int fd, const FdInfo& info, bool* was_nonblocking) {
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0) return PosixError(errno, "fcntl(F_GETFL)");
+  *was_nonblocking = (flags & O_NONBLOCK) != 0;
   if (!(flags & O_NONBLOCK) && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
     return PosixError(errno, "fcntl(F_SETFL)");
   }
@@ -112,14 +113,21 @@ IoResult RecvSome(int fd, char* buf, size_t len) {
   return r;
 }
 
-IoResult WriteSome(int fd, bool is_socket, const char* buf, size_t len) {
+namespace {
+
+// Runs `call` (a write of some kind) so that it never raises SIGPIPE: for
+// sockets MSG_NOSIGNAL is enough; otherwise SIGPIPE is blocked around it
+// (unless the thread blocks it for good) and a SIGPIPE it caused consumed.
+template <typename Call>
+IoResult WithoutSigpipe(bool is_socket, Call call) {
 #ifdef MSG_NOSIGNAL
   const bool needs_mask = !is_socket && !t_sigpipe_blocked;
 #else
+  (void)is_socket;
   const bool needs_mask = !t_sigpipe_blocked;
 #endif
   if (!needs_mask) {
-    IoResult r = Result(RawWrite(fd, is_socket, buf, len));
+    IoResult r = Result(call());
     if (r.n < 0 && r.err == EPIPE) ConsumePendingSigpipe();
     return r;
   }
@@ -127,10 +135,86 @@ IoResult WriteSome(int fd, bool is_socket, const char* buf, size_t len) {
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  IoResult r = Result(RawWrite(fd, is_socket, buf, len));
+  IoResult r = Result(call());
   if (r.n < 0 && r.err == EPIPE) ConsumePendingSigpipe();
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return r;
+}
+
+}  // namespace
+
+IoResult WriteSome(int fd, bool is_socket, const char* buf, size_t len) {
+  return WithoutSigpipe(is_socket, [&] { return RawWrite(fd, is_socket, buf, len); });
+}
+
+IoResult WriteVec(int fd, bool is_socket, absl::Span<const absl::Span<const char>> bufs,
+                  size_t skip) {
+  constexpr int kMaxIov = 64;
+  iovec iov[kMaxIov];
+  int count = 0;
+  for (absl::Span<const char> b : bufs) {
+    if (skip >= b.size()) {
+      skip -= b.size();
+      continue;
+    }
+    iov[count].iov_base = const_cast<char*>(b.data() + skip);
+    iov[count].iov_len = b.size() - skip;
+    skip = 0;
+    if (++count == kMaxIov) break;
+  }
+  return WithoutSigpipe(is_socket, [&] {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n;
+    do {
+#ifdef MSG_NOSIGNAL
+      n = is_socket ? ::sendmsg(fd, &msg, MSG_NOSIGNAL) : ::writev(fd, iov, count);
+#else
+      n = ::writev(fd, iov, count);  // sockets carry SO_NOSIGPIPE
+#endif
+    } while (n < 0 && errno == EINTR);
+    return n;
+  });
+}
+
+void RestoreBlocking(int fd, bool was_nonblocking) {
+  if (was_nonblocking) return;
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+}
+
+IoResult AcceptOne(int listen_fd) {
+  for (;;) {
+#if defined(__linux__) || defined(__FreeBSD__)
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    int fd = ::accept(listen_fd, nullptr, nullptr);
+    if (fd >= 0 && (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
+                    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0)) {
+      const int err = errno;
+      ::close(fd);
+      return IoResult{-1, err};
+    }
+#endif
+    if (fd >= 0) return IoResult{fd, 0};
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    return IoResult{-1, errno};
+  }
+}
+
+int StartConnect(int fd, const void* addr, unsigned addr_len) {
+  if (::connect(fd, static_cast<const sockaddr*>(addr), static_cast<socklen_t>(addr_len)) == 0) {
+    return 0;
+  }
+  return errno == EINTR ? EINPROGRESS : errno;
+}
+
+int TakeSocketError(int fd) {
+  int err = 0;
+  socklen_t len = sizeof(err);
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+  return err;
 }
 
 void BlockSigpipeInThisThread() {

@@ -361,16 +361,38 @@ IoResult Poller::Read(int fd, bool unix_stream, char* buf, size_t len) {
   return io;
 }
 
-IoResult Poller::Write(int fd, bool is_socket, const char* buf, size_t len) {
-  IoResult io = WriteSome(fd, is_socket, buf, len);
+namespace {
+
+// A write's EPIPE that stands where libkqueue took the socket's error: that
+// error instead (Native::taken). Otherwise `io` as it is.
+IoResult PutBackTakenError(Poller::Native* native, int fd, IoResult io) {
 #ifdef LIBKQUEUE
   // If not due here, the error stays for the read it is due at.
   if (io.n < 0 && io.err == EPIPE) {
-    const int taken = native_->PeekError(fd);
-    if (taken != 0 && TakenErrorWasDue(fd, taken, /*write=*/true)) io.err = native_->TakeError(fd);
+    const int taken = native->PeekError(fd);
+    if (taken != 0 && TakenErrorWasDue(fd, taken, /*write=*/true)) io.err = native->TakeError(fd);
   }
+#else
+  (void)native, (void)fd;
 #endif
   return io;
+}
+
+}  // namespace
+
+IoResult Poller::Write(int fd, bool is_socket, const char* buf, size_t len) {
+  return PutBackTakenError(native_.get(), fd, WriteSome(fd, is_socket, buf, len));
+}
+
+IoResult Poller::WriteV(int fd, bool is_socket, absl::Span<const absl::Span<const char>> bufs,
+                        size_t skip) {
+  return PutBackTakenError(native_.get(), fd, WriteVec(fd, is_socket, bufs, skip));
+}
+
+int Poller::SocketError(int fd) {
+  // libkqueue may have taken the error (a failed connect's, say) already.
+  if (const int taken = native_->TakeError(fd); taken != 0) return taken;
+  return TakeSocketError(fd);
 }
 
 }  // namespace gaio::internal

@@ -86,9 +86,17 @@ class Poller {
   // forward.
   IoResult Read(int fd, bool unix_stream, char* buf, size_t len);
   IoResult Write(int fd, bool is_socket, const char* buf, size_t len);
+  IoResult WriteV(int fd, bool is_socket, absl::Span<const absl::Span<const char>> bufs,
+                  size_t skip);  // WriteVec
+  // A registered socket's pending error (TakeSocketError), e.g. the outcome
+  // of a connect: 0 when there is none.
+  int SocketError(int fd);
+
+  // Backend-specific state (event buffer, bookkeeping); opaque outside the
+  // backend's file.
+  struct Native;
 
  private:
-  struct Native;  // backend-specific state (event buffer)
   Poller(int poll_fd, int wake_fd);
 
   const int poll_fd_;  // epoll or kqueue fd

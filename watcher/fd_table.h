@@ -14,35 +14,44 @@
 
 namespace gaio::internal {
 
+inline constexpr uint32_t kNoSlot = ~uint32_t{0};
+
+// 24 bytes: with one Request (48), what an idle connection costs.
 struct FdState {
   RequestQueue reads;
   RequestQueue writes;
-  // Links in the Shard's FdLine while in_line.
-  FdState* line_prev = nullptr;
-  FdState* line_next = nullptr;
+  // Links (table slots) in the Shard's FdLine while in_line.
+  uint32_t line_prev = kNoSlot;
+  uint32_t line_next = kNoSlot;
   int fd = -1;
-  // Shard::batch_ when the fd last completed a swap read: one per batch.
-  uint32_t swap_turn = 0;
-  bool active = false;
-  bool is_socket = false;
-  bool is_stream = false;       // see FdInfo::is_stream
-  bool is_unix_stream = false;  // see FdInfo::is_unix_stream
+  // Low bits of Shard::batch_ when the fd last completed a swap read: one
+  // per batch. (It wraps: an fd idle for exactly 256 batches waits one more.)
+  uint8_t swap_turn = 0;
+  bool active : 1 = false;
+  bool is_socket : 1 = false;
+  bool is_stream : 1 = false;       // see FdInfo::is_stream
+  bool is_unix_stream : 1 = false;  // see FdInfo::is_unix_stream
   // Readiness as far as we know: set by a readiness edge (and at
   // registration), cleared when a syscall finds the fd drained or full.
   // A request is only attempted while its direction is ready, which saves
   // the syscall that would return EAGAIN.
-  bool readable = true;
-  bool writable = true;
+  bool readable : 1 = true;
+  bool writable : 1 = true;
   // The poller reported a hang-up or error: EOF (or an error) is pending
   // behind any data, with no further edge to come, so a short read no
   // longer means "drained".
-  bool hangup = false;
+  bool hangup : 1 = false;
   // The poller reported urgent (out-of-band) data: a TCP read stops short at
   // the urgent mark with bytes still queued and no new edge to come, so a
   // short read no longer means "drained" until a read finds the fd empty.
-  bool urgent = false;
-  bool in_line = false;
+  bool urgent : 1 = false;
+  bool in_line : 1 = false;
+  // A connect is under way: the requests queued behind it wait.
+  bool connecting : 1 = false;
+  // O_NONBLOCK was set before registration (release() restores it).
+  bool was_nonblocking : 1 = false;
 };
+static_assert(sizeof(FdState) <= 24, "an FdState is part of every idle connection's cost");
 
 // fd slot -> FdState, in chunks allocated on first use: pointers stay valid
 // for the table's life, and memory follows the highest slot in use by at
@@ -80,36 +89,41 @@ class FdTable {
   std::vector<std::unique_ptr<FdState[]>> chunks_;
 };
 
-// Intrusive FIFO of FdStates with O(1) removal from anywhere.
+// Intrusive FIFO of the FdStates of a table, linked by slot, with O(1)
+// removal from anywhere.
 class FdLine {
  public:
-  bool empty() const { return head_ == nullptr; }
-  FdState* front() const { return head_; }
-  FdState* back() const { return tail_; }
-  void PushBack(FdState* s) {
+  explicit FdLine(FdTable* table) : table_(table) {}
+  bool empty() const { return head_ == kNoSlot; }
+  FdState* front() const { return At(head_); }
+  FdState* back() const { return At(tail_); }
+  // `slot` is s's slot in the table.
+  void PushBack(FdState* s, uint32_t slot) {
     s->in_line = true;
-    s->line_next = nullptr;
+    s->line_next = kNoSlot;
     s->line_prev = tail_;
-    (tail_ ? tail_->line_next : head_) = s;
-    tail_ = s;
+    (tail_ != kNoSlot ? At(tail_)->line_next : head_) = slot;
+    tail_ = slot;
   }
-  void PushFront(FdState* s) {
+  void PushFront(FdState* s, uint32_t slot) {
     s->in_line = true;
-    s->line_prev = nullptr;
+    s->line_prev = kNoSlot;
     s->line_next = head_;
-    (head_ ? head_->line_prev : tail_) = s;
-    head_ = s;
+    (head_ != kNoSlot ? At(head_)->line_prev : tail_) = slot;
+    head_ = slot;
   }
   void Remove(FdState* s) {
-    (s->line_prev ? s->line_prev->line_next : head_) = s->line_next;
-    (s->line_next ? s->line_next->line_prev : tail_) = s->line_prev;
-    s->line_prev = s->line_next = nullptr;
+    (s->line_prev != kNoSlot ? At(s->line_prev)->line_next : head_) = s->line_next;
+    (s->line_next != kNoSlot ? At(s->line_next)->line_prev : tail_) = s->line_prev;
+    s->line_prev = s->line_next = kNoSlot;
     s->in_line = false;
   }
 
  private:
-  FdState* head_ = nullptr;
-  FdState* tail_ = nullptr;
+  FdState* At(uint32_t slot) const { return slot == kNoSlot ? nullptr : table_->Find(slot); }
+  FdTable* const table_;
+  uint32_t head_ = kNoSlot;
+  uint32_t tail_ = kNoSlot;
 };
 
 }  // namespace gaio::internal

@@ -2,6 +2,11 @@
 // recycles them so that steady-state submission allocates nothing, and the
 // heap of their deadlines. Internal to //watcher; every object here is
 // guarded by its Shard's mutex.
+//
+// Memory is what an idle connection costs, so records are small: a Request
+// is 48 bytes and names its neighbours by 32-bit pool index (RequestId), a
+// queue is one index (a circular list: the head's prev is the tail), and a
+// deadline lives in the heap entry, not in the request.
 #ifndef GAIO_WATCHER_REQUEST_H_
 #define GAIO_WATCHER_REQUEST_H_
 
@@ -15,66 +20,99 @@
 
 namespace gaio::internal {
 
+// A Request's index in its RequestPool. kNoRequest (0) is no request.
+using RequestId = uint32_t;
+inline constexpr RequestId kNoRequest = 0;
 inline constexpr uint32_t kNotInHeap = ~uint32_t{0};
 
 struct Request {
-  Request* prev = nullptr;  // links in the fd's queue
-  Request* next = nullptr;
+  RequestId prev = kNoRequest;  // links in the fd's queue (circular)
+  RequestId next = kNoRequest;  // also the free list's link
+  uint32_t heap_index = kNotInHeap;  // position in the TimerHeap, if any
+  OpType op = OpType::kRead;
+  bool fill = false;      // read_full / write: complete only when len bytes moved
+  bool vectored = false;  // writev: data is a WriteVector (write_vector.h)
   void* ctx = nullptr;
   char* data = nullptr;  // caller's buffer; nullptr for a swap-buffer read
   size_t len = 0;        // caller's buffer length (0 for swap reads)
   size_t done = 0;       // bytes transferred so far
-  MonoTime deadline = kMonoNever;
-  uint32_t heap_index = kNotInHeap;  // position in the TimerHeap, if any
-  int fd = -1;
-  OpType op = OpType::kRead;
-  bool fill = false;  // read_full / write: complete only when len bytes moved
+};
+static_assert(sizeof(Request) <= 48, "a Request is part of every idle connection's cost");
+
+// A FIFO of Requests with O(1) removal from the middle (deadlines): the
+// head's index; operations are RequestPool's.
+struct RequestQueue {
+  RequestId head = kNoRequest;
+  bool empty() const { return head == kNoRequest; }
 };
 
-// Intrusive FIFO of Requests, with O(1) removal from the middle (deadlines).
-class RequestQueue {
- public:
-  bool empty() const { return head_ == nullptr; }
-  Request* front() const { return head_; }
-  void PushBack(Request* r);
-  void Remove(Request* r);
-
- private:
-  Request* head_ = nullptr;
-  Request* tail_ = nullptr;
-};
-
-// Recycles Requests. Grows in chunks to the peak number in flight and keeps
-// them; never returns memory until destroyed. Allocation failure is reported
-// (Get() returns nullptr), never thrown.
+// Owns every Request of a shard. Grows in chunks to the peak number in
+// flight and keeps them; never returns memory until destroyed. Allocation
+// failure is reported (Get() returns kNoRequest), never thrown.
 class RequestPool {
  public:
-  Request* Get();
-  void Put(Request* r);
-  size_t allocated() const { return allocated_; }
+  RequestId Get();  // a default-initialized Request
+  void Put(RequestId id);
+  Request& operator[](RequestId id) { return chunks_[id >> kChunkBits][id & kChunkMask]; }
+
+  void PushBack(RequestQueue* q, RequestId id);
+  void Remove(RequestQueue* q, RequestId id);
+  // Calls f(id) for each request of q, in order. f must not change q.
+  template <typename F>
+  void ForEach(const RequestQueue& q, F f) {
+    if (q.empty()) return;
+    RequestId id = q.head;
+    do {
+      f(id);
+      id = (*this)[id].next;
+    } while (id != q.head);
+  }
 
  private:
-  static constexpr size_t kChunk = 64;
+  static constexpr uint32_t kChunkBits = 8;
+  static constexpr uint32_t kChunkMask = (1u << kChunkBits) - 1;
   std::vector<std::unique_ptr<Request[]>> chunks_;
-  Request* free_ = nullptr;  // singly linked through Request::next
-  size_t allocated_ = 0;
+  RequestId free_ = kNoRequest;  // linked through Request::next
 };
 
-// Min-heap of the requests that carry a deadline, earliest first.
+// Min-heap of the requests that carry a deadline, earliest first; equal
+// deadlines come out in the order they were pushed.
 class TimerHeap {
  public:
+  struct Entry {
+    MonoTime deadline;
+    uint64_t seq;  // push order, to break ties
+    RequestId id;
+    int fd;  // the request's fd
+  };
+  explicit TimerHeap(RequestPool* pool) : pool_(pool) {}
+
   bool empty() const { return heap_.empty(); }
-  Request* top() const { return heap_.front(); }
+  const Entry& top() const { return heap_.front(); }
   // The earliest deadline, kMonoNever when empty.
-  MonoTime earliest() const { return heap_.empty() ? kMonoNever : heap_.front()->deadline; }
-  void Push(Request* r);
-  void Remove(Request* r);  // r must be in the heap
+  MonoTime earliest() const { return heap_.empty() ? kMonoNever : heap_.front().deadline; }
+  void Push(RequestId id, int fd, MonoTime deadline);
+  void Remove(RequestId id);  // id must be in the heap
+  // True when request a (in the heap) comes out before request b.
+  bool Before(RequestId a, RequestId b) const {
+    return Before(heap_[(*pool_)[a].heap_index], heap_[(*pool_)[b].heap_index]);
+  }
+  template <typename F>
+  void ForEach(F f) const {
+    for (const Entry& e : heap_) f(e);
+  }
 
  private:
+  static bool Before(const Entry& a, const Entry& b) {
+    return a.deadline < b.deadline || (a.deadline == b.deadline && a.seq < b.seq);
+  }
   void SiftUp(size_t i);
   void SiftDown(size_t i);
-  void Place(size_t i, Request* r);
-  std::vector<Request*> heap_;
+  void Place(size_t i, const Entry& e);
+
+  RequestPool* const pool_;
+  std::vector<Entry> heap_;
+  uint64_t pushed_ = 0;
 };
 
 }  // namespace gaio::internal

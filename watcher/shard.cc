@@ -3,15 +3,19 @@
 // shard_io.cc.
 #include "watcher/shard.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <memory>
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "poller/fd_io.h"
 #include "poller/poller.h"
+#include "poller/posix_error.h"
 #include "watcher/clock.h"
 #include "watcher/mutex.h"
 #include "watcher/op_result.h"
@@ -43,19 +47,29 @@ Shard::Shard(std::unique_ptr<Poller> poller, const ShardOptions& options)
 Shard::~Shard() { Close(); }
 
 FdState* Shard::Lookup(int fd) {
-  FdState* s = fds_.Find(static_cast<size_t>(fd) / stride_);
+  FdState* s = fds_.Find(SlotOf(fd));
   return s != nullptr && s->active ? s : nullptr;
 }
+
+namespace {
+
+const absl::Status& CancelledStatus() {
+  static const absl::Status* const kCancelled = new absl::Status(absl::CancelledError("cancelled"));
+  return *kCancelled;
+}
+
+}  // namespace
 
 absl::StatusOr<FdState*> Shard::Register(int fd) {
   absl::StatusOr<FdInfo> info = ProbeFd(fd);
   if (!info.ok()) return info.status();
-  FdState* s = fds_.Get(static_cast<size_t>(fd) / stride_);
+  FdState* s = fds_.Get(SlotOf(fd));
   if (s == nullptr) return absl::ResourceExhaustedError("cannot allocate fd state");
   // Add first: it refuses regular files and directories before anything about
   // the fd is changed.
   if (absl::Status st = poller_->Add(fd); !st.ok()) return st;
-  if (absl::Status st = PrepareFd(fd, *info); !st.ok()) {
+  bool was_nonblocking = false;
+  if (absl::Status st = PrepareFd(fd, *info, &was_nonblocking); !st.ok()) {
     poller_->Remove(fd).IgnoreError();  // best effort; the fd stays the caller's
     return st;
   }
@@ -65,72 +79,189 @@ absl::StatusOr<FdState*> Shard::Register(int fd) {
   s->is_socket = info->is_socket;
   s->is_stream = info->is_stream;
   s->is_unix_stream = info->is_unix_stream;
-  s->swap_turn = batch_ - 1;  // its first swap read may run in this batch
+  s->was_nonblocking = was_nonblocking;
+  s->swap_turn = static_cast<uint8_t>(Turn() - 1);  // its first swap read may run now
   return s;
 }
 
 void Shard::CompleteAll(FdState* s, const absl::Status& status) {
-  while (Request* r = s->reads.front()) Complete(s, r, status);
-  while (Request* r = s->writes.front()) Complete(s, r, status);
+  while (!s->reads.empty()) Complete(s, s->reads.head, status);
+  while (!s->writes.empty()) Complete(s, s->writes.head, status);
+  s->connecting = false;
   if (s->in_line) {
     line_.Remove(s);
     has_line_.store(!line_.empty(), std::memory_order_relaxed);
   }
 }
 
-void Shard::Release(FdState* s) {
-  static const absl::Status* const kCancelled = new absl::Status(absl::CancelledError("cancelled"));
-  CompleteAll(s, *kCancelled);
+void Shard::Detach(FdState* s, bool keep_open) {
+  CompleteAll(s, CancelledStatus());
   // Deregistration can only fail if the fd was closed behind our back.
   poller_->Remove(s->fd).IgnoreError();
-  CloseFd(s->fd);
+  if (keep_open) {
+    RestoreBlocking(s->fd, s->was_nonblocking);
+  } else {
+    CloseFd(s->fd);
+  }
   s->active = false;
 }
 
-absl::Status Shard::Submit(const SubmitArgs& args) {
-  MutexLock lock(&mu_);
+absl::Status Shard::Accepting() const {
   if (closed_) return absl::FailedPreconditionError("watcher is closed");
   if (!failure_.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("watcher failed and accepts no request: ", failure_.message()));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FdState*> Shard::Prepare(int fd) {
+  if (FdState* s = Lookup(fd)) return s;
+  return Register(fd);
+}
+
+void Shard::Enqueue(FdState* s, RequestId id, MonoTime deadline) {
+  Request& r = pool_[id];
+  if (s != nullptr) pool_.PushBack(QueueOf(s, r.op), id);
+  if (deadline == kMonoNever && s != nullptr) return;  // (a timer is always in the heap)
+  timers_.Push(id, s != nullptr ? s->fd : -1, deadline);
+  if (polling_ && deadline < sleeping_until_) {
+    // The sleeping poller would wake too late for this deadline.
+    sleeping_until_ = deadline;
+    poller_->Wake().IgnoreError();  // fails only if the eventfd is gone
+  }
+  PublishEarliestDeadline();
+}
+
+absl::Status Shard::Submit(const SubmitArgs& args) {
+  MutexLock lock(&mu_);
+  if (absl::Status st = Accepting(); !st.ok()) return st;
   const bool swap_read = args.op == OpType::kRead && args.data == nullptr;
   if (swap_read) {
     if (absl::Status st = swap_.Allocate(); !st.ok()) return st;
   }
-  FdState* s = Lookup(args.fd);
-  if (s == nullptr) {
-    absl::StatusOr<FdState*> registered = Register(args.fd);
-    if (!registered.ok()) return registered.status();
-    s = *registered;
-  }
-  Request* r = pool_.Get();
-  if (r == nullptr) return absl::ResourceExhaustedError("cannot allocate a request record");
-  r->ctx = args.ctx;
-  r->data = args.data;
-  r->len = args.len;
-  r->deadline = args.deadline;
-  r->fd = args.fd;
-  r->op = args.op;
-  r->fill = args.fill;
-  RequestQueue& queue = args.op == OpType::kRead ? s->reads : s->writes;
-  const bool first_in_line = queue.empty();
-  queue.PushBack(r);
-  if (args.deadline != kMonoNever) {
-    timers_.Push(r);
-    if (polling_ && args.deadline < sleeping_until_) {
-      // The sleeping poller would wake too late for this deadline.
-      sleeping_until_ = args.deadline;
-      poller_->Wake().IgnoreError();  // fails only if the eventfd is gone
+  absl::StatusOr<FdState*> state = Prepare(args.fd);
+  if (!state.ok()) return state.status();
+  FdState* s = *state;
+  const RequestId id = pool_.Get();
+  if (id == kNoRequest) return absl::ResourceExhaustedError("cannot allocate a request record");
+  Request& r = pool_[id];
+  r.ctx = args.ctx;
+  r.data = args.data;
+  r.len = args.len;
+  r.op = args.op;
+  r.fill = args.fill;
+  r.vectored = args.vectored;
+  const bool first_in_line = QueueOf(s, args.op)->empty();
+  Enqueue(s, id, args.deadline);
+  if (first_in_line && !s->connecting) {
+    if (args.op == OpType::kWrite) {
+      if (s->writable) ProcessWrites(s);
+    } else if (s->readable) {
+      ServeReads(s);
     }
-    PublishEarliestDeadline();
   }
-  if (first_in_line) {
-    if (args.op == OpType::kRead) {
-      if (s->readable) ServeReads(s);
-    } else if (s->writable) {
-      ProcessWrites(s);
+  return absl::OkStatus();
+}
+
+absl::Status Shard::Connect(void* ctx, int fd, const void* addr, unsigned addr_len,
+                            MonoTime deadline) {
+  MutexLock lock(&mu_);
+  if (absl::Status st = Accepting(); !st.ok()) return st;
+  absl::StatusOr<FdState*> state = Prepare(fd);
+  if (!state.ok()) return state.status();
+  FdState* s = *state;
+  if (!s->reads.empty() || !s->writes.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("connect: fd ", fd, " has requests pending"));
+  }
+  const RequestId id = pool_.Get();
+  if (id == kNoRequest) return absl::ResourceExhaustedError("cannot allocate a request record");
+  Request& r = pool_[id];
+  r.ctx = ctx;
+  r.op = OpType::kConnect;
+  Enqueue(s, id, deadline);
+  const int err = StartConnect(fd, addr, addr_len);
+  if (err == EINPROGRESS) {
+    // The writable edge tells when it is done (TryConnect).
+    s->connecting = true;
+    s->writable = false;
+  } else {
+    // Done at once (an AF_UNIX connect, or a refusal): still a completion.
+    FinishConnect(s, id, err == 0 ? absl::OkStatus() : PosixError(err, "connect"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Shard::After(void* ctx, MonoTime deadline) {
+  MutexLock lock(&mu_);
+  if (absl::Status st = Accepting(); !st.ok()) return st;
+  const RequestId id = pool_.Get();
+  if (id == kNoRequest) return absl::ResourceExhaustedError("cannot allocate a request record");
+  Request& r = pool_[id];
+  r.ctx = ctx;
+  r.op = OpType::kTimer;
+  Enqueue(nullptr, id, deadline);
+  // Due already: complete it (and any other due one, in due order) now.
+  if (deadline <= MonoNow()) ExpireTimers(MonoNow());
+  return absl::OkStatus();
+}
+
+absl::Status Shard::Post(void* ctx) {
+  MutexLock lock(&mu_);
+  if (absl::Status st = Accepting(); !st.ok()) return st;
+  Deliver(OpResult{.op = OpType::kPost,
+                   .fd = -1,
+                   .ctx = ctx,
+                   .buffer = {},
+                   .size = 0,
+                   .is_swap_buffer = false,
+                   .status = absl::OkStatus()});
+  return absl::OkStatus();
+}
+
+absl::Status Shard::Cancel(int fd, void* ctx) {
+  MutexLock lock(&mu_);
+  if (closed_) return absl::FailedPreconditionError("watcher is closed");
+  absl::InlinedVector<RequestId, 8> matched;
+  if (fd < 0) {
+    // Timers: every one with ctx, in due order.
+    timers_.ForEach([&](const TimerHeap::Entry& e) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      if (e.fd < 0 && pool_[e.id].ctx == ctx) matched.push_back(e.id);
+    });
+    std::sort(matched.begin(), matched.end(),
+              [&](RequestId a, RequestId b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                return timers_.Before(a, b);
+              });
+    for (RequestId id : matched) Complete(nullptr, id, CancelledStatus());
+  } else if (FdState* s = Lookup(fd)) {
+    for (RequestQueue* q : {&s->reads, &s->writes}) {
+      const size_t before = matched.size();
+      pool_.ForEach(*q, [&](RequestId id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+        if (pool_[id].ctx == ctx) matched.push_back(id);
+      });
+      if (matched.size() == before) continue;
+      const bool head_cancelled = matched[before] == q->head;
+      for (size_t i = before; i < matched.size(); ++i) {
+        if (pool_[matched[i]].op == OpType::kConnect) {
+          // Everything queued behind a connect goes with it.
+          FinishConnect(s, matched[i], CancelledStatus());
+          return absl::OkStatus();
+        }
+        Complete(s, matched[i], CancelledStatus());
+      }
+      // The request now at the head may be able to run at once.
+      if (head_cancelled && !q->empty() && !s->connecting) {
+        if (q == &s->reads) {
+          if (s->readable) ServeReads(s);
+        } else if (s->writable) {
+          ProcessWrites(s);
+        }
+      }
     }
+  }
+  if (matched.empty()) {
+    return absl::NotFoundError(absl::StrCat("no pending request with this ctx on fd ", fd));
   }
   return absl::OkStatus();
 }
@@ -140,15 +271,47 @@ absl::Status Shard::Free(int fd) {
   if (closed_) return absl::FailedPreconditionError("watcher is closed");
   FdState* s = Lookup(fd);
   if (s == nullptr) return absl::NotFoundError(absl::StrCat("fd ", fd, " is not watched"));
-  Release(s);
+  Detach(s, /*keep_open=*/false);
   return absl::OkStatus();
+}
+
+absl::Status Shard::Release(int fd) {
+  MutexLock lock(&mu_);
+  if (closed_) return absl::FailedPreconditionError("watcher is closed");
+  FdState* s = Lookup(fd);
+  if (s == nullptr) return absl::NotFoundError(absl::StrCat("fd ", fd, " is not watched"));
+  Detach(s, /*keep_open=*/true);
+  return absl::OkStatus();
+}
+
+size_t Shard::PendingWriteBytes(int fd) {
+  MutexLock lock(&mu_);
+  FdState* s = Lookup(fd);
+  if (s == nullptr) return 0;
+  size_t n = 0;
+  pool_.ForEach(s->writes, [&](RequestId id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    const Request& r = pool_[id];
+    if (r.op == OpType::kWrite) n += r.len - r.done;
+  });
+  return n;
+}
+
+void Shard::CompleteTimers(const absl::Status& status) {
+  while (!timers_.empty()) {
+    // fd deadlines went with their fds already; what is left are timers.
+    const TimerHeap::Entry e = timers_.top();
+    FdState* s = e.fd < 0 ? nullptr : Lookup(e.fd);
+    Complete(s, e.id, status);
+  }
 }
 
 void Shard::Close() {
   MutexLock lock(&mu_);
   if (closed_) return;
   closed_ = true;
-  fds_.ForEachActive([this](FdState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS { Release(s); });
+  fds_.ForEachActive(
+      [this](FdState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS { Detach(s, /*keep_open=*/false); });
+  CompleteTimers(CancelledStatus());
   poller_->Wake().IgnoreError();
   if (takeover_) takeover_->Stop();
 }
@@ -156,6 +319,7 @@ void Shard::Close() {
 void Shard::Fail(const absl::Status& status) {
   failure_ = status;
   fds_.ForEachActive([&](FdState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS { CompleteAll(s, status); });
+  CompleteTimers(status);
   if (takeover_) takeover_->Stop();
   if (signal_) signal_->Notify();
 }

@@ -41,13 +41,15 @@
 
 namespace gaio::internal {
 
+// A read, write, writev or accept (Shard::Submit).
 struct SubmitArgs {
   OpType op = OpType::kRead;
   void* ctx = nullptr;
   int fd = -1;
-  char* data = nullptr;  // nullptr: swap-buffer read
-  size_t len = 0;
-  bool fill = false;  // read_full / write: complete only when len bytes moved
+  char* data = nullptr;  // nullptr: swap-buffer read; writev: a WriteVector
+  size_t len = 0;        // bytes (writev: all of them)
+  bool fill = false;     // read_full / write: complete only when len bytes moved
+  bool vectored = false;  // data is a WriteVector (write_vector.h)
   MonoTime deadline = kMonoNever;
 };
 
@@ -80,8 +82,32 @@ class Shard {
   // complete exactly once.
   absl::Status Submit(const SubmitArgs& args) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Cancels fd's requests, deregisters and closes it. NotFound if not ours.
+  // Registers fd on first use and starts a non-blocking connect to `addr`;
+  // the request completes when it is connected or failed. FailedPrecondition
+  // if fd has requests pending.
+  absl::Status Connect(void* ctx, int fd, const void* addr, unsigned addr_len,
+                       MonoTime deadline) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // A timer (no fd) that completes with OK at `deadline` (shard 0 holds
+  // every timer of a Watcher, so that they complete in due order).
+  absl::Status After(void* ctx, MonoTime deadline) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // A completion of its own (kPost), at once; wakes the consumer.
+  absl::Status Post(void* ctx) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Completes fd's pending requests submitted with ctx (fd -1: the pending
+  // timers with ctx) with Cancelled, reads then writes, each in order.
+  // NotFound when none matched (or fd is not ours).
+  absl::Status Cancel(int fd, void* ctx) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Cancels fd's requests, deregisters it and gives it back open with its
+  // O_NONBLOCK flag as it was (release) or closes it (free). NotFound if
+  // not ours.
   absl::Status Free(int fd) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Release(int fd) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Bytes of fd's queued writes not yet written; 0 if fd is not ours.
+  size_t PendingWriteBytes(int fd) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Cancels every request, closes every fd, refuses further submissions and
   // makes PollOnce() return false. Idempotent.
@@ -159,23 +185,50 @@ class Shard {
   // Completes fd's requests with `status` (reads then writes, each in order)
   // and takes it out of the line.
   void CompleteAll(FdState* s, const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Release(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Cancels fd's requests and deregisters it; then closes it or, with
+  // `keep_open`, restores its O_NONBLOCK flag.
+  void Detach(FdState* s, bool keep_open) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Shared by Submit and Connect: the state of fd, registered if need be,
+  // and a new request record for it. Locked, not closed or failed.
+  absl::StatusOr<FdState*> Prepare(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Accepting() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues request `id` (with its deadline) for `s` (nullptr: a timer).
+  void Enqueue(FdState* s, RequestId id, MonoTime deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A connect ended (OK, an error, its deadline, cancelled): complete it,
+  // and on failure every request queued behind it with the same status.
+  void FinishConnect(FdState* s, RequestId id, const absl::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Attempt TryConnect(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Attempt TryAccept(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records an OpResult (and tells the consumer when it is the first).
+  void Deliver(OpResult result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Completes every request left in the timer heap (timers) with `status`.
+  void CompleteTimers(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The queue a request of kind `op` waits in: reads and accepts in reads,
+  // writes and connects in writes.
+  static RequestQueue* QueueOf(FdState* s, OpType op) {
+    return op == OpType::kRead || op == OpType::kAccept ? &s->reads : &s->writes;
+  }
 
   // Runs fd's queued reads while it is readable, and puts it in the line
   // (at the back) when a swap read must wait for space or for its turn.
   void ServeReads(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Pending ProcessReads(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ProcessWrites(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Attempt TryRead(FdState* s, Request* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Attempt TryWrite(FdState* s, Request* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Attempt TryRead(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Attempt TryWrite(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // One pass over the line: each fd in it gets one turn, in order.
   void ServeLine() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ExpireTimers(MonoTime now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Removes r from its queue and the timer heap, records its OpResult and
-  // recycles it. `swap_bytes` is the data of a swap read that returned bytes.
-  void Complete(FdState* s, Request* r, const absl::Status& status,
-                absl::Span<char> swap_bytes = {}) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes request `id` from its queue and the timer heap, records its
+  // OpResult and recycles it. `swap_bytes` is the data of a swap read that
+  // returned bytes.
+  void Complete(FdState* s, RequestId id, const absl::Status& status,
+                absl::Span<char> swap_bytes = {}, int accepted_fd = -1)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint32_t SlotOf(int fd) const { return static_cast<uint32_t>(static_cast<size_t>(fd) / stride_); }
+  uint8_t Turn() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return static_cast<uint8_t>(batch_); }
 
   const std::unique_ptr<Poller> poller_;
   const size_t stride_;
@@ -200,11 +253,11 @@ class Shard {
 
   FdTable fds_ ABSL_GUARDED_BY(mu_);
   RequestPool pool_ ABSL_GUARDED_BY(mu_);
-  TimerHeap timers_ ABSL_GUARDED_BY(mu_);
+  TimerHeap timers_ ABSL_GUARDED_BY(mu_){&pool_};
   SwapBuffer swap_ ABSL_GUARDED_BY(mu_);
   // Batches taken so far: a swap read's turn (FdState::swap_turn).
   uint32_t batch_ ABSL_GUARDED_BY(mu_) = 0;
-  FdLine line_ ABSL_GUARDED_BY(mu_);  // fds whose swap read waits
+  FdLine line_ ABSL_GUARDED_BY(mu_){&fds_};  // fds whose swap read waits
   std::vector<OpResult> completions_ ABSL_GUARDED_BY(mu_);
 
   std::vector<PollEvent> events_;  // used only by the thread inside PollOnce

@@ -23,6 +23,7 @@
 #include "watcher/op_result.h"
 #include "watcher/request.h"
 #include "watcher/shard.h"
+#include "watcher/write_vector.h"
 
 namespace gaio::internal {
 namespace {
@@ -44,14 +45,16 @@ const absl::Status& DeadlineStatus() {
 
 void Shard::ServeReads(FdState* s) {
   if (ProcessReads(s) != Pending::kNothing && !s->in_line) {
-    line_.PushBack(s);
+    line_.PushBack(s, SlotOf(s->fd));
     has_line_.store(true, std::memory_order_relaxed);
   }
 }
 
 Shard::Pending Shard::ProcessReads(FdState* s) {
+  if (s->connecting) return Pending::kNothing;
   while (s->readable && !s->reads.empty()) {
-    switch (TryRead(s, s->reads.front())) {
+    const RequestId head = s->reads.head;
+    switch (pool_[head].op == OpType::kAccept ? TryAccept(s, head) : TryRead(s, head)) {
       case Attempt::kDone:
         continue;
       case Attempt::kNoSwapSpace:
@@ -66,22 +69,66 @@ Shard::Pending Shard::ProcessReads(FdState* s) {
 }
 
 void Shard::ProcessWrites(FdState* s) {
-  while (s->writable && !s->writes.empty()) {
-    if (TryWrite(s, s->writes.front()) != Attempt::kDone) return;
+  while (!s->writes.empty()) {
+    const RequestId head = s->writes.head;
+    if (pool_[head].op == OpType::kConnect) {
+      // Writable (or an error) means the connect is over, either way.
+      if (!s->writable || TryConnect(s, head) != Attempt::kDone) return;
+      continue;
+    }
+    if (!s->writable || TryWrite(s, head) != Attempt::kDone) return;
   }
 }
 
-Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
-  const bool swap = r->data == nullptr;
-  if (swap && s->swap_turn == batch_) return Attempt::kNoTurn;
+Shard::Attempt Shard::TryAccept(FdState* s, RequestId id) {
+  const IoResult io = AcceptOne(s->fd);
+  if (io.n >= 0) {
+    Complete(s, id, absl::OkStatus(), {}, static_cast<int>(io.n));
+    return Attempt::kDone;
+  }
+  if (io.would_block()) {
+    s->readable = false;
+    return Attempt::kWouldBlock;
+  }
+  // EMFILE, ENFILE (ResourceExhausted) and the rest fail this request only.
+  // The connection stays queued and the fd readable: the next accept
+  // request is tried at once and fails the same way while the limit holds,
+  // and no edge arrives to spin on meanwhile.
+  Complete(s, id, PosixError(io.err, "accept"));
+  return Attempt::kDone;
+}
+
+Shard::Attempt Shard::TryConnect(FdState* s, RequestId id) {
+  const int err = poller_->SocketError(s->fd);
+  FinishConnect(s, id, err == 0 ? absl::OkStatus() : PosixError(err, "connect"));
+  return Attempt::kDone;
+}
+
+void Shard::FinishConnect(FdState* s, RequestId id, const absl::Status& status) {
+  s->connecting = false;
+  Complete(s, id, status);
+  if (!status.ok()) {
+    CompleteAll(s, status);  // what was queued behind it
+    return;
+  }
+  // Connected: what was queued behind it may run now.
+  s->writable = true;
+  ServeReads(s);
+  ProcessWrites(s);
+}
+
+Shard::Attempt Shard::TryRead(FdState* s, RequestId id) {
+  Request& r = pool_[id];
+  const bool swap = r.data == nullptr;
+  if (swap && s->swap_turn == Turn()) return Attempt::kNoTurn;
   for (;;) {
     char* dst;
     size_t cap;
     if (swap) {
       if (!swap_.Reserve(&dst, &cap)) return Attempt::kNoSwapSpace;
     } else {
-      dst = r->data + r->done;
-      cap = r->len - r->done;
+      dst = r.data + r.done;
+      cap = r.len - r.done;
     }
     const IoResult io = poller_->Read(s->fd, s->is_unix_stream, dst, cap);
     if (io.n > 0) {
@@ -93,41 +140,44 @@ Shard::Attempt Shard::TryRead(FdState* s, Request* r) {
       if (n < cap && s->is_stream && !s->hangup && !s->urgent && !io.stopped_at_control) {
         s->readable = false;
       }
-      r->done += n;
+      r.done += n;
       if (swap) {
         swap_.Commit(n);
-        s->swap_turn = batch_;
-        Complete(s, r, absl::OkStatus(), absl::Span<char>(dst, n));
+        s->swap_turn = Turn();
+        Complete(s, id, absl::OkStatus(), absl::Span<char>(dst, n));
         return Attempt::kDone;
       }
-      if (!r->fill || r->done == r->len) {
-        Complete(s, r, absl::OkStatus());
+      if (!r.fill || r.done == r.len) {
+        Complete(s, id, absl::OkStatus());
         return Attempt::kDone;
       }
       if (!s->readable) return Attempt::kWouldBlock;
       continue;  // read_full: keep filling
     }
     if (io.n == 0) {
-      Complete(s, r, EofStatus());
+      Complete(s, id, EofStatus());
     } else if (io.would_block()) {
       s->readable = false;
       s->urgent = false;  // drained: the urgent mark, if any, is behind us
       return Attempt::kWouldBlock;
     } else {
-      Complete(s, r, PosixError(io.err, "read"));
+      Complete(s, id, PosixError(io.err, "read"));
     }
     return Attempt::kDone;
   }
 }
 
-Shard::Attempt Shard::TryWrite(FdState* s, Request* r) {
+Shard::Attempt Shard::TryWrite(FdState* s, RequestId id) {
+  Request& r = pool_[id];
   for (;;) {
-    const size_t cap = r->len - r->done;
-    const IoResult io = poller_->Write(s->fd, s->is_socket, r->data + r->done, cap);
+    const size_t cap = r.len - r.done;
+    const IoResult io =
+        r.vectored ? poller_->WriteV(s->fd, s->is_socket, WriteVector::Get(r.data), r.done)
+                   : poller_->Write(s->fd, s->is_socket, r.data + r.done, cap);
     if (io.n >= 0) {
-      r->done += static_cast<size_t>(io.n);
-      if (r->done == r->len) {
-        Complete(s, r, absl::OkStatus());
+      r.done += static_cast<size_t>(io.n);
+      if (r.done == r.len) {
+        Complete(s, id, absl::OkStatus());
         return Attempt::kDone;
       }
       // A short write filled a byte stream, and a write that moved nothing
@@ -143,7 +193,7 @@ Shard::Attempt Shard::TryWrite(FdState* s, Request* r) {
       s->writable = false;
       return Attempt::kWouldBlock;
     }
-    Complete(s, r, PosixError(io.err, "write"));
+    Complete(s, id, PosixError(io.err, "write"));
     return Attempt::kDone;
   }
 }
@@ -156,27 +206,35 @@ void Shard::ServeLine() {
     line_.Remove(s);
     const Pending pending = ProcessReads(s);
     if (pending == Pending::kSwapSpace) {
-      line_.PushFront(s);  // keeps its place; no space for anyone after it
+      line_.PushFront(s, SlotOf(s->fd));  // keeps its place; no space for anyone after it
       break;
     }
-    if (pending == Pending::kTurn) line_.PushBack(s);
+    if (pending == Pending::kTurn) line_.PushBack(s, SlotOf(s->fd));
     if (s == lap_end) break;
   }
   has_line_.store(!line_.empty(), std::memory_order_relaxed);
 }
 
 void Shard::ExpireTimers(MonoTime now) {
-  while (!timers_.empty() && timers_.top()->deadline <= now) {
-    Request* r = timers_.top();
-    FdState* s = Lookup(r->fd);
-    const bool is_read = r->op == OpType::kRead;
-    RequestQueue& queue = is_read ? s->reads : s->writes;
-    const bool was_head = queue.front() == r;
-    Complete(s, r, DeadlineStatus());  // recycles r
+  while (!timers_.empty() && timers_.top().deadline <= now) {
+    const TimerHeap::Entry due = timers_.top();
+    if (due.fd < 0) {  // a timer: its expiry is its success
+      Complete(nullptr, due.id, absl::OkStatus());
+      continue;
+    }
+    FdState* s = Lookup(due.fd);
+    const OpType op = pool_[due.id].op;
+    if (op == OpType::kConnect) {
+      FinishConnect(s, due.id, DeadlineStatus());  // and what was queued behind it
+      continue;
+    }
+    RequestQueue* queue = QueueOf(s, op);
+    const bool was_head = queue->head == due.id;
+    Complete(s, due.id, DeadlineStatus());  // recycles the request
     // The next request in line may be able to proceed right away (e.g. one
     // with its own buffer behind a swap read that waited for space).
-    if (was_head && !queue.empty()) {
-      if (is_read) {
+    if (was_head && !queue->empty() && !s->connecting) {
+      if (queue == &s->reads) {
         if (s->readable) ServeReads(s);
       } else if (s->writable) {
         ProcessWrites(s);
@@ -185,26 +243,39 @@ void Shard::ExpireTimers(MonoTime now) {
   }
 }
 
-void Shard::Complete(FdState* s, Request* r, const absl::Status& status,
-                     absl::Span<char> swap_bytes) {
-  const bool is_read = r->op == OpType::kRead;
-  (is_read ? s->reads : s->writes).Remove(r);
-  if (r->heap_index != kNotInHeap) {
-    timers_.Remove(r);
+void Shard::Complete(FdState* s, RequestId id, const absl::Status& status,
+                     absl::Span<char> swap_bytes, int accepted_fd) {
+  Request& r = pool_[id];
+  if (s != nullptr) pool_.Remove(QueueOf(s, r.op), id);
+  if (r.heap_index != kNotInHeap) {
+    timers_.Remove(id);
     PublishEarliestDeadline();
   }
-  const bool is_swap = is_read && r->data == nullptr;
-  const bool was_empty = completions_.empty();
-  completions_.push_back(OpResult{
-      .op = r->op,
-      .fd = r->fd,
-      .ctx = r->ctx,
-      .buffer = is_swap ? swap_bytes : absl::Span<char>(r->data, r->len),
-      .size = r->done,
+  const bool is_swap = r.op == OpType::kRead && r.data == nullptr;
+  absl::Span<char> buffer;
+  if (is_swap) {
+    buffer = swap_bytes;
+  } else if (r.vectored) {
+    WriteVector::Free(r.data);
+  } else if (r.data != nullptr) {
+    buffer = absl::Span<char>(r.data, r.len);
+  }
+  Deliver(OpResult{
+      .op = r.op,
+      .fd = s != nullptr ? s->fd : -1,
+      .ctx = r.ctx,
+      .buffer = buffer,
+      .size = r.done,
       .is_swap_buffer = is_swap,
       .status = status,
+      .accepted_fd = accepted_fd,
   });
-  pool_.Put(r);
+  pool_.Put(id);
+}
+
+void Shard::Deliver(OpResult result) {
+  const bool was_empty = completions_.empty();
+  completions_.push_back(std::move(result));
   if (!was_empty) return;  // the consumer has been told already
   has_completions_.store(true, std::memory_order_release);
   if (signal_ != nullptr) signal_->Notify();

@@ -23,6 +23,7 @@
 #include "watcher/op_result.h"
 #include "watcher/shard.h"
 #include "watcher/swap_buffer.h"
+#include "watcher/write_vector.h"
 
 namespace gaio {
 
@@ -77,6 +78,11 @@ class Watcher::Impl {
   ~Impl();
 
   absl::Status Submit(const SubmitArgs& args);
+  absl::Status Connect(void* ctx, int fd, const sockaddr* addr, socklen_t len, MonoTime deadline);
+  Shard& Timers() { return *shards_[0]; }  // every timer lives in shard 0
+  absl::Status Cancel(int fd, void* ctx);
+  absl::Status Release(int fd);
+  size_t PendingWriteBytes(int fd);
   absl::StatusOr<absl::Span<const OpResult>> Wait(absl::Duration timeout);
   absl::Status Free(int fd);
   absl::Status Close();
@@ -175,6 +181,30 @@ absl::Status Watcher::Impl::Submit(const SubmitArgs& args) {
     return absl::InvalidArgumentError(absl::StrCat("fd ", args.fd, " belongs to the watcher"));
   }
   return ShardFor(args.fd).Submit(args);
+}
+
+absl::Status Watcher::Impl::Connect(void* ctx, int fd, const sockaddr* addr, socklen_t len,
+                                    MonoTime deadline) {
+  if (fd < 0) return absl::InvalidArgumentError(absl::StrCat("invalid fd ", fd));
+  if (addr == nullptr || len == 0) return absl::InvalidArgumentError("connect needs an address");
+  if (std::binary_search(poller_fds_.begin(), poller_fds_.end(), fd)) {
+    return absl::InvalidArgumentError(absl::StrCat("fd ", fd, " belongs to the watcher"));
+  }
+  return ShardFor(fd).Connect(ctx, fd, addr, len, deadline);
+}
+
+absl::Status Watcher::Impl::Cancel(int fd, void* ctx) {
+  if (fd < -1) return absl::NotFoundError(absl::StrCat("fd ", fd, " is not watched"));
+  return fd == -1 ? Timers().Cancel(-1, ctx) : ShardFor(fd).Cancel(fd, ctx);
+}
+
+absl::Status Watcher::Impl::Release(int fd) {
+  if (fd < 0) return absl::NotFoundError(absl::StrCat("fd ", fd, " is not watched"));
+  return ShardFor(fd).Release(fd);
+}
+
+size_t Watcher::Impl::PendingWriteBytes(int fd) {
+  return fd < 0 ? 0 : ShardFor(fd).PendingWriteBytes(fd);
 }
 
 absl::Status Watcher::Impl::Free(int fd) {
@@ -339,6 +369,7 @@ SubmitArgs Args(OpType op, void* ctx, int fd, char* data, size_t len, bool fill,
                     .data = data,
                     .len = len,
                     .fill = fill,
+                    .vectored = false,
                     .deadline = internal::MonoDeadline(deadline)};
 }
 
@@ -402,6 +433,64 @@ absl::Status Watcher::write_timeout(void* ctx, int fd, absl::Span<const char> bu
   // Span<char> so that reads and writes share one result type.
   char* data = const_cast<char*>(buf.data());
   return impl_->Submit(Args(OpType::kWrite, ctx, fd, data, buf.size(), true, deadline));
+}
+
+absl::Status Watcher::writev(void* ctx, int fd, absl::Span<const absl::Span<const char>> bufs) {
+  return writev_timeout(ctx, fd, bufs, absl::InfiniteFuture());
+}
+
+absl::Status Watcher::writev_timeout(void* ctx, int fd,
+                                     absl::Span<const absl::Span<const char>> bufs,
+                                     absl::Time deadline) {
+  if (!impl_) return MovedFrom();
+  for (absl::Span<const char> b : bufs) {
+    if (absl::Status s = CheckSpan(b.data(), b.size()); !s.ok()) return s;
+  }
+  const size_t bytes = internal::WriteVector::Bytes(bufs);
+  if (bytes == 0) return absl::InvalidArgumentError("writev needs at least one byte");
+  char* list = internal::WriteVector::Make(bufs);
+  if (list == nullptr) return absl::ResourceExhaustedError("cannot copy the list of buffers");
+  SubmitArgs args = Args(OpType::kWrite, ctx, fd, list, bytes, true, deadline);
+  args.vectored = true;
+  absl::Status status = impl_->Submit(args);
+  if (!status.ok()) internal::WriteVector::Free(list);
+  return status;
+}
+
+absl::Status Watcher::accept(void* ctx, int listen_fd) {
+  if (!impl_) return MovedFrom();
+  return impl_->Submit(Args(OpType::kAccept, ctx, listen_fd, nullptr, 0, false,
+                            absl::InfiniteFuture()));
+}
+
+absl::Status Watcher::connect(void* ctx, int fd, const sockaddr* addr, socklen_t addrlen,
+                              absl::Time deadline) {
+  if (!impl_) return MovedFrom();
+  return impl_->Connect(ctx, fd, addr, addrlen, internal::MonoDeadline(deadline));
+}
+
+absl::Status Watcher::after(void* ctx, absl::Duration delay) {
+  if (!impl_) return MovedFrom();
+  return impl_->Timers().After(ctx, internal::MonoAfter(internal::MonoNow(), delay));
+}
+
+absl::Status Watcher::post(void* ctx) {
+  if (!impl_) return MovedFrom();
+  return impl_->Timers().Post(ctx);
+}
+
+absl::Status Watcher::cancel(int fd, void* ctx) {
+  if (!impl_) return MovedFrom();
+  return impl_->Cancel(fd, ctx);
+}
+
+absl::Status Watcher::release(int fd) {
+  if (!impl_) return MovedFrom();
+  return impl_->Release(fd);
+}
+
+size_t Watcher::pending_write_bytes(int fd) const {
+  return impl_ ? impl_->PendingWriteBytes(fd) : 0;
 }
 
 absl::StatusOr<absl::Span<const OpResult>> Watcher::wait_io() {

@@ -147,6 +147,67 @@ class Watcher {
   absl::Status write_timeout(void* ctx, int fd, internal::OwningTemporary auto&& buf,
                              absl::Time deadline) = delete;
 
+  // Writes all the bytes of `bufs`, in order, as one request (sendmsg/writev
+  // with an iovec, looping over partial writes like write()); size = bytes
+  // written, buffer empty. The list itself is copied (a temporary
+  // {header, payload} is fine); the bytes must stay valid until the
+  // completion. InvalidArgument when there is no byte to write.
+  absl::Status writev(void* ctx, int fd, absl::Span<const absl::Span<const char>> bufs);
+  absl::Status writev_timeout(void* ctx, int fd, absl::Span<const absl::Span<const char>> bufs,
+                              absl::Time deadline);
+
+  // Bytes of fd's queued write requests not yet written (back-pressure);
+  // 0 when the Watcher does not own fd.
+  size_t pending_write_bytes(int fd) const;
+
+  // Accepts one connection on listening socket `listen_fd` (owned from now
+  // on, like any fd of a request). Completes (kAccept) with
+  // OpResult::accepted_fd: non-blocking, close-on-exec and NOT owned by the
+  // Watcher until a request names it, so it may go to another Watcher. Queue
+  // several to accept several; they complete in order. ECONNABORTED and
+  // EINTR are retried inside; EMFILE/ENFILE complete the request with
+  // ResourceExhausted (the connection stays in the backlog, nothing spins).
+  absl::Status accept(void* ctx, int listen_fd);
+
+  // Connects socket `fd` (blocking or not, created by the caller; owned from
+  // now on) to `addr` without blocking. Returns OK when the request was
+  // accepted; its completion (kConnect) says OK once connected, the errno
+  // status when refused or unreachable (also when that is known at once), or
+  // DeadlineExceeded. Reads and writes submitted after it wait for it and
+  // run once it succeeds; if it fails they complete with its status
+  // (Cancelled if it was cancelled). FailedPrecondition when fd has requests
+  // pending; InvalidArgument for a bad fd or a null address.
+  absl::Status connect(void* ctx, int fd, const sockaddr* addr, socklen_t addrlen,
+                       absl::Time deadline = absl::InfiniteFuture());
+
+  // A timer: completes (kTimer, fd -1) with OK once `delay` has passed.
+  // Zero or negative fires at once; absl::InfiniteDuration() never fires
+  // unless cancelled. Timers complete in due order across the Watcher (equal
+  // ones in submission order). Repeat by calling after() again.
+  absl::Status after(void* ctx, absl::Duration delay);
+
+  // From any thread: a completion of its own (kPost, fd -1, OK), delivered
+  // exactly once, in the order each thread posted; wakes wait_io().
+  absl::Status post(void* ctx);
+
+  // Completes every still-pending request on `fd` submitted with `ctx`
+  // (fd -1: every pending timer with ctx) with Cancelled, exactly once:
+  // reads first, then writes, each kind in submission order; the others
+  // keep their order. A cancelled connect takes the requests queued behind
+  // it along. A request that already completed is untouched (its result is
+  // delivered as it is). NotFound when nothing matched; FailedPrecondition
+  // after close(). A cancelled write may have sent part of its bytes
+  // (OpResult::size says how many).
+  absl::Status cancel(int fd, void* ctx);
+
+  // As free(fd), but the fd stays open: its pending requests complete with
+  // Cancelled (reads then writes, each in order), it is deregistered, and its
+  // O_NONBLOCK flag is set back to what it was before the Watcher touched it.
+  // It may then be used directly, or submitted again later (registered anew).
+  // NotFound when the Watcher does not own fd; FailedPrecondition after
+  // close().
+  absl::Status release(int fd);
+
   // Blocks until at least one request has completed and returns the batch of
   // all completions available. The span, its OpResults and any swap-buffer
   // bytes they point to stay valid until the next wait_io()/poll_io() call.

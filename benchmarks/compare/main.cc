@@ -33,6 +33,9 @@ ABSL_FLAG(bool, quick, false, "short run (under 3 minutes)");
 ABSL_FLAG(std::string, json_out, "", "also write the results as JSON to this file");
 ABSL_FLAG(std::string, servers, "", "comma-separated subset of servers (default: all)");
 ABSL_FLAG(std::string, workloads, "", "comma-separated subset of workloads (default: all)");
+ABSL_FLAG(std::string, extra_servers, "",
+          "more servers to run beside the built-in ones, for A/B runs of another build: "
+          "'name=/abs/path/echo_server --flag ...;name2=...' (each gets --port=0)");
 ABSL_FLAG(int, repeat, 1,
           "runs per server and workload, interleaved (server A, B, ..., A, B, ...); "
           "the run with the median headline figure is reported");
@@ -46,8 +49,8 @@ struct Server {
   std::vector<std::string> args;
 };
 
-const std::vector<Server>& Servers() {
-  static const auto* servers = new std::vector<Server>{
+std::vector<Server> BuiltinServers() {
+  return {
       {"gaio", "examples/echo_server", {"--pollers=1"}},
       {"gaio_no_takeover", "examples/echo_server", {"--pollers=1", "--takeover_us=0"}},
       {"gaio_2pollers", "examples/echo_server", {"--pollers=2"}},
@@ -58,6 +61,23 @@ const std::vector<Server>& Servers() {
       {"blocking", "benchmarks/peers/blocking_echo_server", {}},
       {"epoll", "benchmarks/peers/epoll_echo_server", {}},
   };
+}
+
+// The built-in servers plus --extra_servers.
+const std::vector<Server>& Servers() {
+  static const auto* servers = [] {
+    auto* all = new std::vector<Server>(BuiltinServers());
+    for (absl::string_view spec :
+         absl::StrSplit(absl::GetFlag(FLAGS_extra_servers), ';', absl::SkipEmpty())) {
+      std::pair<std::string, std::string> name_cmd = absl::StrSplit(spec, absl::MaxSplits('=', 1));
+      std::vector<std::string> words = absl::StrSplit(name_cmd.second, ' ', absl::SkipEmpty());
+      if (name_cmd.first.empty() || words.empty()) continue;
+      Server s{name_cmd.first, words[0], {}};
+      s.args.assign(words.begin() + 1, words.end());
+      all->push_back(std::move(s));
+    }
+    return all;
+  }();
   return *servers;
 }
 
