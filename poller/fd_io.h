@@ -65,6 +65,10 @@ int StartConnect(int fd, const void* addr, unsigned addr_len);
 // getsockopt(2) itself if that fails.
 int TakeSocketError(int fd);
 
+// True when socket `fd` has a peer (getpeername(2) succeeds): a connect that
+// reported writability without an error really finished.
+bool IsConnected(int fd);
+
 // One writev(2) (sendmsg(2) with MSG_NOSIGNAL for sockets) of the bytes of
 // `bufs` after the first `skip`, at most 64 buffers per call, with
 // WriteSome's SIGPIPE guarantees.

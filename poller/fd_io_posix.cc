@@ -217,6 +217,12 @@ int TakeSocketError(int fd) {
   return err;
 }
 
+bool IsConnected(int fd) {
+  sockaddr_storage peer;
+  socklen_t len = sizeof(peer);
+  return ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+}
+
 void BlockSigpipeInThisThread() {
   sigset_t pipe_set;
   sigemptyset(&pipe_set);

@@ -85,6 +85,10 @@ absl::StatusOr<FdState*> Shard::Register(int fd) {
 }
 
 void Shard::CompleteAll(FdState* s, const absl::Status& status) {
+  // A connect under way completes before what is queued behind it.
+  if (s->connecting && !s->writes.empty() && pool_[s->writes.head].op == OpType::kConnect) {
+    Complete(s, s->writes.head, status);
+  }
   while (!s->reads.empty()) Complete(s, s->reads.head, status);
   while (!s->writes.empty()) Complete(s, s->writes.head, status);
   s->connecting = false;
@@ -96,6 +100,7 @@ void Shard::CompleteAll(FdState* s, const absl::Status& status) {
 
 void Shard::Detach(FdState* s, bool keep_open) {
   CompleteAll(s, CancelledStatus());
+  if (s->connect_failed) connect_failures_.erase(s->fd);
   // Deregistration can only fail if the fd was closed behind our back.
   poller_->Remove(s->fd).IgnoreError();
   if (keep_open) {
@@ -154,6 +159,10 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
   r.vectored = args.vectored;
   const bool first_in_line = QueueOf(s, args.op)->empty();
   Enqueue(s, id, args.deadline);
+  if (s->connect_failed) {
+    Complete(s, id, connect_failures_[s->fd]);
+    return absl::OkStatus();
+  }
   if (first_in_line && !s->connecting) {
     if (args.op == OpType::kWrite) {
       if (s->writable) ProcessWrites(s);

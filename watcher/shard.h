@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -259,6 +260,11 @@ class Shard {
   uint32_t batch_ ABSL_GUARDED_BY(mu_) = 0;
   FdLine line_ ABSL_GUARDED_BY(mu_){&fds_};  // fds whose swap read waits
   std::vector<OpResult> completions_ ABSL_GUARDED_BY(mu_);
+  // fd -> the status its connect failed with. Every request submitted on fd
+  // afterwards (until free/release) completes with it: the socket is of no
+  // use, and a request submitted before the caller saw the failure must not
+  // behave differently from one queued behind the connect.
+  absl::flat_hash_map<int, absl::Status> connect_failures_ ABSL_GUARDED_BY(mu_);
 
   std::vector<PollEvent> events_;  // used only by the thread inside PollOnce
 };

@@ -100,6 +100,13 @@ Shard::Attempt Shard::TryAccept(FdState* s, RequestId id) {
 
 Shard::Attempt Shard::TryConnect(FdState* s, RequestId id) {
   const int err = poller_->SocketError(s->fd);
+  // Writable without an error may be stale: an event the poller fetched
+  // for the unconnected socket just before connect() started. Only a peer
+  // proves the connection.
+  if (err == 0 && !IsConnected(s->fd)) {
+    s->writable = false;
+    return Attempt::kWouldBlock;
+  }
   FinishConnect(s, id, err == 0 ? absl::OkStatus() : PosixError(err, "connect"));
   return Attempt::kDone;
 }
@@ -109,6 +116,12 @@ void Shard::FinishConnect(FdState* s, RequestId id, const absl::Status& status) 
   Complete(s, id, status);
   if (!status.ok()) {
     CompleteAll(s, status);  // what was queued behind it
+    // Refused or unreachable: so are the requests still to come. (After a
+    // deadline or a cancel the kernel may still connect; those run.)
+    if (ErrnoOf(status) != 0) {
+      s->connect_failed = true;
+      connect_failures_[s->fd] = status;
+    }
     return;
   }
   // Connected: what was queued behind it may run now.
