@@ -133,37 +133,48 @@ bool TakenErrorWasDue(int fd, int error, bool write) {
 struct Poller::Native {
   struct kevent events[kMaxEvents];
 
-  // Add() and Remove() hold mu across their kevent() call so that the record
-  // below and the kernel's registrations change together. Wait() never takes
-  // it.
-  std::mutex mu;
-  std::vector<bool> registered;  // by fd: Add() succeeded, Remove() not yet called
-  // By fd: counts Add() calls; the current one is in its kevents' udata.
-  std::vector<uint32_t> generation;
+  // What the backend knows of one fd number.
+  struct FdRecord {
+    bool registered = false;  // Add() succeeded, Remove() not yet called
+    bool is_socket = false;   // as of the last Add()
+    uint32_t generation = 0;  // counts Add() calls; the current one is in its kevents' udata
 #ifdef LIBKQUEUE
-  // By fd: a socket error libkqueue took (it fills an EV_EOF's fflags by
-  // reading SO_ERROR, which on Linux clears it), so that the socket's next
-  // read says EOF and its next write EPIPE instead. Read()/Write() report
-  // it in their place (TakenErrorWasDue), once. Recorded only for the
-  // current registration; Remove() forgets it.
-  std::vector<int> taken;
+    // A socket error libkqueue took (it fills an EV_EOF's fflags by reading
+    // SO_ERROR, which on Linux clears it), so that the socket's next read
+    // says EOF and its next write EPIPE instead. Read()/Write() report it
+    // in their place (TakenErrorWasDue), once. Recorded only for the
+    // current registration of a socket; Remove() forgets it.
+    int taken = 0;
 #endif
+  };
 
+  // Add() and Remove() hold mu across their kevent() call so that the
+  // records and the kernel's registrations change together. Wait() never
+  // holds it across kevent().
+  std::mutex mu;
+  std::vector<FdRecord> fds;  // by fd number
+
+  const FdRecord* Find(int fd) const {
+    if (fd < 0 || static_cast<size_t>(fd) >= fds.size()) return nullptr;
+    return &fds[static_cast<size_t>(fd)];
+  }
   bool IsRegistered(int fd) const {
-    return static_cast<size_t>(fd) < registered.size() && registered[static_cast<size_t>(fd)];
+    const FdRecord* r = Find(fd);
+    return r != nullptr && r->registered;
   }
 #ifdef LIBKQUEUE
   int PeekError(int fd) {
     std::lock_guard<std::mutex> lock(mu);
-    return static_cast<size_t>(fd) < taken.size() ? taken[static_cast<size_t>(fd)] : 0;
+    const FdRecord* r = Find(fd);
+    return r != nullptr ? r->taken : 0;
   }
 #endif
   // The error taken from `fd`, if any, now forgotten.
   int TakeError(int fd) {
 #ifdef LIBKQUEUE
     std::lock_guard<std::mutex> lock(mu);
-    if (static_cast<size_t>(fd) >= taken.size()) return 0;
-    return std::exchange(taken[static_cast<size_t>(fd)], 0);
+    if (Find(fd) == nullptr) return 0;
+    return std::exchange(fds[static_cast<size_t>(fd)].taken, 0);
 #else
     (void)fd;
     return 0;
@@ -213,18 +224,14 @@ absl::Status Poller::Add(int fd) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return PosixError(errno, "fstat");
   if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return PosixError(EPERM, "kevent(ADD)");
+  const bool is_socket = S_ISSOCK(st.st_mode);
   std::lock_guard<std::mutex> lock(native_->mu);
   if (native_->IsRegistered(fd)) return PosixError(EEXIST, "kevent(ADD)");
   const auto slot = static_cast<size_t>(fd);
-  if (slot >= native_->registered.size()) {
-    native_->registered.resize(slot + 1);
-    native_->generation.resize(slot + 1);
-#ifdef LIBKQUEUE
-    native_->taken.resize(slot + 1);
-#endif
-  }
+  if (slot >= native_->fds.size()) native_->fds.resize(slot + 1);
+  Native::FdRecord& record = native_->fds[slot];
   struct kevent changes[2];
-  SetPair(changes, fd, EV_ADD | EV_CLEAR, ++native_->generation[slot]);
+  SetPair(changes, fd, EV_ADD | EV_CLEAR, ++record.generation);
   int err[2];
   if (ApplyPair(poll_fd_, changes, err) != 0) return PosixError(errno, "kevent(ADD)");
   // A pipe end whose peer is already closed refuses EVFILT_WRITE on FreeBSD
@@ -239,7 +246,8 @@ absl::Status Poller::Add(int fd) {
     ApplyPair(poll_fd_, undo, ignored);
     return PosixError(err[0] != 0 ? err[0] : err[1], "kevent(ADD)");
   }
-  native_->registered[slot] = true;
+  record.registered = true;
+  record.is_socket = is_socket;
   return absl::OkStatus();
 }
 
@@ -247,9 +255,10 @@ absl::Status Poller::Remove(int fd) {
   std::lock_guard<std::mutex> lock(native_->mu);
   if (fd < 0 || !native_->IsRegistered(fd)) return PosixError(ENOENT, "kevent(DELETE)");
   // Whatever the kernel says next, the fd is no longer ours to report.
-  native_->registered[static_cast<size_t>(fd)] = false;
+  Native::FdRecord& record = native_->fds[static_cast<size_t>(fd)];
+  record.registered = false;
 #ifdef LIBKQUEUE
-  native_->taken[static_cast<size_t>(fd)] = 0;
+  record.taken = 0;
 #endif
   struct kevent changes[2];
   SetPair(changes, fd, EV_DELETE);
@@ -295,16 +304,19 @@ absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events
     const uint32_t flags = ToFlags(ev);
 #ifdef LIBKQUEUE
     // libkqueue filled this EV_EOF's fflags by reading SO_ERROR, which
-    // cleared it (Native::taken). Record it for the registration the event
-    // is for; a stale event (the fd removed, or removed and added again,
-    // since) records nothing. Both kevents of an fd come from one epoll
-    // event, and only the first one's read finds the error.
+    // cleared it (FdRecord::taken). Record it for the registration the
+    // event is for; a stale event (the fd removed, or removed and added
+    // again, since kevent() returned it) records nothing. Not for other
+    // fds: their fflags is a made-up EIO, nothing was taken. Both kevents
+    // of an fd come from one epoll event, and only the first one's read
+    // finds the error.
     if ((ev.flags & EV_EOF) && ev.fflags != 0) {
       std::lock_guard<std::mutex> lock(native_->mu);
       const auto slot = static_cast<size_t>(fd);
-      if (native_->IsRegistered(fd) &&
-          native_->generation[slot] == static_cast<uint32_t>(reinterpret_cast<uintptr_t>(ev.udata))) {
-        native_->taken[slot] = static_cast<int>(ev.fflags);
+      const auto generation = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(ev.udata));
+      Native::FdRecord* const record = native_->IsRegistered(fd) ? &native_->fds[slot] : nullptr;
+      if (record != nullptr && record->is_socket && record->generation == generation) {
+        record->taken = static_cast<int>(ev.fflags);
       }
     }
 #endif
@@ -324,8 +336,8 @@ absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events
   // EAGAIN, a lost edge would stall its fd for good.
   if (n == kMaxEvents) {
     std::lock_guard<std::mutex> lock(native_->mu);
-    for (size_t fd = 0; fd < native_->registered.size(); ++fd) {
-      if (native_->registered[fd]) {
+    for (size_t fd = 0; fd < native_->fds.size(); ++fd) {
+      if (native_->fds[fd].registered) {
         events->push_back(PollEvent{static_cast<int>(fd), kPollReadable | kPollWritable});
       }
     }

@@ -1,8 +1,10 @@
 // Cases specific to the kqueue backend (poller/kqueue_poller.cc), beyond the
 // backend-neutral contract of poller_test.cc: EV_EOF and its error as hang-up
-// and error flags, the EVFILT_USER wake-up (no wake fd), the bookkeeping that
-// gives kqueue epoll's EEXIST/ENOENT/EPERM answers, and batches larger than
-// one kevent() call. It runs where the build picks that backend: natively on
+// and error flags, the socket error libkqueue takes (kept for the next
+// Poller::Read/Write, never given to a later registration of the fd number),
+// the EVFILT_USER wake-up (no wake fd), the
+// bookkeeping that gives kqueue epoll's EEXIST/ENOENT/EPERM answers, and
+// batches larger than one kevent() call. It runs where the build picks that backend: natively on
 // BSD/macOS, and on Linux through libkqueue with --config=kqueue
 // (docs/KQUEUE.md). With the epoll backend it is one skipped test.
 #include <arpa/inet.h>
@@ -11,12 +13,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #ifdef GAIO_KQUEUE_BACKEND
+#include <dlfcn.h>
 #include <sys/event.h>  // defines LIBKQUEUE when that is the kqueue
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -25,6 +31,40 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "poller/poller.h"
+
+#ifdef LIBKQUEUE
+// kevent(2) as the backend sees it in this test binary: the real one, plus a
+// hook for StaleResetDoesNotReachTheNextRegistration. When armed, the first
+// call that collects events (no changelist) and returns one that `match`
+// accepts disarms the hook and runs `after_fetch` in the caller's thread
+// before returning: between kevent() and Poller::Wait()'s handling of the
+// events, where another thread's free() and Add() can fall. (libkqueue
+// resolves to this definition: the poller library calls kevent() through
+// the dynamic linker, and the executable's symbol comes first.)
+namespace kevent_hook {
+std::atomic<bool> armed{false};
+std::function<bool(const struct kevent&)> match;
+std::function<void()> after_fetch;
+}  // namespace kevent_hook
+
+extern "C" int kevent(int kq, const struct kevent* changelist, int nchanges,
+                      struct kevent* eventlist, int nevents, const struct timespec* timeout) {
+  using KeventFn = int (*)(int, const struct kevent*, int, struct kevent*, int,
+                           const struct timespec*);
+  static const auto real = reinterpret_cast<KeventFn>(dlsym(RTLD_NEXT, "kevent"));
+  const int n = real(kq, changelist, nchanges, eventlist, nevents, timeout);
+  if (n > 0 && nchanges == 0 && kevent_hook::armed.load()) {
+    for (int i = 0; i < n; ++i) {
+      if (kevent_hook::match(eventlist[i])) {
+        kevent_hook::armed.store(false);
+        kevent_hook::after_fetch();
+        break;
+      }
+    }
+  }
+  return n;
+}
+#endif  // LIBKQUEUE
 
 namespace gaio::internal {
 namespace {
@@ -165,6 +205,70 @@ TEST(KqueuePoller, ConnectionResetReachesTheNextWrite) {
   io = poller->Read(p.a, /*unix_stream=*/false, buf, sizeof(buf));
   EXPECT_EQ(io.n, 0) << "errno " << io.err;
   close(p.a);
+}
+
+// Issue 11: an event fetched by kevent() before the fd was removed, closed,
+// and its number reused by a new registration, and handled by Wait() only
+// after that, must not leave the old socket's taken error on the new one.
+// libkqueue itself delivers nothing for a deleted knote (EV_DELETE removes
+// the epoll registration, and an event whose knote went between epoll_wait()
+// and the copy-out is dropped), so a Wait() called after the re-add sees no
+// stale event; the window is between kevent() returning and Wait() looking
+// at the events. The kevent() hook above opens it deterministically: it
+// does the free() and the new Add() right there.
+TEST(KqueuePoller, StaleResetDoesNotReachTheNextRegistration) {
+#ifndef LIBKQUEUE
+  GTEST_SKIP() << "a native kqueue takes no socket error: the backend records none";
+#else
+  auto poller = MakePoller();
+  Pair old_pair = TcpPair();
+  const int fd = old_pair.a;
+  ASSERT_TRUE(poller->Add(fd).ok());
+  ASSERT_EQ(FlagsFor(*poller, fd, kPollWritable) & kPollWritable, kPollWritable);
+  Pair fresh = TcpPair();  // the connection that will get fd's number
+
+  bool reused = false;
+  kevent_hook::match = [fd](const struct kevent& ev) {
+    return ev.ident == static_cast<uintptr_t>(fd) && (ev.flags & EV_EOF) &&
+           ev.fflags == ECONNRESET;
+  };
+  kevent_hook::after_fetch = [&] {
+    EXPECT_TRUE(poller->Remove(fd).ok());
+    close(fd);
+    EXPECT_EQ(dup2(fresh.a, fd), fd);  // the lowest free number, as socket() would give
+    close(fresh.a);
+    EXPECT_TRUE(poller->Add(fd).ok());
+    reused = true;
+  };
+  kevent_hook::armed.store(true);
+  linger l{1, 0};  // the old connection is reset
+  ASSERT_EQ(setsockopt(old_pair.b, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+  close(old_pair.b);
+  std::vector<PollEvent> events;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (!reused && absl::Now() < give_up) {
+    ASSERT_TRUE(poller->Wait(absl::Milliseconds(100), &events).ok());
+  }
+  kevent_hook::armed.store(false);
+  ASSERT_TRUE(reused) << "no kevent() call returned the reset";
+
+  // The new connection ends cleanly: its data, then EOF, never the old
+  // connection's ECONNRESET.
+  ASSERT_EQ(send(fresh.b, "new", 3, 0), 3);
+  ASSERT_EQ(shutdown(fresh.b, SHUT_WR), 0);
+  ASSERT_EQ(FlagsFor(*poller, fd, kPollReadable | kPollHangup) & kPollHangup, kPollHangup);
+  char buf[16];
+  IoResult io = poller->Read(fd, /*unix_stream=*/false, buf, sizeof(buf));
+  ASSERT_EQ(io.n, 3) << "errno " << io.err;
+  EXPECT_EQ(std::string(buf, 3), "new");
+  io = poller->Read(fd, /*unix_stream=*/false, buf, sizeof(buf));
+  EXPECT_EQ(io.n, 0) << "errno " << io.err;
+  io = poller->Write(fd, /*is_socket=*/true, "x", 1);
+  EXPECT_EQ(io.n, 1) << "errno " << io.err;
+  EXPECT_TRUE(poller->Remove(fd).ok());
+  close(fd);
+  close(fresh.b);
+#endif
 }
 
 // A pipe's read end whose writer is gone still registers (FreeBSD refuses
