@@ -9,6 +9,9 @@
 //    refuses them with EPERM, and so does Add() here.
 //  - EV_ADD on an existing registration silently modifies it; epoll says
 //    EEXIST. Add() keeps its own record of registered fds to say the same.
+//  - Only macOS reports urgent (out-of-band) data, with EV_OOBAND. Elsewhere
+//    Read() notices a read that stopped at the urgent mark and the next
+//    Wait() reports kPollUrgent then.
 // The blocks under LIBKQUEUE work around that emulation's differences from
 // kqueue (docs/KQUEUE.md); they compile only against it.
 #include <fcntl.h>
@@ -137,6 +140,7 @@ struct Poller::Native {
   struct FdRecord {
     bool registered = false;  // Add() succeeded, Remove() not yet called
     bool is_socket = false;   // as of the last Add()
+    bool stream_socket = false;
     uint32_t generation = 0;  // counts Add() calls; the current one is in its kevents' udata
 #ifdef LIBKQUEUE
     // A socket error libkqueue took (it fills an EV_EOF's fflags by reading
@@ -153,6 +157,15 @@ struct Poller::Native {
   // holds it across kevent().
   std::mutex mu;
   std::vector<FdRecord> fds;  // by fd number
+
+#ifndef EV_OOBAND
+  // Registered stream sockets whose read stopped at an urgent mark (see
+  // Poller::Read), for the next Wait() to report urgent and readable.
+  // `marks_pending` says the vector is not empty, so that Wait() takes mu
+  // only then.
+  std::vector<int> at_mark;
+  std::atomic<bool> marks_pending{false};
+#endif
 
   const FdRecord* Find(int fd) const {
     if (fd < 0 || static_cast<size_t>(fd) >= fds.size()) return nullptr;
@@ -180,6 +193,23 @@ struct Poller::Native {
     return 0;
 #endif
   }
+#ifndef EV_OOBAND
+  // After a short read of `fd`: true when it stopped at an urgent mark, with
+  // bytes possibly queued behind it; the next Wait() then reports `fd`.
+  // Costs a registered stream socket one sockatmark(3) (an ioctl).
+  bool NoteIfAtMark(int fd) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      const FdRecord* r = Find(fd);
+      if (r == nullptr || !r->registered || !r->stream_socket) return false;
+    }
+    if (::sockatmark(fd) != 1) return false;
+    std::lock_guard<std::mutex> lock(mu);
+    at_mark.push_back(fd);
+    marks_pending.store(true, std::memory_order_seq_cst);
+    return true;
+  }
+#endif
 };
 
 absl::StatusOr<std::unique_ptr<Poller>> Poller::Create() {
@@ -225,6 +255,10 @@ absl::Status Poller::Add(int fd) {
   if (::fstat(fd, &st) != 0) return PosixError(errno, "fstat");
   if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return PosixError(EPERM, "kevent(ADD)");
   const bool is_socket = S_ISSOCK(st.st_mode);
+  int type = 0;
+  socklen_t type_len = sizeof(type);
+  const bool stream_socket =
+      is_socket && ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 && type == SOCK_STREAM;
   std::lock_guard<std::mutex> lock(native_->mu);
   if (native_->IsRegistered(fd)) return PosixError(EEXIST, "kevent(ADD)");
   const auto slot = static_cast<size_t>(fd);
@@ -248,6 +282,7 @@ absl::Status Poller::Add(int fd) {
   }
   record.registered = true;
   record.is_socket = is_socket;
+  record.stream_socket = stream_socket;
   return absl::OkStatus();
 }
 
@@ -343,6 +378,19 @@ absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events
     }
   }
 #endif
+#ifndef EV_OOBAND
+  // Reads that stopped at an urgent mark since the last Wait() (Read()).
+  // An fd removed since is skipped; one removed and added again gets a
+  // needless urgent edge (one read that finds nothing).
+  if (native_->marks_pending.load(std::memory_order_seq_cst)) {
+    std::lock_guard<std::mutex> lock(native_->mu);
+    for (int fd : native_->at_mark) {
+      if (native_->IsRegistered(fd)) events->push_back(PollEvent{fd, kPollReadable | kPollUrgent});
+    }
+    native_->at_mark.clear();
+    native_->marks_pending.store(false, std::memory_order_seq_cst);
+  }
+#endif
   return absl::OkStatus();
 }
 
@@ -364,6 +412,14 @@ std::vector<int> Poller::OwnFds() const { return {poll_fd_}; }
 
 IoResult Poller::Read(int fd, bool unix_stream, char* buf, size_t len) {
   IoResult io = unix_stream ? RecvSome(fd, buf, len) : ReadSome(fd, buf, len);
+#ifndef EV_OOBAND
+  // A stream socket's read stops short at an urgent mark, with the bytes
+  // behind it queued and no new edge to announce them. Where kqueue has no
+  // EV_OOBAND to report urgent data (FreeBSD, libkqueue), tell the watcher
+  // as epoll's EPOLLPRI would: the next Wait() reports the fd urgent and
+  // readable, and Wake() makes that Wait() come.
+  if (io.n > 0 && static_cast<size_t>(io.n) < len && native_->NoteIfAtMark(fd)) (void)Wake();
+#endif
 #ifdef LIBKQUEUE
   if (io.n == 0) {
     const int taken = native_->TakeError(fd);  // the EOF clears it either way

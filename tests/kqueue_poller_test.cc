@@ -2,7 +2,7 @@
 // backend-neutral contract of poller_test.cc: EV_EOF and its error as hang-up
 // and error flags, the socket error libkqueue takes (kept for the next
 // Poller::Read/Write, never given to a later registration of the fd number),
-// the EVFILT_USER wake-up (no wake fd), the
+// urgent data without EV_OOBAND, the EVFILT_USER wake-up (no wake fd), the
 // bookkeeping that gives kqueue epoll's EEXIST/ENOENT/EPERM answers, and
 // batches larger than one kevent() call. It runs where the build picks that backend: natively on
 // BSD/macOS, and on Linux through libkqueue with --config=kqueue
@@ -15,6 +15,7 @@
 #ifdef GAIO_KQUEUE_BACKEND
 #include <dlfcn.h>
 #include <sys/event.h>  // defines LIBKQUEUE when that is the kqueue
+#include <sys/ioctl.h>
 #endif
 
 #include <algorithm>
@@ -269,6 +270,52 @@ TEST(KqueuePoller, StaleResetDoesNotReachTheNextRegistration) {
   close(fd);
   close(fresh.b);
 #endif
+}
+
+// A TCP read stops short at the urgent mark, with the bytes behind it queued
+// and no new edge to announce them. The backend reports urgent data
+// (kPollUrgent, as epoll's EPOLLPRI) so that the watcher reads on: from
+// EV_OOBAND on macOS, elsewhere once a read stopped at the mark.
+TEST(KqueuePoller, ReadStoppedAtTheUrgentMarkIsReportedUrgent) {
+  auto poller = MakePoller();
+  Pair p = TcpPair();
+  ASSERT_TRUE(poller->Add(p.a).ok());
+  ASSERT_EQ(FlagsFor(*poller, p.a, kPollWritable) & kPollWritable, kPollWritable);
+  ASSERT_EQ(send(p.b, "abc", 3, 0), 3);
+  ASSERT_EQ(send(p.b, "X", 1, MSG_OOB), 1);  // the mark
+  ASSERT_EQ(send(p.b, "def", 3, 0), 3);
+#ifdef TIOCOUTQ
+  // All acknowledged, so all queued on p.a.
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  for (int out = 1; out != 0 && absl::Now() < give_up;) {
+    ASSERT_EQ(ioctl(p.b, TIOCOUTQ, &out), 0);
+    if (out != 0) absl::SleepFor(absl::Milliseconds(1));
+  }
+#else
+  absl::SleepFor(absl::Milliseconds(100));
+#endif
+  // Take every edge there is before reading.
+  uint32_t seen = FlagsFor(*poller, p.a, kPollReadable | kPollUrgent, absl::Milliseconds(200));
+  ASSERT_TRUE(seen & kPollReadable);
+  char buf[64];
+  IoResult io = poller->Read(p.a, /*unix_stream=*/false, buf, sizeof(buf));
+  ASSERT_EQ(io.n, 3) << "errno " << io.err;
+  EXPECT_EQ(std::string(buf, 3), "abc");
+  seen |= FlagsFor(*poller, p.a, kPollReadable | kPollUrgent);
+  EXPECT_EQ(seen & (kPollReadable | kPollUrgent), kPollReadable | kPollUrgent);
+  io = poller->Read(p.a, /*unix_stream=*/false, buf, sizeof(buf));
+  ASSERT_EQ(io.n, 3) << "errno " << io.err;
+  EXPECT_EQ(std::string(buf, 3), "def");
+  // Past the mark, a short read is just a short read: no urgent edge.
+  ASSERT_EQ(send(p.b, "ghi", 3, 0), 3);
+  ASSERT_EQ(FlagsFor(*poller, p.a, kPollReadable) & kPollUrgent, 0u);
+  io = poller->Read(p.a, /*unix_stream=*/false, buf, sizeof(buf));
+  ASSERT_EQ(io.n, 3) << "errno " << io.err;
+  std::vector<PollEvent> events;
+  ASSERT_TRUE(poller->Wait(absl::Milliseconds(30), &events).ok());
+  for (const PollEvent& e : events) EXPECT_FALSE(e.fd == p.a && (e.flags & kPollUrgent));
+  close(p.a);
+  close(p.b);
 }
 
 // A pipe's read end whose writer is gone still registers (FreeBSD refuses
