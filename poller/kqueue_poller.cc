@@ -408,7 +408,14 @@ absl::Status Poller::Wake() {
   return absl::OkStatus();
 }
 
-std::vector<int> Poller::OwnFds() const { return {poll_fd_}; }
+// The kqueue only: wake-ups are an EVFILT_USER event, wake_fd_ is -1. (Read
+// here all the same, so that the field is used in this backend too; clang's
+// -Wunused-private-field fails the build otherwise.)
+std::vector<int> Poller::OwnFds() const {
+  std::vector<int> own{poll_fd_};
+  if (wake_fd_ >= 0) own.push_back(wake_fd_);
+  return own;
+}
 
 IoResult Poller::Read(int fd, bool unix_stream, char* buf, size_t len) {
   IoResult io = unix_stream ? RecvSome(fd, buf, len) : ReadSome(fd, buf, len);
