@@ -60,7 +60,7 @@ void EchoService::HandleListener(const gaio::OpResult& r) {
     const int fd = r.accepted_fd;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    auto* conn = new Conn{fd, {}};
+    auto* conn = new Conn{fd};
     // nullptr: the bytes land in the watcher's swap buffer, so an idle
     // connection holds no read buffer. The first request makes the watcher
     // the owner of fd.
@@ -99,9 +99,10 @@ void EchoService::Handle(const gaio::OpResult& r) {
     return;
   }
   if (r.op == gaio::OpType::kRead) {
-    // Swap bytes are valid until the next wait_io(): copy them for the write.
-    conn->out.assign(r.buffer.data(), r.size);
-    if (!watcher_.write(conn, conn->fd, conn->out).ok()) Drop(conn);
+    // Write the swap bytes straight back: the watcher writes what the socket
+    // takes at once and copies only what it could not, so no connection
+    // needs a buffer of its own.
+    if (!watcher_.write(conn, conn->fd, r.buffer.first(r.size)).ok()) Drop(conn);
   } else {
     bytes_echoed_.fetch_add(r.size);
     if (!watcher_.read(conn, conn->fd, nullptr).ok()) Drop(conn);

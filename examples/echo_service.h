@@ -3,16 +3,16 @@
 //
 // The thread calling Run() does everything through wait_io(): it accepts
 // (several accept requests in flight, so a burst of connections is taken in
-// a few batches), reads each connection into the swap buffer (no read buffer
-// per connection), writes the bytes back, and reads again. Depends only on
-// //watcher.
+// a few batches), reads each connection into the swap buffer, writes those
+// bytes straight back (the watcher copies only what the socket does not take
+// at once), and reads again: no connection has a buffer of its own. Depends
+// only on //watcher.
 #ifndef GAIO_EXAMPLES_ECHO_SERVICE_H_
 #define GAIO_EXAMPLES_ECHO_SERVICE_H_
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -44,7 +44,6 @@ class EchoService {
   // Owned by the request in flight for it (exactly one at any time).
   struct Conn {
     int fd;
-    std::string out;  // bytes being written back
   };
   // Accept requests kept in flight.
   static constexpr int kAccepts = 16;

@@ -32,6 +32,10 @@ struct Request {
   OpType op = OpType::kRead;
   bool fill = false;      // read_full / write: complete only when len bytes moved
   bool vectored = false;  // writev: data is a WriteVector (write_vector.h)
+  // A write of swap-buffer bytes that did not finish in its submitting call:
+  // data is a KeptBytes copy of the rest (write_vector.h), which the request
+  // owns; len and done count within it.
+  bool kept = false;
   void* ctx = nullptr;
   char* data = nullptr;  // caller's buffer; nullptr for a swap-buffer read
   size_t len = 0;        // caller's buffer length (0 for swap reads)

@@ -170,6 +170,10 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
       ServeReads(s);
     }
   }
+  // A write of swap bytes still pending (not tried, or written in part): its
+  // rest must outlive the swap bytes. (A completed one has left the queue,
+  // and its id may be free: not touched then.)
+  if (args.from_swap && (!first_in_line || s->writes.head == id)) KeepUnsent(s, id);
   return absl::OkStatus();
 }
 

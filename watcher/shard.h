@@ -51,6 +51,9 @@ struct SubmitArgs {
   size_t len = 0;        // bytes (writev: all of them)
   bool fill = false;     // read_full / write: complete only when len bytes moved
   bool vectored = false;  // data is a WriteVector (write_vector.h)
+  // A write of bytes in a swap buffer of this Watcher (Watcher::Impl tells):
+  // what is not written in the submitting call is copied (KeptBytes).
+  bool from_swap = false;
   MonoTime deadline = kMonoNever;
 };
 
@@ -161,6 +164,11 @@ class Shard {
   // The Poller's own fds (which no request may name).
   std::vector<int> PollerFds() const { return poller_->OwnFds(); }
 
+  // Whether [p, p + n) lies in this shard's swap buffer. Any thread.
+  bool SwapContains(const char* p, size_t n) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return swap_.Contains(p, n);
+  }
+
  private:
   // What ServeReads left an fd waiting for.
   enum class Pending { kNothing, kSwapSpace, kTurn };
@@ -200,6 +208,8 @@ class Shard {
   void FinishConnect(FdState* s, RequestId id, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Attempt TryConnect(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies the unsent rest of a pending write out of the swap buffer.
+  void KeepUnsent(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Attempt TryAccept(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records an OpResult (and tells the consumer when it is the first).
   void Deliver(OpResult result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -180,6 +180,19 @@ Shard::Attempt Shard::TryRead(FdState* s, RequestId id) {
   }
 }
 
+void Shard::KeepUnsent(FdState* s, RequestId id) {
+  Request& r = pool_[id];
+  char* rest = KeptBytes::Make(r.data + r.done, r.len - r.done, r.done);
+  if (rest == nullptr) {
+    Complete(s, id, absl::ResourceExhaustedError("write: no memory to keep the unsent swap bytes"));
+    return;
+  }
+  r.data = rest;
+  r.len -= r.done;
+  r.done = 0;
+  r.kept = true;
+}
+
 Shard::Attempt Shard::TryWrite(FdState* s, RequestId id) {
   Request& r = pool_[id];
   for (;;) {
@@ -266,10 +279,14 @@ void Shard::Complete(FdState* s, RequestId id, const absl::Status& status,
   }
   const bool is_swap = r.op == OpType::kRead && r.data == nullptr;
   absl::Span<char> buffer;
+  size_t size = r.done;
   if (is_swap) {
     buffer = swap_bytes;
   } else if (r.vectored) {
     WriteVector::Free(r.data);
+  } else if (r.kept) {
+    size += KeptBytes::Written(r.data);
+    KeptBytes::Free(r.data);
   } else if (r.data != nullptr) {
     buffer = absl::Span<char>(r.data, r.len);
   }
@@ -278,7 +295,7 @@ void Shard::Complete(FdState* s, RequestId id, const absl::Status& status,
       .fd = s != nullptr ? s->fd : -1,
       .ctx = r.ctx,
       .buffer = buffer,
-      .size = r.done,
+      .size = size,
       .is_swap_buffer = is_swap,
       .status = status,
       .accepted_fd = accepted_fd,

@@ -12,7 +12,9 @@
 #ifndef GAIO_WATCHER_SWAP_BUFFER_H_
 #define GAIO_WATCHER_SWAP_BUFFER_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 #include "absl/status/status.h"
 
@@ -32,6 +34,14 @@ class SwapBuffer {
   // refuses the memory.
   absl::Status Allocate();
   bool allocated() const { return memory_ != nullptr; }
+  // Whether [p, p + n) lies in this swap buffer (either half). Any thread,
+  // without the shard mutex: the memory, once mapped, stays until the
+  // buffer is destroyed.
+  bool Contains(const char* p, size_t n) const {
+    const uintptr_t base = reinterpret_cast<uintptr_t>(base_.load(std::memory_order_acquire));
+    const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+    return base != 0 && at >= base && at - base <= 2 * size_ && n <= 2 * size_ - (at - base);
+  }
 
   // Space for one read in the current half: false when less than size / 4 is
   // left (the read must wait for Flip()). Requires allocated().
@@ -55,6 +65,7 @@ class SwapBuffer {
   const size_t size_;
   const size_t min_offer_;
   char* memory_ = nullptr;
+  std::atomic<const char*> base_{nullptr};  // memory_, for Contains()
   size_t half_ = 0;
   size_t used_ = 0;
 };

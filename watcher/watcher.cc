@@ -180,6 +180,15 @@ absl::Status Watcher::Impl::Submit(const SubmitArgs& args) {
   if (std::binary_search(poller_fds_.begin(), poller_fds_.end(), args.fd)) {
     return absl::InvalidArgumentError(absl::StrCat("fd ", args.fd, " belongs to the watcher"));
   }
+  if (args.op == OpType::kWrite && !args.vectored) {
+    for (const std::unique_ptr<Shard>& shard : shards_) {
+      if (shard->SwapContains(args.data, args.len)) {
+        SubmitArgs from_swap = args;
+        from_swap.from_swap = true;
+        return ShardFor(args.fd).Submit(from_swap);
+      }
+    }
+  }
   return ShardFor(args.fd).Submit(args);
 }
 
@@ -258,7 +267,8 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::Wait(absl::Duration ti
     return absl::FailedPreconditionError("wait_io() is already running in another thread");
   }
   batch_.clear();  // releases the previous batch and its swap bytes
-  const MonoTime deadline = internal::MonoAfter(internal::MonoNow(), timeout);
+  // A busy caller that finds completions at once reads no clock.
+  const MonoTime deadline = internal::DeadlineIn(timeout);
   absl::StatusOr<absl::Span<const OpResult>> result;
   switch (mode_) {
     case Mode::kCallerDriven:
@@ -304,10 +314,9 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitCallerDriven(MonoT
   for (;;) {
     const uint64_t seen = signal_.sequence();
     if (auto ready = Ready()) return *std::move(ready);
-    const MonoTime now = internal::MonoNow();
-    if (shard.PollOnce(internal::MonoUntil(deadline, now), /*for_consumer=*/true)) {
+    if (shard.PollOnce(internal::TimeLeft(deadline), /*for_consumer=*/true)) {
       if (TakeAll() > 0) return Batch();
-      if (internal::MonoNow() >= deadline) return Batch();  // empty: timed out
+      if (internal::Passed(deadline)) return Batch();  // empty: timed out
       continue;
     }
     // Stopped. A failure is reported by Ready(); a close() in another thread
@@ -324,11 +333,10 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitShared(MonoTime de
   for (;;) {
     const uint64_t seen = signal_.sequence();
     if (auto ready = Ready()) return *std::move(ready);
-    const MonoTime now = internal::MonoNow();
-    switch (shard.PollAsCaller(internal::MonoUntil(deadline, now))) {
+    switch (shard.PollAsCaller(internal::TimeLeft(deadline))) {
       case Shard::CallerPoll::kPolled:
         if (TakeAll() > 0) return Batch();
-        if (internal::MonoNow() >= deadline) return Batch();  // empty: timed out
+        if (internal::Passed(deadline)) return Batch();  // empty: timed out
         continue;
       case Shard::CallerPoll::kStopped:
         if (!Failure().ok()) continue;  // reported by Ready()

@@ -125,6 +125,12 @@ class Watcher {
 
   // Writes all of `buf`, looping over partial writes, or fails; size = bytes
   // written. InvalidArgument for an empty buffer.
+  // `buf` may be swap-buffer bytes (part of a swap read's OpResult::buffer)
+  // passed straight on, to echo or forward them: the write is tried in the
+  // call, and what the fd does not take then is copied by the Watcher, so
+  // those bytes need not outlive the next wait_io(). Such a write's
+  // OpResult::buffer is the span given if it finished in the call, empty if
+  // the Watcher kept a copy.
   absl::Status write(void* ctx, int fd, absl::Span<const char> buf);
   absl::Status write_timeout(void* ctx, int fd, absl::Span<const char> buf, absl::Time deadline);
 
