@@ -51,6 +51,15 @@ class SwapBuffer {
     *len = size_ - used_;
     return true;
   }
+  // Datagram reads (one whole message each) ignore the size / 4 rule: what
+  // is left of the current half, and whether nothing of it is used yet.
+  size_t available() const { return size_ - used_; }
+  bool fresh() const { return used_ == 0; }
+  // The rest of the current half (possibly empty). Requires allocated().
+  void ReserveRest(char** data, size_t* len) const {
+    *data = memory_ + half_ * size_ + used_;
+    *len = size_ - used_;
+  }
   // Marks `n` bytes of the last Reserve()d space as holding a completion.
   void Commit(size_t n) { used_ += n; }
   // The current half's bytes now belong to the batch just taken; the other
