@@ -195,6 +195,70 @@ void BM_Submit(benchmark::State& state) {
 
 BENCHMARK(BM_Submit)->UseManualTime()->MinTime(0.02);
 
+// A timer's whole life: after(0), which fires in the call, and wait_io()
+// handing its completion out. Caller-driven, so nothing else runs.
+void BM_AfterExpiry(benchmark::State& state) {
+  gaio::WatcherOptions o;
+  o.num_pollers = 0;
+  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create(o);
+  if (!w.ok()) {
+    state.SkipWithError("set-up failed");
+    return;
+  }
+  for (auto _ : state) {
+    (void)w->after(nullptr, absl::ZeroDuration());
+    absl::StatusOr<absl::Span<const gaio::OpResult>> b = w->wait_io();
+    benchmark::DoNotOptimize(b);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_AfterExpiry);
+
+// cancel() of one pending request among many on an fd, and its Cancelled
+// completion handed out: a read (no data) submitted, cancelled, collected.
+void BM_Cancel(benchmark::State& state) {
+  gaio::WatcherOptions o;
+  o.num_pollers = 0;
+  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create(o);
+  int sv[2];
+  if (!w.ok() || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    state.SkipWithError("set-up failed");
+    return;
+  }
+  char buf[64];
+  int other = 0, mine = 0;
+  (void)w->read(&other, sv[0], absl::MakeSpan(buf));  // stays pending throughout
+  for (auto _ : state) {
+    (void)w->read(&mine, sv[0], absl::MakeSpan(buf));
+    (void)w->cancel(sv[0], &mine);
+    absl::StatusOr<absl::Span<const gaio::OpResult>> b = w->wait_io();
+    benchmark::DoNotOptimize(b);
+  }
+  state.SetItemsProcessed(state.iterations());
+  close(sv[1]);
+}
+BENCHMARK(BM_Cancel);
+
+// wait_io() with N timers pending (due in an hour): one post per iteration,
+// so each call hands out one completion. Its cost must not grow with N.
+void BM_WaitIOWithTimers(benchmark::State& state) {
+  gaio::WatcherOptions o;
+  o.num_pollers = 0;
+  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create(o);
+  if (!w.ok()) {
+    state.SkipWithError("set-up failed");
+    return;
+  }
+  for (int64_t i = 0; i < state.range(0); ++i) (void)w->after(nullptr, absl::Hours(1));
+  for (auto _ : state) {
+    (void)w->post(nullptr);
+    absl::StatusOr<absl::Span<const gaio::OpResult>> b = w->wait_io();
+    benchmark::DoNotOptimize(b);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_WaitIOWithTimers)->ArgName("timers")->Arg(0)->Arg(1000)->Arg(100'000);
+
 }  // namespace
 
 BENCHMARK_MAIN();

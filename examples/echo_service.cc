@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,26 +37,33 @@ absl::StatusOr<std::unique_ptr<EchoService>> EchoService::Start(
   }
   std::unique_ptr<EchoService> service(
       new EchoService(*std::move(watcher), fd, ntohs(addr.sin_port)));
-  service->acceptor_ = std::thread([s = service.get()] { s->AcceptLoop(); });
+  // From here on the watcher owns the listener (its close() closes it).
+  for (int i = 0; i < kAccepts; ++i) {
+    if (absl::Status s = service->watcher_.accept(&service->listener_tag_, fd); !s.ok()) {
+      if (i == 0) close(fd);  // never registered
+      return s;
+    }
+  }
   return service;
 }
 
-EchoService::~EchoService() {
-  Shutdown();  // nothing left to do when Run() returned
-  close(listen_fd_);
+EchoService::~EchoService() { Shutdown(); }  // nothing left to do when Run() returned
+
+void EchoService::Drop(Conn* conn) {
+  watcher_.free(conn->fd).IgnoreError();  // closes the fd (after close(): closed already)
+  delete conn;
 }
 
-void EchoService::AcceptLoop() {
-  while (!stop_.load()) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
+void EchoService::HandleListener(const gaio::OpResult& r) {
+  if (absl::IsCancelled(r.status)) return;  // close(): the listener is gone
+  if (r.op == gaio::OpType::kAccept && r.status.ok()) {
+    const int fd = r.accepted_fd;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    auto* conn = new Conn{fd, {}};
+    auto* conn = new Conn{fd};
     // nullptr: the bytes land in the watcher's swap buffer, so an idle
-    // connection holds no read buffer.
+    // connection holds no read buffer. The first request makes the watcher
+    // the owner of fd.
     if (watcher_.read(conn, fd, nullptr).ok()) {
       connections_.fetch_add(1);
     } else {
@@ -65,11 +71,16 @@ void EchoService::AcceptLoop() {
       delete conn;
     }
   }
-}
-
-void EchoService::Drop(Conn* conn) {
-  watcher_.free(conn->fd).IgnoreError();  // closes the fd (after close(): closed already)
-  delete conn;
+  if (r.op == gaio::OpType::kAccept && !r.status.ok()) {
+    // EMFILE and the like: the connection stays queued and the listener
+    // stays readable, so accepting again at once would fail again at once.
+    // Try again a little later.
+    watcher_.after(&listener_tag_, absl::Milliseconds(50)).IgnoreError();
+    return;
+  }
+  // An accept done, or the re-arm timer: keep kAccepts accepts in flight.
+  // (Refused only after close(), when nothing is to be accepted anyway.)
+  watcher_.accept(&listener_tag_, listen_fd_).IgnoreError();
 }
 
 // A connection has exactly one request outstanding at any time: its read, or
@@ -78,15 +89,20 @@ void EchoService::Drop(Conn* conn) {
 // (With more than one outstanding request, count them and delete at zero:
 // see examples/push_server.)
 void EchoService::Handle(const gaio::OpResult& r) {
+  if (r.ctx == &listener_tag_) {
+    HandleListener(r);
+    return;
+  }
   auto* conn = static_cast<Conn*>(r.ctx);
   if (!r.status.ok()) {  // EOF, reset, ..., or Cancelled by close()
     Drop(conn);
     return;
   }
   if (r.op == gaio::OpType::kRead) {
-    // Swap bytes are valid until the next wait_io(): copy them for the write.
-    conn->out.assign(r.buffer.data(), r.size);
-    if (!watcher_.write(conn, conn->fd, conn->out).ok()) Drop(conn);
+    // Write the swap bytes straight back: the watcher writes what the socket
+    // takes at once and copies only what it could not, so no connection
+    // needs a buffer of its own.
+    if (!watcher_.write(conn, conn->fd, r.buffer.first(r.size)).ok()) Drop(conn);
   } else {
     bytes_echoed_.fetch_add(r.size);
     if (!watcher_.read(conn, conn->fd, nullptr).ok()) Drop(conn);
@@ -110,8 +126,7 @@ absl::Status EchoService::Run(absl::Time until) {
 
 void EchoService::Shutdown() {
   Stop();
-  if (acceptor_.joinable()) acceptor_.join();  // no new connections from here on
-  watcher_.close().IgnoreError();
+  watcher_.close().IgnoreError();  // also closes the listener
   // close() ended every outstanding request; wait_io() now hands each one back
   // (those that had finished with their own status, the rest Cancelled), then
   // FailedPrecondition. Handle() drops their connections: a new request after

@@ -1,18 +1,18 @@
-// EchoService: a loopback TCP echo server on a gaio::Watcher, shared by the
-// echo_server and echo_demo examples.
+// EchoService: a loopback TCP echo server on one gaio::Watcher and one
+// thread, shared by the echo_server and echo_demo examples.
 //
-// An accept thread hands each new connection to the watcher with a swap-buffer
-// read (no read buffer per connection); the thread calling Run() loops on
-// wait_io(), copies what was read into the connection's write buffer, writes
-// it back, and reads again. Depends only on //watcher.
+// The thread calling Run() does everything through wait_io(): it accepts
+// (several accept requests in flight, so a burst of connections is taken in
+// a few batches), reads each connection into the swap buffer, writes those
+// bytes straight back (the watcher copies only what the socket does not take
+// at once), and reads again: no connection has a buffer of its own. Depends
+// only on //watcher.
 #ifndef GAIO_EXAMPLES_ECHO_SERVICE_H_
 #define GAIO_EXAMPLES_ECHO_SERVICE_H_
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -23,15 +23,16 @@ namespace gaio_examples {
 
 class EchoService {
  public:
-  // Listens on 127.0.0.1:port (0 picks a free port) and starts accepting.
+  // Listens on 127.0.0.1:port (0 picks a free port) and queues the accepts.
   static absl::StatusOr<std::unique_ptr<EchoService>> Start(int port,
                                                             const gaio::WatcherOptions& options);
   ~EchoService();
 
   int port() const { return port_; }
-  // Serves until Stop() is called (from any thread) or `until` passes, then
-  // shuts down: closes the watcher and every connection and frees their state.
-  // Returns OK, or the error that ended the loop. Call it once.
+  // Serves until Stop() is called (from any thread, or a signal handler) or
+  // `until` passes, then shuts down: closes the watcher, every connection
+  // and the listener, and frees their state. Returns OK, or the error that
+  // ended the loop. Call it once.
   absl::Status Run(absl::Time until = absl::InfiniteFuture());
   void Stop() { stop_.store(true); }
 
@@ -43,22 +44,26 @@ class EchoService {
   // Owned by the request in flight for it (exactly one at any time).
   struct Conn {
     int fd;
-    std::string out;  // bytes being written back
   };
+  // Accept requests kept in flight.
+  static constexpr int kAccepts = 16;
+
   EchoService(gaio::Watcher watcher, int listen_fd, int port)
       : watcher_(std::move(watcher)), listen_fd_(listen_fd), port_(port) {}
-  void AcceptLoop();
   void Handle(const gaio::OpResult& r);  // every OpResult, whatever its status
+  void HandleListener(const gaio::OpResult& r);
   void Drop(Conn* conn);
   void Shutdown();
 
   gaio::Watcher watcher_;
-  const int listen_fd_;
+  const int listen_fd_;  // owned by watcher_ once the first accept is queued
   const int port_;
+  // The ctx of the listener's requests: accepts, and the timers that re-arm
+  // an accept after a failure (so that EMFILE cannot make it spin).
+  char listener_tag_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> connections_{0};
   std::atomic<uint64_t> bytes_echoed_{0};
-  std::thread acceptor_;
 };
 
 }  // namespace gaio_examples

@@ -6,6 +6,7 @@
 #ifndef GAIO_POLLER_FD_IO_H_
 #define GAIO_POLLER_FD_IO_H_
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -37,6 +38,10 @@ struct FdInfo {
   bool is_stream;
   // An AF_UNIX stream socket: read it with RecvSome.
   bool is_unix_stream;
+  // A socket of messages (SOCK_DGRAM: UDP, AF_UNIX datagrams; or
+  // SOCK_SEQPACKET): one read or write moves one whole message.
+  bool is_datagram = false;
+  bool is_seqpacket = false;
 };
 
 // Checks that `fd` is open and reports its kind. InvalidArgument when it is not
@@ -65,6 +70,10 @@ int StartConnect(int fd, const void* addr, unsigned addr_len);
 // getsockopt(2) itself if that fails.
 int TakeSocketError(int fd);
 
+// True when socket `fd` has a peer (getpeername(2) succeeds): a connect that
+// reported writability without an error really finished.
+bool IsConnected(int fd);
+
 // One writev(2) (sendmsg(2) with MSG_NOSIGNAL for sockets) of the bytes of
 // `bufs` after the first `skip`, at most 64 buffers per call, with
 // WriteSome's SIGPIPE guarantees.
@@ -84,6 +93,49 @@ IoResult RecvSome(int fd, char* buf, size_t len);
 // MSG_NOSIGNAL for sockets; for pipes and other fds, write(2) with SIGPIPE
 // blocked in the calling thread and a SIGPIPE caused by it consumed.
 IoResult WriteSome(int fd, bool is_socket, const char* buf, size_t len);
+
+// ---- Messages (FdInfo::is_datagram)
+
+// One datagram in: a caller buffer of `cap` bytes and, when `peer` is not
+// null, room for the sender's address. After a receive: `n` bytes copied
+// (the whole datagram unless it was larger than `cap`), `dropped` bytes of
+// it lost to truncation, `peer_len` the address's length.
+struct DatagramSlot {
+  char* buf = nullptr;
+  size_t cap = 0;
+  sockaddr_storage* peer = nullptr;
+  size_t n = 0;
+  size_t dropped = 0;
+  socklen_t peer_len = 0;
+};
+
+// One recvmsg(2) into `slot`: IoResult::n = bytes copied (the slot says what
+// was dropped), or the errno. A zero-length datagram is n = 0.
+IoResult ReceiveDatagram(int fd, DatagramSlot* slot);
+
+// One recvmmsg(2) filling up to `count` slots in order: how many got a
+// datagram (>= 1), or -1 with *err = errno (EAGAIN: none was waiting).
+int ReceiveDatagrams(int fd, DatagramSlot* slots, int count, int* err);
+
+// The length of the next datagram waiting on `fd` (MSG_PEEK | MSG_TRUNC,
+// nothing copied), or the errno in IoResult::err.
+IoResult PeekDatagramSize(int fd);
+
+// One datagram out: `len` bytes (zero is a valid, empty datagram), to `to`
+// (null: the connected peer).
+struct DatagramOut {
+  const char* buf = nullptr;
+  size_t len = 0;
+  const sockaddr* to = nullptr;
+  socklen_t to_len = 0;
+};
+
+// One sendmsg(2) (MSG_NOSIGNAL) of `out`: n = bytes sent, or the errno.
+IoResult SendDatagram(int fd, const DatagramOut& out);
+
+// One sendmmsg(2) of up to `count` datagrams in order: how many were sent
+// (>= 1), or -1 with *err = errno of the first.
+int SendDatagrams(int fd, const DatagramOut* out, int count, int* err);
 
 // Blocks SIGPIPE for the rest of the calling thread's life, so that WriteSome
 // on non-socket fds from this thread needs no per-call signal-mask syscalls.

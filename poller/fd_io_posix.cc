@@ -58,8 +58,8 @@ absl::StatusOr<FdInfo> ProbeFd(int fd) {
     if (errno == EBADF) return absl::InvalidArgumentError(absl::StrCat("fd ", fd, " is not open"));
     return PosixError(errno, "fstat");
   }
-  if (S_ISFIFO(st.st_mode)) return FdInfo{false, true, false};
-  if (!S_ISSOCK(st.st_mode)) return FdInfo{false, false, false};
+  if (S_ISFIFO(st.st_mode)) return FdInfo{false, true, false, false, false};
+  if (!S_ISSOCK(st.st_mode)) return FdInfo{false, false, false, false, false};
   int type = 0;
   socklen_t len = sizeof(type);
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return PosixError(errno, "getsockopt");
@@ -68,7 +68,8 @@ absl::StatusOr<FdInfo> ProbeFd(int fd) {
   const bool unix_socket = ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) == 0 &&
                            addr.ss_family == AF_UNIX;
   const bool stream = type == SOCK_STREAM;
-  return FdInfo{true, stream, stream && unix_socket};
+  const bool seqpacket = type == SOCK_SEQPACKET;
+  return FdInfo{true, stream, stream && unix_socket, type == SOCK_DGRAM || seqpacket, seqpacket};
 }
 
 absl::Status PrepareFd(int fd, const FdInfo& info, bool* was_nonblocking) {
@@ -215,6 +216,117 @@ int TakeSocketError(int fd) {
   socklen_t len = sizeof(err);
   if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
   return err;
+}
+
+bool IsConnected(int fd) {
+  sockaddr_storage peer;
+  socklen_t len = sizeof(peer);
+  return ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+}
+
+namespace {
+
+void Prepare(DatagramSlot* slot, iovec* iov, msghdr* msg) {
+  iov->iov_base = slot->buf;
+  iov->iov_len = slot->cap;
+  *msg = msghdr{};
+  msg->msg_iov = iov;
+  msg->msg_iovlen = 1;
+  if (slot->peer != nullptr) {
+    msg->msg_name = slot->peer;
+    msg->msg_namelen = sizeof(*slot->peer);
+  }
+}
+
+// A received message's length as recvmsg(MSG_TRUNC) reports it (the whole
+// datagram), split into what the slot holds and what was lost.
+void Finish(DatagramSlot* slot, size_t full, const msghdr& msg) {
+  slot->n = full < slot->cap ? full : slot->cap;
+  slot->dropped = full - slot->n;
+  slot->peer_len = slot->peer != nullptr ? msg.msg_namelen : 0;
+}
+
+}  // namespace
+
+IoResult ReceiveDatagram(int fd, DatagramSlot* slot) {
+  iovec iov;
+  msghdr msg;
+  Prepare(slot, &iov, &msg);
+  ssize_t n;
+  do {
+    n = ::recvmsg(fd, &msg, MSG_TRUNC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return IoResult{-1, errno};
+  Finish(slot, static_cast<size_t>(n), msg);
+  return IoResult{static_cast<ssize_t>(slot->n), 0};
+}
+
+int ReceiveDatagrams(int fd, DatagramSlot* slots, int count, int* err) {
+  constexpr int kMax = 64;
+  if (count > kMax) count = kMax;
+  iovec iov[kMax];
+  mmsghdr msgs[kMax];
+  for (int i = 0; i < count; ++i) {
+    Prepare(&slots[i], &iov[i], &msgs[i].msg_hdr);
+    msgs[i].msg_len = 0;
+  }
+  int n;
+  do {
+    n = ::recvmmsg(fd, msgs, static_cast<unsigned>(count), MSG_TRUNC, nullptr);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    *err = errno;
+    return -1;
+  }
+  for (int i = 0; i < n; ++i) Finish(&slots[i], msgs[i].msg_len, msgs[i].msg_hdr);
+  return n;
+}
+
+IoResult PeekDatagramSize(int fd) {
+  ssize_t n;
+  do {
+    n = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  return Result(n);
+}
+
+IoResult SendDatagram(int fd, const DatagramOut& out) {
+  iovec iov{const_cast<char*>(out.buf), out.len};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_name = const_cast<sockaddr*>(out.to);
+  msg.msg_namelen = out.to_len;
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return Result(n);
+}
+
+int SendDatagrams(int fd, const DatagramOut* out, int count, int* err) {
+  constexpr int kMax = 64;
+  if (count > kMax) count = kMax;
+  iovec iov[kMax];
+  mmsghdr msgs[kMax];
+  for (int i = 0; i < count; ++i) {
+    iov[i] = iovec{const_cast<char*>(out[i].buf), out[i].len};
+    msgs[i].msg_hdr = msghdr{};
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(out[i].to);
+    msgs[i].msg_hdr.msg_namelen = out[i].to_len;
+    msgs[i].msg_len = 0;
+  }
+  int n;
+  do {
+    n = ::sendmmsg(fd, msgs, static_cast<unsigned>(count), MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    *err = errno;
+    return -1;
+  }
+  return n;
 }
 
 void BlockSigpipeInThisThread() {

@@ -9,6 +9,9 @@
 //    refuses them with EPERM, and so does Add() here.
 //  - EV_ADD on an existing registration silently modifies it; epoll says
 //    EEXIST. Add() keeps its own record of registered fds to say the same.
+//  - Only macOS reports urgent (out-of-band) data, with EV_OOBAND. Elsewhere
+//    Read() notices a read that stopped at the urgent mark and the next
+//    Wait() reports kPollUrgent then.
 // The blocks under LIBKQUEUE work around that emulation's differences from
 // kqueue (docs/KQUEUE.md); they compile only against it.
 #include <fcntl.h>
@@ -133,42 +136,80 @@ bool TakenErrorWasDue(int fd, int error, bool write) {
 struct Poller::Native {
   struct kevent events[kMaxEvents];
 
-  // Add() and Remove() hold mu across their kevent() call so that the record
-  // below and the kernel's registrations change together. Wait() never takes
-  // it.
-  std::mutex mu;
-  std::vector<bool> registered;  // by fd: Add() succeeded, Remove() not yet called
-  // By fd: counts Add() calls; the current one is in its kevents' udata.
-  std::vector<uint32_t> generation;
+  // What the backend knows of one fd number.
+  struct FdRecord {
+    bool registered = false;  // Add() succeeded, Remove() not yet called
+    bool is_socket = false;   // as of the last Add()
+    bool stream_socket = false;
+    uint32_t generation = 0;  // counts Add() calls; the current one is in its kevents' udata
 #ifdef LIBKQUEUE
-  // By fd: a socket error libkqueue took (it fills an EV_EOF's fflags by
-  // reading SO_ERROR, which on Linux clears it), so that the socket's next
-  // read says EOF and its next write EPIPE instead. Read()/Write() report
-  // it in their place (TakenErrorWasDue), once. Recorded only for the
-  // current registration; Remove() forgets it.
-  std::vector<int> taken;
+    // A socket error libkqueue took (it fills an EV_EOF's fflags by reading
+    // SO_ERROR, which on Linux clears it), so that the socket's next read
+    // says EOF and its next write EPIPE instead. Read()/Write() report it
+    // in their place (TakenErrorWasDue), once. Recorded only for the
+    // current registration of a socket; Remove() forgets it.
+    int taken = 0;
+#endif
+  };
+
+  // Add() and Remove() hold mu across their kevent() call so that the
+  // records and the kernel's registrations change together. Wait() never
+  // holds it across kevent().
+  std::mutex mu;
+  std::vector<FdRecord> fds;  // by fd number
+
+#ifndef EV_OOBAND
+  // Registered stream sockets whose read stopped at an urgent mark (see
+  // Poller::Read), for the next Wait() to report urgent and readable.
+  // `marks_pending` says the vector is not empty, so that Wait() takes mu
+  // only then.
+  std::vector<int> at_mark;
+  std::atomic<bool> marks_pending{false};
 #endif
 
+  const FdRecord* Find(int fd) const {
+    if (fd < 0 || static_cast<size_t>(fd) >= fds.size()) return nullptr;
+    return &fds[static_cast<size_t>(fd)];
+  }
   bool IsRegistered(int fd) const {
-    return static_cast<size_t>(fd) < registered.size() && registered[static_cast<size_t>(fd)];
+    const FdRecord* r = Find(fd);
+    return r != nullptr && r->registered;
   }
 #ifdef LIBKQUEUE
   int PeekError(int fd) {
     std::lock_guard<std::mutex> lock(mu);
-    return static_cast<size_t>(fd) < taken.size() ? taken[static_cast<size_t>(fd)] : 0;
+    const FdRecord* r = Find(fd);
+    return r != nullptr ? r->taken : 0;
   }
 #endif
   // The error taken from `fd`, if any, now forgotten.
   int TakeError(int fd) {
 #ifdef LIBKQUEUE
     std::lock_guard<std::mutex> lock(mu);
-    if (static_cast<size_t>(fd) >= taken.size()) return 0;
-    return std::exchange(taken[static_cast<size_t>(fd)], 0);
+    if (Find(fd) == nullptr) return 0;
+    return std::exchange(fds[static_cast<size_t>(fd)].taken, 0);
 #else
     (void)fd;
     return 0;
 #endif
   }
+#ifndef EV_OOBAND
+  // After a short read of `fd`: true when it stopped at an urgent mark, with
+  // bytes possibly queued behind it; the next Wait() then reports `fd`.
+  // Costs a registered stream socket one sockatmark(3) (an ioctl).
+  bool NoteIfAtMark(int fd) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      const FdRecord* r = Find(fd);
+      if (r == nullptr || !r->registered || !r->stream_socket) return false;
+    }
+    if (::sockatmark(fd) != 1) return false;
+    std::lock_guard<std::mutex> lock(mu);
+    at_mark.push_back(fd);
+    marks_pending.store(true, std::memory_order_seq_cst);
+    return true;
+  }
+#endif
 };
 
 absl::StatusOr<std::unique_ptr<Poller>> Poller::Create() {
@@ -213,18 +254,18 @@ absl::Status Poller::Add(int fd) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return PosixError(errno, "fstat");
   if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return PosixError(EPERM, "kevent(ADD)");
+  const bool is_socket = S_ISSOCK(st.st_mode);
+  int type = 0;
+  socklen_t type_len = sizeof(type);
+  const bool stream_socket =
+      is_socket && ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 && type == SOCK_STREAM;
   std::lock_guard<std::mutex> lock(native_->mu);
   if (native_->IsRegistered(fd)) return PosixError(EEXIST, "kevent(ADD)");
   const auto slot = static_cast<size_t>(fd);
-  if (slot >= native_->registered.size()) {
-    native_->registered.resize(slot + 1);
-    native_->generation.resize(slot + 1);
-#ifdef LIBKQUEUE
-    native_->taken.resize(slot + 1);
-#endif
-  }
+  if (slot >= native_->fds.size()) native_->fds.resize(slot + 1);
+  Native::FdRecord& record = native_->fds[slot];
   struct kevent changes[2];
-  SetPair(changes, fd, EV_ADD | EV_CLEAR, ++native_->generation[slot]);
+  SetPair(changes, fd, EV_ADD | EV_CLEAR, ++record.generation);
   int err[2];
   if (ApplyPair(poll_fd_, changes, err) != 0) return PosixError(errno, "kevent(ADD)");
   // A pipe end whose peer is already closed refuses EVFILT_WRITE on FreeBSD
@@ -239,7 +280,9 @@ absl::Status Poller::Add(int fd) {
     ApplyPair(poll_fd_, undo, ignored);
     return PosixError(err[0] != 0 ? err[0] : err[1], "kevent(ADD)");
   }
-  native_->registered[slot] = true;
+  record.registered = true;
+  record.is_socket = is_socket;
+  record.stream_socket = stream_socket;
   return absl::OkStatus();
 }
 
@@ -247,9 +290,10 @@ absl::Status Poller::Remove(int fd) {
   std::lock_guard<std::mutex> lock(native_->mu);
   if (fd < 0 || !native_->IsRegistered(fd)) return PosixError(ENOENT, "kevent(DELETE)");
   // Whatever the kernel says next, the fd is no longer ours to report.
-  native_->registered[static_cast<size_t>(fd)] = false;
+  Native::FdRecord& record = native_->fds[static_cast<size_t>(fd)];
+  record.registered = false;
 #ifdef LIBKQUEUE
-  native_->taken[static_cast<size_t>(fd)] = 0;
+  record.taken = 0;
 #endif
   struct kevent changes[2];
   SetPair(changes, fd, EV_DELETE);
@@ -295,16 +339,19 @@ absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events
     const uint32_t flags = ToFlags(ev);
 #ifdef LIBKQUEUE
     // libkqueue filled this EV_EOF's fflags by reading SO_ERROR, which
-    // cleared it (Native::taken). Record it for the registration the event
-    // is for; a stale event (the fd removed, or removed and added again,
-    // since) records nothing. Both kevents of an fd come from one epoll
-    // event, and only the first one's read finds the error.
+    // cleared it (FdRecord::taken). Record it for the registration the
+    // event is for; a stale event (the fd removed, or removed and added
+    // again, since kevent() returned it) records nothing. Not for other
+    // fds: their fflags is a made-up EIO, nothing was taken. Both kevents
+    // of an fd come from one epoll event, and only the first one's read
+    // finds the error.
     if ((ev.flags & EV_EOF) && ev.fflags != 0) {
       std::lock_guard<std::mutex> lock(native_->mu);
       const auto slot = static_cast<size_t>(fd);
-      if (native_->IsRegistered(fd) &&
-          native_->generation[slot] == static_cast<uint32_t>(reinterpret_cast<uintptr_t>(ev.udata))) {
-        native_->taken[slot] = static_cast<int>(ev.fflags);
+      const auto generation = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(ev.udata));
+      Native::FdRecord* const record = native_->IsRegistered(fd) ? &native_->fds[slot] : nullptr;
+      if (record != nullptr && record->is_socket && record->generation == generation) {
+        record->taken = static_cast<int>(ev.fflags);
       }
     }
 #endif
@@ -324,11 +371,24 @@ absl::Status Poller::Wait(absl::Duration timeout, std::vector<PollEvent>* events
   // EAGAIN, a lost edge would stall its fd for good.
   if (n == kMaxEvents) {
     std::lock_guard<std::mutex> lock(native_->mu);
-    for (size_t fd = 0; fd < native_->registered.size(); ++fd) {
-      if (native_->registered[fd]) {
+    for (size_t fd = 0; fd < native_->fds.size(); ++fd) {
+      if (native_->fds[fd].registered) {
         events->push_back(PollEvent{static_cast<int>(fd), kPollReadable | kPollWritable});
       }
     }
+  }
+#endif
+#ifndef EV_OOBAND
+  // Reads that stopped at an urgent mark since the last Wait() (Read()).
+  // An fd removed since is skipped; one removed and added again gets a
+  // needless urgent edge (one read that finds nothing).
+  if (native_->marks_pending.load(std::memory_order_seq_cst)) {
+    std::lock_guard<std::mutex> lock(native_->mu);
+    for (int fd : native_->at_mark) {
+      if (native_->IsRegistered(fd)) events->push_back(PollEvent{fd, kPollReadable | kPollUrgent});
+    }
+    native_->at_mark.clear();
+    native_->marks_pending.store(false, std::memory_order_seq_cst);
   }
 #endif
   return absl::OkStatus();
@@ -348,10 +408,25 @@ absl::Status Poller::Wake() {
   return absl::OkStatus();
 }
 
-std::vector<int> Poller::OwnFds() const { return {poll_fd_}; }
+// The kqueue only: wake-ups are an EVFILT_USER event, wake_fd_ is -1. (Read
+// here all the same, so that the field is used in this backend too; clang's
+// -Wunused-private-field fails the build otherwise.)
+std::vector<int> Poller::OwnFds() const {
+  std::vector<int> own{poll_fd_};
+  if (wake_fd_ >= 0) own.push_back(wake_fd_);
+  return own;
+}
 
 IoResult Poller::Read(int fd, bool unix_stream, char* buf, size_t len) {
   IoResult io = unix_stream ? RecvSome(fd, buf, len) : ReadSome(fd, buf, len);
+#ifndef EV_OOBAND
+  // A stream socket's read stops short at an urgent mark, with the bytes
+  // behind it queued and no new edge to announce them. Where kqueue has no
+  // EV_OOBAND to report urgent data (FreeBSD, libkqueue), tell the watcher
+  // as epoll's EPOLLPRI would: the next Wait() reports the fd urgent and
+  // readable, and Wake() makes that Wait() come.
+  if (io.n > 0 && static_cast<size_t>(io.n) < len && native_->NoteIfAtMark(fd)) (void)Wake();
+#endif
 #ifdef LIBKQUEUE
   if (io.n == 0) {
     const int taken = native_->TakeError(fd);  // the EOF clears it either way

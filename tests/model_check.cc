@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -112,35 +113,51 @@ void Run::Check(const OpResult& r) {
                              "), which is not pending: unknown or reported twice"));
   }
   Req& q = *it->second;
-  Conn* c = q.conn;
   ++stats_.completions;
+  if (q.conn == nullptr) return CheckLoose(r, it);
+  Conn* c = q.conn;
   Trace(absl::StrCat("  done #", id, " c", c->index, " size ", r.size, " ", r.status.ToString()));
   const bool swap = q.kind == Kind::kSwapRead;
-  if (r.fd != q.fd || r.op != (q.is_read() ? OpType::kRead : OpType::kWrite) ||
-      r.is_swap_buffer != swap) {
+  const OpType op = q.is_read() ? OpType::kRead
+                    : q.kind == Kind::kConnect ? OpType::kConnect
+                                               : OpType::kWrite;
+  if (r.fd != q.fd || r.op != op || r.is_swap_buffer != swap) {
     return Fail(absl::StrCat("#", id, ": fd/op/is_swap_buffer differ from the request"));
   }
-  if (!swap && (r.buffer.data() != q.buf.get() || r.buffer.size() != q.len)) {
+  const bool own_buffer = q.kind != Kind::kSwapRead && q.kind != Kind::kWritev &&
+                          q.kind != Kind::kConnect;
+  if (own_buffer && (r.buffer.data() != q.buf.get() || r.buffer.size() != q.len)) {
     return Fail(absl::StrCat("#", id, ": buffer is not the caller's"));
+  }
+  if (!own_buffer && !swap && !r.buffer.empty()) {
+    return Fail(absl::StrCat("#", id, ": buffer should be empty"));
   }
   if (swap && r.buffer.size() != r.size) {
     return Fail(absl::StrCat("#", id, ": swap buffer span differs from size"));
   }
-  std::deque<uint64_t>& queue = q.is_read() ? c->reads : c->writes;
+  std::deque<uint64_t>& queue = q.in_reads() ? c->reads : c->writes;
   auto pos = std::find(queue.begin(), queue.end(), id);
   if (pos == queue.end()) return Fail(absl::StrCat("#", id, " is not queued on its fd"));
-  const bool may_overtake = absl::IsDeadlineExceeded(r.status) && r.size == 0;
+  const bool may_overtake =
+      (absl::IsDeadlineExceeded(r.status) && r.size == 0) || q.must_cancel;
   if (pos != queue.begin() && !may_overtake) {
     return Fail(absl::StrCat("#", id, " completed (", r.status.ToString(), ") ahead of #",
                              queue.front(), " on the same fd"));
   }
+  // Nothing completes on its own while a connect is under way.
+  if (c->connecting != 0 && q.kind != Kind::kConnect && !absl::IsCancelled(r.status) &&
+      !absl::IsDeadlineExceeded(r.status)) {
+    return Fail(absl::StrCat("#", id, " completed (", r.status.ToString(), ") before connect #",
+                             c->connecting));
+  }
+  if (q.kind == Kind::kConnect) c->connecting = 0;
   queue.erase(pos);
   if (!CheckStatus(r, q)) return;
   if (q.is_read() && r.size > 0) {
     const char* data = swap ? r.buffer.data() : q.buf.get();
     if (swap) last_swap_.push_back({data, r.size, c->in_key, c->delivered});
     CheckReadBytes(c, data, r.size, "read");
-  } else if (!q.is_read() && r.size > 0) {
+  } else if (q.is_write() && r.size > 0) {
     c->segments.push_back({(q.id << 1) | 1, 0, r.size});
     stats_.bytes_written += r.size;
     Match(c);
@@ -156,10 +173,76 @@ void Run::Check(const OpResult& r) {
   if (resubmit && !failed()) SubmitRead(c, Kind::kSwapRead, /*drain=*/true);
 }
 
+// Timers and posts: no fd. Timers fire in due order, never early; posts in
+// the order posted.
+void Run::CheckLoose(const OpResult& r, std::map<uint64_t, std::unique_ptr<Req>>::iterator it) {
+  const Req& q = *it->second;
+  const uint64_t id = q.id;
+  Trace(absl::StrCat("  done #", id, " ", q.kind == Kind::kTimer ? "timer " : "post ",
+                     r.status.ToString()));
+  const OpType op = q.kind == Kind::kTimer ? OpType::kTimer : OpType::kPost;
+  if (r.op != op || r.fd != -1 || r.size != 0 || !r.buffer.empty() || r.is_swap_buffer) {
+    return Fail(absl::StrCat("#", id, ": op/fd/size/buffer wrong for a ", op == OpType::kTimer ? "timer" : "post"));
+  }
+  std::deque<uint64_t>& queue = q.kind == Kind::kTimer ? timers_ : posts_;
+  auto pos = std::find(queue.begin(), queue.end(), id);
+  if (pos == queue.end()) return Fail(absl::StrCat("#", id, " is not pending"));
+  if (absl::IsCancelled(r.status)) {
+    if (!q.cancel_ok) return Fail(absl::StrCat("#", id, ": Cancelled without cancel() or close()"));
+    ++stats_.cancelled;
+  } else if (!r.status.ok() || q.must_cancel) {
+    return Fail(absl::StrCat("#", id, ": ", r.status.ToString(),
+                             q.must_cancel ? " although cancel() succeeded" : ""));
+  } else if (q.kind == Kind::kPost) {
+    if (pos != queue.begin()) return Fail(absl::StrCat("post #", id, " ahead of #", queue.front()));
+    ++stats_.ok;
+  } else {
+    if (absl::Now() < q.due) return Fail(absl::StrCat("timer #", id, " fired early"));
+    // Any timer still pending that was due well before this one (more than
+    // the jitter of submission, 1 ms) should have fired first.
+    for (uint64_t other : queue) {
+      const Req& o = *pending_[other];
+      if (other != id && !o.must_cancel && o.due + absl::Milliseconds(1) < q.due) {
+        return Fail(absl::StrCat("timer #", id, " fired before #", other, ", due earlier"));
+      }
+    }
+    ++stats_.ok;
+  }
+  queue.erase(pos);
+  pending_.erase(it);
+}
+
 bool Run::CheckStatus(const OpResult& r, const Req& q) {
   const absl::Status& s = r.status;
-  const Conn* c = q.conn;
-  const bool fill = q.kind == Kind::kReadFull || q.kind == Kind::kWrite;
+  Conn* c = q.conn;
+  if (q.must_cancel && !absl::IsCancelled(s)) {
+    Fail(absl::StrCat("#", q.id, ": ", s.ToString(), " although cancel() succeeded"));
+    return false;
+  }
+  if (q.kind == Kind::kConnect) {
+    if (s.ok()) {
+      ++stats_.ok;
+    } else if (absl::IsCancelled(s) && q.cancel_ok) {
+      ++stats_.cancelled;
+    } else if (c->reset_possible && ErrnoOf(s) != 0 && absl::StrContains(s.message(), "connect")) {
+      // The peer reset the connection before the watcher saw it complete.
+      q.conn->connect_failure = s;
+      ++stats_.errors;
+    } else {
+      Fail(absl::StrCat("connect #", q.id, ": ", s.ToString()));
+      return false;
+    }
+    return true;
+  }
+  if (!c->connect_failure.ok() && s == c->connect_failure) {
+    if (r.size != 0) {
+      Fail(absl::StrCat("#", q.id, ": progress after a failed connect"));
+      return false;
+    }
+    ++stats_.errors;
+    return true;
+  }
+  const bool fill = q.kind == Kind::kReadFull || q.is_write();
   const bool swap = q.kind == Kind::kSwapRead;
   // Progress on failure: partial for read_full/write, none for single reads.
   const bool partial_size = fill ? r.size < q.len : r.size == 0;
@@ -191,7 +274,7 @@ bool Run::CheckStatus(const OpResult& r, const Req& q) {
     if (!c->reset_possible) return bad("ECONNRESET without a peer reset");
     if (!partial_size) return bad("wrong size for a failed read");
     ++stats_.errors;
-  } else if (!q.is_read() && (s == WriteError(EPIPE) ||
+  } else if (q.is_write() && (s == WriteError(EPIPE) ||
                               s == WriteError(ECONNRESET))) {
     if (c->peer_state != PeerState::kClosed) return bad("write failed while the peer is open");
     if (!partial_size) return bad("wrong size for a failed write");

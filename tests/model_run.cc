@@ -1,7 +1,10 @@
 // The operations of a model run, and how a run ends.
 #include "tests/model_run.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,6 +42,14 @@ const char* KindName(Kind k) {
       return "read_full";
     case Kind::kWrite:
       return "write";
+    case Kind::kWritev:
+      return "writev";
+    case Kind::kConnect:
+      return "connect";
+    case Kind::kTimer:
+      return "timer";
+    case Kind::kPost:
+      return "post";
   }
   return "?";
 }
@@ -82,6 +93,14 @@ void Run::Setup() {
   absl::StatusOr<Watcher> w = Watcher::Create(o);
   if (!w.ok()) return Fail(absl::StrCat("Watcher::Create: ", w.status().ToString()));
   watcher_.emplace(*std::move(w));
+  listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (listener_ < 0 || bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(listener_, 64) != 0) {
+    return Fail(absl::StrCat("listener: ", std::strerror(errno)));
+  }
   const int n = 1 + static_cast<int>(choices_.Next(6));
   for (int i = 0; i < n && !failed(); ++i) slots_.push_back(NewConn());
 }
@@ -90,26 +109,54 @@ Conn* Run::NewConn() {
   auto c = std::make_unique<Conn>();
   c->index = static_cast<int>(conns_.size());
   c->tcp = choices_.Next(4) == 0;
-  absl::StatusOr<testing::FdPair> p = c->tcp ? testing::TcpPair() : testing::UnixPair();
+  // One TCP conn in two is made by the watcher's connect(): its reads and
+  // writes may queue behind the connect.
+  const bool by_connect = c->tcp && choices_.Next(2) == 0;
+  absl::StatusOr<testing::FdPair> p =
+      by_connect ? absl::StatusOr<testing::FdPair>(testing::FdPair{})
+                 : (c->tcp ? testing::TcpPair() : testing::UnixPair());
   if (!p.ok()) {
     Fail(absl::StrCat("cannot make a pair: ", p.status().ToString()));
     c->watched_closed = true;
-  } else {
+  } else if (!by_connect) {
     c->watched = p->watched;
     c->peer = p->peer;
   }
   c->in_key = next_key_;
   next_key_ += 2;  // even: peer streams; odd (id * 2 + 1): write data
-  Trace(absl::StrCat("new c", c->index, c->tcp ? " tcp" : " unix", " fd ", c->watched, " peer ",
-                     c->peer));
   conns_.push_back(std::move(c));
-  return conns_.back().get();
+  Conn* conn = conns_.back().get();
+  if (by_connect && !failed()) {
+    conn->watched = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    socklen_t len = sizeof(addr);
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    auto q = std::make_unique<Req>();
+    q->id = next_id_++;
+    q->conn = conn;
+    q->fd = conn->watched;
+    q->kind = Kind::kConnect;
+    const uint64_t id = q->id;
+    absl::Status st =
+        watcher_->connect(Ctx(id), conn->watched, reinterpret_cast<sockaddr*>(&addr), len);
+    Accept(std::move(q), st);
+    if (st.ok()) conn->connecting = id;
+    // The kernel completes the handshake whatever the watcher does.
+    conn->peer = accept(listener_, nullptr, nullptr);
+    if (conn->peer < 0) Fail(absl::StrCat("accept: ", std::strerror(errno)));
+    int one = 1;
+    setsockopt(conn->peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
+  Trace(absl::StrCat("new c", conn->index, conn->tcp ? " tcp" : " unix",
+                     by_connect ? " by connect()" : "", " fd ", conn->watched, " peer ",
+                     conn->peer));
+  return conn;
 }
 
 Conn* Run::PickConn() { return slots_[choices_.Next(static_cast<uint32_t>(slots_.size()))]; }
 
 void Run::Step() {
-  const uint32_t op = choices_.Next(100);
+  const uint32_t op = choices_.Next(110);
   Conn* c = PickConn();
   if (op < 12) {
     SubmitRead(c, Kind::kRead);
@@ -141,11 +188,21 @@ void Run::Step() {
     Free(c);
   } else if (op < 98) {
     FreeUnowned(c);
-  } else {
+  } else if (op < 100) {
     const int64_t us =
         choices_.Next(static_cast<uint32_t>(absl::ToInt64Microseconds(options_.max_deadline)));
     Trace(absl::StrCat("sleep ", us, "us"));
     absl::SleepFor(absl::Microseconds(us));
+  } else if (op < 103) {
+    SubmitTimer();
+  } else if (op < 105) {
+    SubmitPost();
+  } else if (op < 108) {
+    CancelOne(c);
+  } else if (op < 109) {
+    CancelTimer();
+  } else {
+    Release(c);
   }
 }
 
@@ -158,15 +215,97 @@ absl::Time Run::PickDeadline() {
 }
 
 void Run::Accept(std::unique_ptr<Req> q, const absl::Status& s) {
-  Trace(absl::StrCat(KindName(q->kind), " #", q->id, " c", q->conn->index, " fd ", q->fd, " len ",
+  Trace(absl::StrCat(KindName(q->kind), " #", q->id,
+                     q->conn ? absl::StrCat(" c", q->conn->index, " fd ", q->fd) : "", " len ",
                      q->len, q->deadline == absl::InfiniteFuture() ? "" : " with deadline",
                      q->drain ? " (drain)" : "", s.ok() ? "" : " refused: " + s.ToString()));
   if (!s.ok()) return Fail(absl::StrCat("submission refused: ", s.ToString()));
-  Conn* c = q->conn;
-  c->registered = true;
-  (q->is_read() ? c->reads : c->writes).push_back(q->id);
+  if (Conn* c = q->conn) {
+    c->registered = true;
+    (q->in_reads() ? c->reads : c->writes).push_back(q->id);
+  } else if (q->kind == Kind::kTimer) {
+    timers_.push_back(q->id);
+  } else {
+    posts_.push_back(q->id);
+  }
   ++stats_.requests;
   pending_[q->id] = std::move(q);
+}
+
+void Run::SubmitTimer() {
+  if (timers_.size() >= 64) return;
+  auto q = std::make_unique<Req>();
+  q->id = next_id_++;
+  q->kind = Kind::kTimer;
+  const uint32_t r = choices_.Next(8);
+  const absl::Duration delay =
+      r == 0 ? absl::InfiniteDuration()
+             : r == 1 ? absl::ZeroDuration()
+                      : absl::Microseconds(choices_.Next(static_cast<uint32_t>(
+                            absl::ToInt64Microseconds(options_.max_deadline))));
+  q->due = delay == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + delay;
+  const uint64_t id = q->id;
+  absl::Status s = watcher_->after(Ctx(id), delay);
+  Accept(std::move(q), s);
+}
+
+void Run::SubmitPost() {
+  auto q = std::make_unique<Req>();
+  q->id = next_id_++;
+  q->kind = Kind::kPost;
+  const uint64_t id = q->id;
+  absl::Status s = watcher_->post(Ctx(id));
+  Accept(std::move(q), s);
+}
+
+void Run::CancelOne(Conn* c) {
+  if (!c->registered || (c->reads.empty() && c->writes.empty())) return;
+  const uint32_t n = static_cast<uint32_t>(c->reads.size() + c->writes.size());
+  const uint32_t k = choices_.Next(n);
+  const uint64_t id = k < c->reads.size() ? c->reads[k] : c->writes[k - c->reads.size()];
+  Req& q = *pending_[id];
+  absl::Status s = watcher_->cancel(c->watched, Ctx(id));
+  Trace(absl::StrCat("cancel #", id, " c", c->index, ": ", s.ToString()));
+  if (s.ok()) {
+    q.must_cancel = q.cancel_ok = true;
+    if (q.kind == Kind::kConnect) {
+      // What waits behind a connect goes with it.
+      for (uint64_t other : c->reads) pending_[other]->must_cancel = pending_[other]->cancel_ok = true;
+      for (uint64_t other : c->writes) pending_[other]->must_cancel = pending_[other]->cancel_ok = true;
+    }
+  } else if (!absl::IsNotFound(s)) {
+    Fail(absl::StrCat("cancel #", id, ": ", s.ToString()));
+  }
+  // NotFound: it completed already; its own result is on its way.
+}
+
+void Run::CancelTimer() {
+  if (timers_.empty()) return;
+  const uint64_t id = timers_[choices_.Next(static_cast<uint32_t>(timers_.size()))];
+  absl::Status s = watcher_->cancel(-1, Ctx(id));
+  Trace(absl::StrCat("cancel timer #", id, ": ", s.ToString()));
+  if (s.ok()) {
+    pending_[id]->must_cancel = pending_[id]->cancel_ok = true;
+  } else if (!absl::IsNotFound(s)) {
+    Fail(absl::StrCat("cancel timer #", id, ": ", s.ToString()));
+  }
+}
+
+// release(): the requests end Cancelled, the fd stays open and blocking as
+// it was made, and its streams go on (later requests register it anew).
+void Run::Release(Conn* c) {
+  if (!c->registered) return;
+  for (uint64_t id : c->reads) pending_[id]->cancel_ok = true;
+  for (uint64_t id : c->writes) pending_[id]->cancel_ok = true;
+  absl::Status s = watcher_->release(c->watched);
+  Trace(absl::StrCat("release c", c->index, " fd ", c->watched, ": ", s.ToString()));
+  if (!s.ok()) return Fail(absl::StrCat("release(", c->watched, "): ", s.ToString()));
+  c->registered = false;
+  if (!testing::FdIsOpen(c->watched)) return Fail("release() closed the fd");
+  if (fcntl(c->watched, F_GETFL) & O_NONBLOCK) return Fail("release() left O_NONBLOCK set");
+  if (absl::Status again = watcher_->free(c->watched); !absl::IsNotFound(again)) {
+    Fail(absl::StrCat("free() after release(): ", again.ToString()));
+  }
 }
 
 void Run::SubmitRead(Conn* c, Kind kind, bool drain) {
@@ -210,16 +349,26 @@ void Run::SubmitWrite(Conn* c) {
   q->id = next_id_++;
   q->conn = c;
   q->fd = c->watched;
-  q->kind = Kind::kWrite;
+  q->kind = choices_.Next(3) == 0 ? Kind::kWritev : Kind::kWrite;
   q->len = 1 + choices_.Next(choices_.Next(2) == 0 ? 512 : 64 * 1024);
   q->buf = std::make_unique<char[]>(q->len);
   const uint64_t key = (q->id << 1) | 1;
   for (size_t i = 0; i < q->len; ++i) q->buf[i] = static_cast<char>(StreamByte(key, i));
   q->deadline = PickDeadline();
   const absl::Span<const char> data(q->buf.get(), q->len);
-  absl::Status s = q->deadline == absl::InfiniteFuture()
-                       ? watcher_->write(Ctx(q->id), q->fd, data)
-                       : watcher_->write_timeout(Ctx(q->id), q->fd, data, q->deadline);
+  absl::Status s;
+  if (q->kind == Kind::kWritev) {
+    // Up to three pieces, some possibly empty.
+    const size_t a = choices_.Next(static_cast<uint32_t>(q->len + 1));
+    const size_t b = a + choices_.Next(static_cast<uint32_t>(q->len - a + 1));
+    s = watcher_->writev_timeout(Ctx(q->id), q->fd,
+                                 {data.subspan(0, a), data.subspan(a, b - a), data.subspan(b)},
+                                 q->deadline);
+  } else {
+    s = q->deadline == absl::InfiniteFuture()
+            ? watcher_->write(Ctx(q->id), q->fd, data)
+            : watcher_->write_timeout(Ctx(q->id), q->fd, data, q->deadline);
+  }
   Accept(std::move(q), s);
 }
 
@@ -366,6 +515,11 @@ void Run::Finalize(Conn* c) {
 
 void Run::EndGracefully() {
   Trace("end: drain");
+  // Timers that would fire late or never go first.
+  for (uint64_t id : std::vector<uint64_t>(timers_.begin(), timers_.end())) {
+    if (pending_[id]->due <= absl::Now() + options_.max_deadline) continue;
+    if (watcher_->cancel(-1, Ctx(id)).ok()) pending_[id]->must_cancel = pending_[id]->cancel_ok = true;
+  }
   for (Conn* c : slots_) PeerShutdown(c);
   for (Conn* c : slots_) SubmitRead(c, Kind::kSwapRead, /*drain=*/true);
   const absl::Time give_up = absl::Now() + options_.patience;
@@ -438,6 +592,8 @@ void Run::Cleanup() {
     watcher_->close().IgnoreError();
     watcher_.reset();  // no watcher thread touches a buffer after this
   }
+  if (listener_ >= 0) close(listener_);
+  listener_ = -1;
   pending_.clear();
   for (const std::unique_ptr<Conn>& c : conns_) {
     if (c->peer >= 0) close(c->peer);

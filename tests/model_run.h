@@ -25,21 +25,28 @@ namespace gaio::model {
 // pure function of its key, so a misplaced, lost or repeated byte shows.
 uint8_t StreamByte(uint64_t key, uint64_t offset);
 
-enum class Kind { kRead, kSwapRead, kReadFull, kWrite };
+enum class Kind { kRead, kSwapRead, kReadFull, kWrite, kWritev, kConnect, kTimer, kPost };
 
 struct Conn;
 
 struct Req {
   uint64_t id = 0;
-  Conn* conn = nullptr;
+  Conn* conn = nullptr;  // nullptr for timers and posts
   int fd = -1;
   Kind kind = Kind::kRead;
   std::unique_ptr<char[]> buf;  // own read buffer or write data
   size_t len = 0;
   absl::Time deadline = absl::InfiniteFuture();
-  bool cancel_ok = false;  // free()/close() was called while it was pending
-  bool drain = false;      // a read of the final drain: resubmitted until EOF
-  bool is_read() const { return kind != Kind::kWrite; }
+  absl::Time due = absl::InfiniteFuture();  // timers: not before this
+  bool cancel_ok = false;     // free()/close()/release() was called while it was pending
+  bool must_cancel = false;   // cancel() of its ctx returned OK: Cancelled it is
+  bool drain = false;         // a read of the final drain: resubmitted until EOF
+  bool is_read() const {
+    return kind == Kind::kRead || kind == Kind::kSwapRead || kind == Kind::kReadFull;
+  }
+  bool is_write() const { return kind == Kind::kWrite || kind == Kind::kWritev; }
+  // The queue of the conn it waits in: reads, or writes (connects too).
+  bool in_reads() const { return is_read(); }
 };
 
 // A write's bytes that the peer must receive next, in order.
@@ -71,7 +78,11 @@ struct Conn {
   std::string unmatched;
   uint64_t peer_received = 0;
   bool lossy_out = false;              // our RST may drop bytes the writes reported
-  std::deque<uint64_t> reads, writes;  // pending request ids, in order
+  std::deque<uint64_t> reads, writes;  // pending request ids, in order (connects in writes)
+  uint64_t connecting = 0;             // the pending connect's id, 0 if none
+  // The status a connect failed with (the peer reset before it completed):
+  // the requests behind it, and every later one, complete with it.
+  absl::Status connect_failure;
 };
 
 class Run {
@@ -88,6 +99,11 @@ class Run {
   Conn* PickConn();
   void SubmitRead(Conn* c, Kind kind, bool drain = false);
   void SubmitWrite(Conn* c);
+  void SubmitTimer();
+  void SubmitPost();
+  void CancelOne(Conn* c);
+  void CancelTimer();
+  void Release(Conn* c);
   absl::Time PickDeadline();
   void PeerWrite(Conn* c);
   void PeerRead(Conn* c, size_t max);
@@ -107,6 +123,7 @@ class Run {
   // false when wait_io failed (its status in *error when given).
   bool Wait(absl::Duration timeout, absl::Status* error = nullptr);
   void Check(const OpResult& r);
+  void CheckLoose(const OpResult& r, std::map<uint64_t, std::unique_ptr<Req>>::iterator it);
   bool CheckStatus(const OpResult& r, const Req& q);
   void CheckReadBytes(Conn* c, const char* data, size_t n, const char* what);
   void Match(Conn* c);
@@ -132,6 +149,9 @@ class Run {
   std::vector<Conn*> slots_;                  // the live ones
   std::vector<Conn*> retired_;                // freed, waiting for their completions
   std::map<uint64_t, std::unique_ptr<Req>> pending_;
+  std::deque<uint64_t> timers_;  // pending timer ids, in (due, id) order
+  std::deque<uint64_t> posts_;   // pending post ids, in order
+  int listener_ = -1;            // for conns made by the watcher's connect()
   uint64_t next_id_ = 1;
   uint64_t next_key_ = 2;
   // Swap bytes of the last batch: must stay unchanged until the next wait_io.

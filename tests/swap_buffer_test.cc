@@ -1,6 +1,7 @@
 // The swap buffer: validity until the next wait_io(), bounded memory, no tiny
 // reads, and no readiness lost while reads wait for space.
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <map>
@@ -150,6 +151,74 @@ TEST(SwapBuffer, ReadsAreOfferedAtLeastAQuarterOfTheBuffer) {
   EXPECT_TRUE(got == data);
   w.close().IgnoreError();
   close(p->peer);
+}
+
+// Swap bytes passed straight to write(): what the socket takes at once is
+// written from the swap buffer; the rest is copied before the swap bytes are
+// reused, so the peer gets exactly the bytes that were read, even though
+// later reads overwrite that part of the swap buffer meanwhile.
+TEST(SwapBuffer, WriteFromSwapBytesOutlivesTheNextWaitIo) {
+  for (int pollers : {0, 1}) {
+    SCOPED_TRACE(pollers);
+    Watcher w = Make(pollers, 64 * 1024);
+    absl::StatusOr<FdPair> in = UnixPair();
+    absl::StatusOr<FdPair> out = UnixPair();
+    ASSERT_TRUE(in.ok());
+    ASSERT_TRUE(out.ok());
+    int small = 4096;  // the socket takes a few KiB at once, not 60000 bytes
+    ASSERT_EQ(setsockopt(out->watched, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+    const std::string first = Pattern(60000, 7);
+    absl::StatusOr<absl::Span<const OpResult>> batch;
+    GAIO_ASSERT_OK(WriteAll(in->peer, first));
+    GAIO_ASSERT_OK(w.read(nullptr, in->watched, nullptr));
+    const OpResult* read = nullptr;
+    while (read == nullptr) {
+      batch = w.wait_io(testing::kPatience);
+      ASSERT_TRUE(batch.ok());
+      ASSERT_FALSE(batch->empty());
+      for (const OpResult& r : *batch) {
+        if (r.op == OpType::kRead) read = &r;
+      }
+    }
+    GAIO_ASSERT_OK(read->status);
+    ASSERT_TRUE(read->is_swap_buffer);
+    ASSERT_EQ(read->size, first.size());
+    GAIO_ASSERT_OK(w.write(reinterpret_cast<void*>(1), out->watched, read->buffer.first(read->size)));
+    // Overwrite both halves of the swap buffer with other bytes.
+    for (int i = 0; i < 4; ++i) {
+      GAIO_ASSERT_OK(WriteAll(in->peer, Pattern(60000, 100 + i)));
+      GAIO_ASSERT_OK(w.read(nullptr, in->watched, nullptr));
+      bool seen = false;
+      while (!seen) {
+        batch = w.wait_io(testing::kPatience);
+        ASSERT_TRUE(batch.ok());
+        ASSERT_FALSE(batch->empty());
+        for (const OpResult& r : *batch) seen |= r.op == OpType::kRead;
+      }
+    }
+    // Now drain the writer's peer while the watcher finishes the write.
+    std::string echoed;
+    bool written = false;
+    const absl::Time give_up = absl::Now() + testing::kPatience;
+    while ((!written || echoed.size() < first.size()) && absl::Now() < give_up) {
+      char buf[8192];
+      ssize_t n = recv(out->peer, buf, sizeof(buf), MSG_DONTWAIT);
+      if (n > 0) echoed.append(buf, static_cast<size_t>(n));
+      batch = w.wait_io(absl::Milliseconds(1));
+      ASSERT_TRUE(batch.ok());
+      for (const OpResult& r : *batch) {
+        if (r.op != OpType::kWrite) continue;
+        GAIO_ASSERT_OK(r.status);
+        EXPECT_EQ(r.size, first.size());
+        written = true;
+      }
+    }
+    EXPECT_TRUE(written);
+    EXPECT_TRUE(echoed == first) << echoed.size() << " bytes";
+    w.close().IgnoreError();
+    close(in->peer);
+    close(out->peer);
+  }
 }
 
 }  // namespace

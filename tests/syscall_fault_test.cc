@@ -150,6 +150,15 @@ TEST_P(SyscallFault, EpollPwait2RefusedWithEpermFallsBack) {
 // requests it held complete with its error, later submissions are refused
 // naming it, and wait_io() reports it; nothing hangs until close().
 TEST_P(SyscallFault, PollerFailureReachesRequestsSubmissionsAndWaitIo) {
+#ifdef GAIO_KQUEUE_BACKEND
+  // Refusing the epoll waits breaks libkqueue, which is made of epoll, not
+  // the backend: libkqueue's monitoring thread spins on its refused
+  // epoll_wait() and never answers libkqueue_drain_pending_close(), so
+  // ~Poller hangs (the target timed out). What the case checks past the
+  // poller (the engine's failure path) is backend-neutral, run under epoll.
+  GTEST_SKIP() << "kqueue backend (libkqueue): refused epoll waits hang libkqueue's own "
+                  "monitoring thread; this case runs under the epoll backend";
+#endif
   const int mode = GetParam();
   EXPECT_CHILD_OK(RunInChild([mode]() -> std::string {
     RefuseSyscalls({{SYS_epoll_pwait2, EACCES}, {SYS_epoll_wait, EACCES},

@@ -69,7 +69,7 @@ absl::StatusOr<FdPair> TcpPair() {
 }
 
 Completion Copy(const OpResult& r) {
-  Completion c{r.op, r.fd, r.ctx, r.size, r.is_swap_buffer, r.status, {}};
+  Completion c{r.op, r.fd, r.ctx, r.size, r.is_swap_buffer, r.status, {}, r.accepted_fd};
   if (r.op == OpType::kRead && r.size > 0) c.data.assign(r.buffer.data(), r.size);
   return c;
 }

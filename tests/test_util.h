@@ -50,6 +50,7 @@ struct Completion {
   bool is_swap_buffer;
   absl::Status status;
   std::string data;  // reads: the bytes read
+  int accepted_fd = -1;
 };
 Completion Copy(const OpResult& r);
 

@@ -27,6 +27,9 @@ inline MonoTime MonoNow() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// A deadline that has passed (a poll). Only DeadlineIn makes it.
+inline constexpr MonoTime kMonoPast = 0;
+
 // `d` in nanoseconds, clamped to [0, kMonoNever]: negative durations are
 // zero, absl::InfiniteDuration() and anything beyond ~292 years is never.
 inline int64_t ClampedNanos(absl::Duration d) {
@@ -56,6 +59,29 @@ inline absl::Duration MonoUntil(MonoTime deadline, MonoTime now) {
   if (deadline == kMonoNever) return absl::InfiniteDuration();
   if (deadline <= now) return absl::ZeroDuration();
   return absl::Nanoseconds(deadline - now);
+}
+
+// The deadline `timeout` from now, reading the clock only for a finite,
+// positive timeout: kMonoNever for absl::InfiniteDuration() (and beyond the
+// clock's range), kMonoPast for zero or negative.
+inline MonoTime DeadlineIn(absl::Duration timeout) {
+  if (timeout <= absl::ZeroDuration()) return kMonoPast;
+  if (timeout == absl::InfiniteDuration()) return kMonoNever;
+  return MonoAfter(MonoNow(), timeout);
+}
+
+// Time left until `deadline`, reading the clock only for a finite one.
+inline absl::Duration TimeLeft(MonoTime deadline) {
+  if (deadline == kMonoNever) return absl::InfiniteDuration();
+  if (deadline <= kMonoPast) return absl::ZeroDuration();
+  return MonoUntil(deadline, MonoNow());
+}
+
+// Whether `deadline` has passed, reading the clock only for a finite one.
+inline bool Passed(MonoTime deadline) {
+  if (deadline == kMonoNever) return false;
+  if (deadline <= kMonoPast) return true;
+  return MonoNow() >= deadline;
 }
 
 }  // namespace gaio::internal

@@ -50,6 +50,10 @@ struct FdState {
   bool connecting : 1 = false;
   // O_NONBLOCK was set before registration (release() restores it).
   bool was_nonblocking : 1 = false;
+  // A connect on it failed (Shard::connect_failures_ has its status).
+  bool connect_failed : 1 = false;
+  bool is_datagram : 1 = false;   // see FdInfo::is_datagram
+  bool is_seqpacket : 1 = false;  // see FdInfo::is_seqpacket
 };
 static_assert(sizeof(FdState) <= 24, "an FdState is part of every idle connection's cost");
 

@@ -30,8 +30,16 @@ struct Request {
   RequestId next = kNoRequest;  // also the free list's link
   uint32_t heap_index = kNotInHeap;  // position in the TimerHeap, if any
   OpType op = OpType::kRead;
-  bool fill = false;      // read_full / write: complete only when len bytes moved
-  bool vectored = false;  // writev: data is a WriteVector (write_vector.h)
+  bool fill : 1 = false;      // read_full / write: complete only when len bytes moved
+  bool vectored : 1 = false;  // writev: data is a WriteVector (write_vector.h)
+  // A write of swap-buffer bytes that did not finish in its submitting call:
+  // data is a KeptBytes copy of the rest (write_vector.h), which the request
+  // owns; len and done count within it.
+  bool kept : 1 = false;
+  bool want_peer : 1 = false;  // recv_from: report the sender's address
+  // send_to: data is a SendTarget (datagram_storage.h) with the address and
+  // the caller's buffer.
+  bool addressed : 1 = false;
   void* ctx = nullptr;
   char* data = nullptr;  // caller's buffer; nullptr for a swap-buffer read
   size_t len = 0;        // caller's buffer length (0 for swap reads)
@@ -57,6 +65,17 @@ class RequestPool {
 
   void PushBack(RequestQueue* q, RequestId id);
   void Remove(RequestQueue* q, RequestId id);
+  // Calls f(id) for the requests of q, in order, while f returns true. f
+  // must not change q.
+  template <typename F>
+  void ForEachWhile(const RequestQueue& q, F f) {
+    if (q.empty()) return;
+    RequestId id = q.head;
+    do {
+      if (!f(id)) return;
+      id = (*this)[id].next;
+    } while (id != q.head);
+  }
   // Calls f(id) for each request of q, in order. f must not change q.
   template <typename F>
   void ForEach(const RequestQueue& q, F f) {

@@ -20,6 +20,7 @@
 #include "watcher/mutex.h"
 #include "watcher/op_result.h"
 #include "watcher/request.h"
+#include "watcher/statuses.h"
 
 namespace gaio::internal {
 
@@ -51,40 +52,36 @@ FdState* Shard::Lookup(int fd) {
   return s != nullptr && s->active ? s : nullptr;
 }
 
-namespace {
 
-const absl::Status& CancelledStatus() {
-  static const absl::Status* const kCancelled = new absl::Status(absl::CancelledError("cancelled"));
-  return *kCancelled;
-}
-
-}  // namespace
-
-absl::StatusOr<FdState*> Shard::Register(int fd) {
-  absl::StatusOr<FdInfo> info = ProbeFd(fd);
-  if (!info.ok()) return info.status();
+absl::StatusOr<FdState*> Shard::Register(int fd, const FdInfo& info) {
   FdState* s = fds_.Get(SlotOf(fd));
   if (s == nullptr) return absl::ResourceExhaustedError("cannot allocate fd state");
   // Add first: it refuses regular files and directories before anything about
   // the fd is changed.
   if (absl::Status st = poller_->Add(fd); !st.ok()) return st;
   bool was_nonblocking = false;
-  if (absl::Status st = PrepareFd(fd, *info, &was_nonblocking); !st.ok()) {
+  if (absl::Status st = PrepareFd(fd, info, &was_nonblocking); !st.ok()) {
     poller_->Remove(fd).IgnoreError();  // best effort; the fd stays the caller's
     return st;
   }
   *s = FdState{};
   s->fd = fd;
   s->active = true;
-  s->is_socket = info->is_socket;
-  s->is_stream = info->is_stream;
-  s->is_unix_stream = info->is_unix_stream;
+  s->is_socket = info.is_socket;
+  s->is_stream = info.is_stream;
+  s->is_unix_stream = info.is_unix_stream;
+  s->is_datagram = info.is_datagram;
+  s->is_seqpacket = info.is_seqpacket;
   s->was_nonblocking = was_nonblocking;
   s->swap_turn = static_cast<uint8_t>(Turn() - 1);  // its first swap read may run now
   return s;
 }
 
 void Shard::CompleteAll(FdState* s, const absl::Status& status) {
+  // A connect under way completes before what is queued behind it.
+  if (s->connecting && !s->writes.empty() && pool_[s->writes.head].op == OpType::kConnect) {
+    Complete(s, s->writes.head, status);
+  }
   while (!s->reads.empty()) Complete(s, s->reads.head, status);
   while (!s->writes.empty()) Complete(s, s->writes.head, status);
   s->connecting = false;
@@ -96,6 +93,7 @@ void Shard::CompleteAll(FdState* s, const absl::Status& status) {
 
 void Shard::Detach(FdState* s, bool keep_open) {
   CompleteAll(s, CancelledStatus());
+  if (s->connect_failed) connect_failures_.erase(s->fd);
   // Deregistration can only fail if the fd was closed behind our back.
   poller_->Remove(s->fd).IgnoreError();
   if (keep_open) {
@@ -115,9 +113,36 @@ absl::Status Shard::Accepting() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<FdState*> Shard::Prepare(int fd) {
-  if (FdState* s = Lookup(fd)) return s;
-  return Register(fd);
+absl::Status Shard::CheckKind(const SubmitArgs& args, bool datagram) {
+  if (datagram) {
+    if (args.op == OpType::kRead && args.fill) {
+      return absl::InvalidArgumentError("read_full on a datagram socket: a read is one datagram");
+    }
+    if (args.op == OpType::kAccept) return absl::InvalidArgumentError("accept on a datagram socket");
+    return absl::OkStatus();
+  }
+  if (args.want_peer || args.to != nullptr) {
+    return absl::InvalidArgumentError("recv_from/send_to need a datagram socket");
+  }
+  if (args.op == OpType::kWrite && args.len == 0) {
+    return absl::InvalidArgumentError("write needs a non-empty buffer");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FdState*> Shard::Prepare(int fd, const SubmitArgs* args) {
+  if (FdState* s = Lookup(fd)) {
+    if (args != nullptr) {
+      if (absl::Status st = CheckKind(*args, s->is_datagram); !st.ok()) return st;
+    }
+    return s;
+  }
+  absl::StatusOr<FdInfo> info = ProbeFd(fd);
+  if (!info.ok()) return info.status();
+  if (args != nullptr) {
+    if (absl::Status st = CheckKind(*args, info->is_datagram); !st.ok()) return st;
+  }
+  return Register(fd, *info);
 }
 
 void Shard::Enqueue(FdState* s, RequestId id, MonoTime deadline) {
@@ -140,20 +165,34 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
   if (swap_read) {
     if (absl::Status st = swap_.Allocate(); !st.ok()) return st;
   }
-  absl::StatusOr<FdState*> state = Prepare(args.fd);
+  absl::StatusOr<FdState*> state = Prepare(args.fd, &args);
   if (!state.ok()) return state.status();
   FdState* s = *state;
+  SendTarget* target = nullptr;
+  if (args.to != nullptr) {
+    target = send_targets_.Get(args.to, args.to_len, args.data);
+    if (target == nullptr) return absl::ResourceExhaustedError("cannot allocate a send target");
+  }
   const RequestId id = pool_.Get();
-  if (id == kNoRequest) return absl::ResourceExhaustedError("cannot allocate a request record");
+  if (id == kNoRequest) {
+    if (target != nullptr) send_targets_.Put(target);
+    return absl::ResourceExhaustedError("cannot allocate a request record");
+  }
   Request& r = pool_[id];
   r.ctx = args.ctx;
-  r.data = args.data;
+  r.data = target != nullptr ? reinterpret_cast<char*>(target) : args.data;
   r.len = args.len;
   r.op = args.op;
-  r.fill = args.fill;
+  r.fill = args.fill && !s->is_datagram;  // a datagram goes whole or not at all
   r.vectored = args.vectored;
+  r.want_peer = args.want_peer;
+  r.addressed = target != nullptr;
   const bool first_in_line = QueueOf(s, args.op)->empty();
   Enqueue(s, id, args.deadline);
+  if (s->connect_failed) {
+    Complete(s, id, connect_failures_[s->fd]);
+    return absl::OkStatus();
+  }
   if (first_in_line && !s->connecting) {
     if (args.op == OpType::kWrite) {
       if (s->writable) ProcessWrites(s);
@@ -161,6 +200,10 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
       ServeReads(s);
     }
   }
+  // A write of swap bytes still pending (not tried, or written in part): its
+  // rest must outlive the swap bytes. (A completed one has left the queue,
+  // and its id may be free: not touched then.)
+  if (args.from_swap && (!first_in_line || s->writes.head == id)) KeepUnsent(s, id);
   return absl::OkStatus();
 }
 
@@ -331,6 +374,14 @@ void Shard::FailWith(const absl::Status& status) {
   poller_->Wake().IgnoreError();  // a poller thread asleep in Wait() stops
 }
 
+void Shard::AddDatagramStats(WatcherStats* stats) const {
+  MutexLock lock(&mu_);
+  stats->datagram_receive_calls += datagram_receive_calls_;
+  stats->datagrams_received += datagrams_received_;
+  stats->datagram_send_calls += datagram_send_calls_;
+  stats->datagrams_sent += datagrams_sent_;
+}
+
 absl::Status Shard::failure() const {
   MutexLock lock(&mu_);
   return failure_;
@@ -349,6 +400,7 @@ size_t Shard::TakeCompletions(std::vector<OpResult>* out) {
   // A new batch: the filled swap half goes with it, and every fd gets a new
   // turn for a swap read.
   swap_.Flip();
+  peers_.Flip();
   ++batch_;
   if (!line_.empty()) ServeLine();
   return n;

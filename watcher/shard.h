@@ -25,16 +25,20 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "poller/fd_io.h"
 #include "poller/poller.h"
 #include "watcher/clock.h"
 #include "watcher/completion_signal.h"
+#include "watcher/datagram_storage.h"
 #include "watcher/fd_table.h"
 #include "watcher/mutex.h"
 #include "watcher/op_result.h"
+#include "watcher/stats.h"
 #include "watcher/request.h"
 #include "watcher/swap_buffer.h"
 #include "watcher/takeover.h"
@@ -50,7 +54,21 @@ struct SubmitArgs {
   size_t len = 0;        // bytes (writev: all of them)
   bool fill = false;     // read_full / write: complete only when len bytes moved
   bool vectored = false;  // data is a WriteVector (write_vector.h)
+  // A write of bytes in a swap buffer of this Watcher (Watcher::Impl tells):
+  // what is not written in the submitting call is copied (KeptBytes).
+  bool from_swap = false;
+  bool want_peer = false;         // recv_from (datagram fds only)
+  const sockaddr* to = nullptr;   // send_to (datagram fds only)
+  socklen_t to_len = 0;
   MonoTime deadline = kMonoNever;
+};
+
+// What a completion carries besides its status (Shard::Complete).
+struct CompletionExtra {
+  absl::Span<char> swap_bytes = {};  // a swap read's data
+  int accepted_fd = -1;
+  const sockaddr* peer = nullptr;  // recv_from
+  socklen_t peer_len = 0;
 };
 
 struct ShardOptions {
@@ -157,8 +175,16 @@ class Shard {
   uint64_t handbacks() const { return takeover_ ? takeover_->handbacks() : 0; }
   uint64_t deadline_polls() const { return takeover_ ? takeover_->deadline_polls() : 0; }
 
+  // Adds this shard's datagram counters to `*stats`.
+  void AddDatagramStats(WatcherStats* stats) const ABSL_LOCKS_EXCLUDED(mu_);
+
   // The Poller's own fds (which no request may name).
   std::vector<int> PollerFds() const { return poller_->OwnFds(); }
+
+  // Whether [p, p + n) lies in this shard's swap buffer. Any thread.
+  bool SwapContains(const char* p, size_t n) const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return swap_.Contains(p, n);
+  }
 
  private:
   // What ServeReads left an fd waiting for.
@@ -181,7 +207,7 @@ class Shard {
   }
 
   FdState* Lookup(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<FdState*> Register(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<FdState*> Register(int fd, const FdInfo& info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Completes fd's requests with `status` (reads then writes, each in order)
   // and takes it out of the line.
   void CompleteAll(FdState* s, const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -190,7 +216,10 @@ class Shard {
   void Detach(FdState* s, bool keep_open) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Shared by Submit and Connect: the state of fd, registered if need be,
   // and a new request record for it. Locked, not closed or failed.
-  absl::StatusOr<FdState*> Prepare(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `args` (when given) is checked against the fd's kind before anything is
+  // registered.
+  absl::StatusOr<FdState*> Prepare(int fd, const SubmitArgs* args = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Accepting() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues request `id` (with its deadline) for `s` (nullptr: a timer).
   void Enqueue(FdState* s, RequestId id, MonoTime deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -199,11 +228,24 @@ class Shard {
   void FinishConnect(FdState* s, RequestId id, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Attempt TryConnect(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies the unsent rest of a pending write out of the swap buffer.
+  void KeepUnsent(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Attempt TryAccept(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records an OpResult (and tells the consumer when it is the first).
   void Deliver(OpResult result) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Completes every request left in the timer heap (timers) with `status`.
   void CompleteTimers(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The message-socket half of TryRead/TryWrite (shard_datagram.cc).
+  Attempt TryReceive(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Several own-buffer receives queued at the head: one recvmmsg for them.
+  // kDone when it served any (the rest are tried again), else as TryReceive.
+  Attempt TryReceiveBatch(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Attempt TrySendBatch(FdState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OK, DataLoss (truncated) or EOF (a sequenced-packet peer's end) for a
+  // message just received.
+  absl::Status DatagramStatus(const FdState* s, const DatagramSlot& slot) const;
+  // Refuses what a message socket (or a byte stream) cannot do.
+  static absl::Status CheckKind(const SubmitArgs& args, bool datagram);
   // The queue a request of kind `op` waits in: reads and accepts in reads,
   // writes and connects in writes.
   static RequestQueue* QueueOf(FdState* s, OpType op) {
@@ -224,8 +266,12 @@ class Shard {
   // Removes request `id` from its queue and the timer heap, records its
   // OpResult and recycles it. `swap_bytes` is the data of a swap read that
   // returned bytes.
-  void Complete(FdState* s, RequestId id, const absl::Status& status,
-                absl::Span<char> swap_bytes = {}, int accepted_fd = -1)
+  // Where a request's bytes are: its data, or its send target's (send_to).
+  static char*& BytesOf(Request& r) {
+    return r.addressed ? reinterpret_cast<SendTarget*>(r.data)->data : r.data;
+  }
+  using Extra = CompletionExtra;
+  void Complete(FdState* s, RequestId id, const absl::Status& status, const Extra& extra = {})
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint32_t SlotOf(int fd) const { return static_cast<uint32_t>(static_cast<size_t>(fd) / stride_); }
   uint8_t Turn() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return static_cast<uint8_t>(batch_); }
@@ -255,10 +301,23 @@ class Shard {
   RequestPool pool_ ABSL_GUARDED_BY(mu_);
   TimerHeap timers_ ABSL_GUARDED_BY(mu_){&pool_};
   SwapBuffer swap_ ABSL_GUARDED_BY(mu_);
+  PeerArena peers_ ABSL_GUARDED_BY(mu_);       // recv_from addresses, flipped with swap_
+  SendTargets send_targets_ ABSL_GUARDED_BY(mu_);
+  // Message sockets: receive and send syscalls made, datagrams moved
+  // (WatcherStats).
+  uint64_t datagram_receive_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t datagrams_received_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t datagram_send_calls_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t datagrams_sent_ ABSL_GUARDED_BY(mu_) = 0;
   // Batches taken so far: a swap read's turn (FdState::swap_turn).
   uint32_t batch_ ABSL_GUARDED_BY(mu_) = 0;
   FdLine line_ ABSL_GUARDED_BY(mu_){&fds_};  // fds whose swap read waits
   std::vector<OpResult> completions_ ABSL_GUARDED_BY(mu_);
+  // fd -> the status its connect failed with. Every request submitted on fd
+  // afterwards (until free/release) completes with it: the socket is of no
+  // use, and a request submitted before the caller saw the failure must not
+  // behave differently from one queued behind the connect.
+  absl::flat_hash_map<int, absl::Status> connect_failures_ ABSL_GUARDED_BY(mu_);
 
   std::vector<PollEvent> events_;  // used only by the thread inside PollOnce
 };

@@ -23,25 +23,10 @@
 #include "watcher/op_result.h"
 #include "watcher/request.h"
 #include "watcher/shard.h"
+#include "watcher/statuses.h"
 #include "watcher/write_vector.h"
 
 namespace gaio::internal {
-namespace {
-
-// Shared, immutable statuses: copying one costs a reference-count increment
-// instead of an allocation per completion.
-const absl::Status& EofStatus() {
-  static const absl::Status* const kEof = new absl::Status(absl::OutOfRangeError("EOF"));
-  return *kEof;
-}
-
-const absl::Status& DeadlineStatus() {
-  static const absl::Status* const kDeadline =
-      new absl::Status(absl::DeadlineExceededError("deadline exceeded"));
-  return *kDeadline;
-}
-
-}  // namespace
 
 void Shard::ServeReads(FdState* s) {
   if (ProcessReads(s) != Pending::kNothing && !s->in_line) {
@@ -54,7 +39,10 @@ Shard::Pending Shard::ProcessReads(FdState* s) {
   if (s->connecting) return Pending::kNothing;
   while (s->readable && !s->reads.empty()) {
     const RequestId head = s->reads.head;
-    switch (pool_[head].op == OpType::kAccept ? TryAccept(s, head) : TryRead(s, head)) {
+    const Attempt a = pool_[head].op == OpType::kAccept ? TryAccept(s, head)
+                      : s->is_datagram                  ? TryReceiveBatch(s)
+                                                        : TryRead(s, head);
+    switch (a) {
       case Attempt::kDone:
         continue;
       case Attempt::kNoSwapSpace:
@@ -76,14 +64,15 @@ void Shard::ProcessWrites(FdState* s) {
       if (!s->writable || TryConnect(s, head) != Attempt::kDone) return;
       continue;
     }
-    if (!s->writable || TryWrite(s, head) != Attempt::kDone) return;
+    if (!s->writable) return;
+    if ((s->is_datagram ? TrySendBatch(s) : TryWrite(s, head)) != Attempt::kDone) return;
   }
 }
 
 Shard::Attempt Shard::TryAccept(FdState* s, RequestId id) {
   const IoResult io = AcceptOne(s->fd);
   if (io.n >= 0) {
-    Complete(s, id, absl::OkStatus(), {}, static_cast<int>(io.n));
+    Complete(s, id, absl::OkStatus(), Extra{.accepted_fd = static_cast<int>(io.n)});
     return Attempt::kDone;
   }
   if (io.would_block()) {
@@ -100,6 +89,13 @@ Shard::Attempt Shard::TryAccept(FdState* s, RequestId id) {
 
 Shard::Attempt Shard::TryConnect(FdState* s, RequestId id) {
   const int err = poller_->SocketError(s->fd);
+  // Writable without an error may be stale: an event the poller fetched
+  // for the unconnected socket just before connect() started. Only a peer
+  // proves the connection.
+  if (err == 0 && !IsConnected(s->fd)) {
+    s->writable = false;
+    return Attempt::kWouldBlock;
+  }
   FinishConnect(s, id, err == 0 ? absl::OkStatus() : PosixError(err, "connect"));
   return Attempt::kDone;
 }
@@ -109,6 +105,12 @@ void Shard::FinishConnect(FdState* s, RequestId id, const absl::Status& status) 
   Complete(s, id, status);
   if (!status.ok()) {
     CompleteAll(s, status);  // what was queued behind it
+    // Refused or unreachable: so are the requests still to come. (After a
+    // deadline or a cancel the kernel may still connect; those run.)
+    if (ErrnoOf(status) != 0) {
+      s->connect_failed = true;
+      connect_failures_[s->fd] = status;
+    }
     return;
   }
   // Connected: what was queued behind it may run now.
@@ -144,7 +146,7 @@ Shard::Attempt Shard::TryRead(FdState* s, RequestId id) {
       if (swap) {
         swap_.Commit(n);
         s->swap_turn = Turn();
-        Complete(s, id, absl::OkStatus(), absl::Span<char>(dst, n));
+        Complete(s, id, absl::OkStatus(), Extra{.swap_bytes = absl::Span<char>(dst, n)});
         return Attempt::kDone;
       }
       if (!r.fill || r.done == r.len) {
@@ -165,6 +167,20 @@ Shard::Attempt Shard::TryRead(FdState* s, RequestId id) {
     }
     return Attempt::kDone;
   }
+}
+
+void Shard::KeepUnsent(FdState* s, RequestId id) {
+  Request& r = pool_[id];
+  char*& bytes = BytesOf(r);
+  char* rest = KeptBytes::Make(bytes + r.done, r.len - r.done, r.done);
+  if (rest == nullptr) {
+    Complete(s, id, absl::ResourceExhaustedError("write: no memory to keep the unsent swap bytes"));
+    return;
+  }
+  bytes = rest;
+  r.len -= r.done;
+  r.done = 0;
+  r.kept = true;
 }
 
 Shard::Attempt Shard::TryWrite(FdState* s, RequestId id) {
@@ -243,8 +259,7 @@ void Shard::ExpireTimers(MonoTime now) {
   }
 }
 
-void Shard::Complete(FdState* s, RequestId id, const absl::Status& status,
-                     absl::Span<char> swap_bytes, int accepted_fd) {
+void Shard::Complete(FdState* s, RequestId id, const absl::Status& status, const Extra& extra) {
   Request& r = pool_[id];
   if (s != nullptr) pool_.Remove(QueueOf(s, r.op), id);
   if (r.heap_index != kNotInHeap) {
@@ -253,22 +268,30 @@ void Shard::Complete(FdState* s, RequestId id, const absl::Status& status,
   }
   const bool is_swap = r.op == OpType::kRead && r.data == nullptr;
   absl::Span<char> buffer;
+  size_t size = r.done;
   if (is_swap) {
-    buffer = swap_bytes;
+    buffer = extra.swap_bytes;
   } else if (r.vectored) {
     WriteVector::Free(r.data);
+  } else if (r.kept) {
+    char* bytes = BytesOf(r);
+    size += KeptBytes::Written(bytes);
+    KeptBytes::Free(bytes);
   } else if (r.data != nullptr) {
-    buffer = absl::Span<char>(r.data, r.len);
+    buffer = absl::Span<char>(BytesOf(r), r.len);
   }
+  if (r.addressed) send_targets_.Put(reinterpret_cast<SendTarget*>(r.data));
   Deliver(OpResult{
       .op = r.op,
       .fd = s != nullptr ? s->fd : -1,
       .ctx = r.ctx,
       .buffer = buffer,
-      .size = r.done,
+      .size = size,
       .is_swap_buffer = is_swap,
       .status = status,
-      .accepted_fd = accepted_fd,
+      .accepted_fd = extra.accepted_fd,
+      .peer = extra.peer,
+      .peer_len = extra.peer_len,
   });
   pool_.Put(id);
 }

@@ -14,27 +14,26 @@
 namespace gaio::internal {
 
 bool Shard::PollOnce(absl::Duration max_wait, bool for_consumer) {
-  MonoTime now = MonoNow();
-  MonoTime until = MonoAfter(now, max_wait);
+  MonoTime until = DeadlineIn(max_wait);
   {
     MutexLock lock(&mu_);
     if (closed_ || !failure_.ok()) return false;
     // Completions already waiting for the consumer, or a caller waiting for
     // the set (a request that may have come just after Run() looked).
     if ((for_consumer && !completions_.empty()) || (takeover_ && takeover_->yield_requested())) {
-      until = now;
+      until = kMonoPast;
     }
     until = std::min(until, timers_.earliest());
     polling_ = true;
     polling_for_consumer_ = for_consumer;
     sleeping_until_ = until;
   }
-  const absl::Duration wait = MonoUntil(until, now);
+  const absl::Duration wait = TimeLeft(until);
   absl::Status status;
   if (busy_poll_ > absl::ZeroDuration() && wait > absl::ZeroDuration()) {
     // Spin first; sleep only if nothing came within the window.
     const absl::Duration spin = std::min(busy_poll_, wait);
-    if (!Spin(spin, for_consumer)) status = poller_->Wait(MonoUntil(until, MonoNow()), &events_);
+    if (!Spin(spin, for_consumer)) status = poller_->Wait(TimeLeft(until), &events_);
   } else {
     status = poller_->Wait(wait, &events_);
   }

@@ -23,6 +23,7 @@ absl::Status SwapBuffer::Allocate() {
         absl::StrCat("cannot allocate the swap buffer (2 x ", size_, " bytes): ", cause.message()));
   }
   memory_ = static_cast<char*>(p);
+  base_.store(memory_, std::memory_order_release);
   return absl::OkStatus();
 }
 

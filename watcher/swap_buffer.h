@@ -12,7 +12,9 @@
 #ifndef GAIO_WATCHER_SWAP_BUFFER_H_
 #define GAIO_WATCHER_SWAP_BUFFER_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 #include "absl/status/status.h"
 
@@ -32,6 +34,14 @@ class SwapBuffer {
   // refuses the memory.
   absl::Status Allocate();
   bool allocated() const { return memory_ != nullptr; }
+  // Whether [p, p + n) lies in this swap buffer (either half). Any thread,
+  // without the shard mutex: the memory, once mapped, stays until the
+  // buffer is destroyed.
+  bool Contains(const char* p, size_t n) const {
+    const uintptr_t base = reinterpret_cast<uintptr_t>(base_.load(std::memory_order_acquire));
+    const uintptr_t at = reinterpret_cast<uintptr_t>(p);
+    return base != 0 && at >= base && at - base <= 2 * size_ && n <= 2 * size_ - (at - base);
+  }
 
   // Space for one read in the current half: false when less than size / 4 is
   // left (the read must wait for Flip()). Requires allocated().
@@ -40,6 +50,15 @@ class SwapBuffer {
     *data = memory_ + half_ * size_ + used_;
     *len = size_ - used_;
     return true;
+  }
+  // Datagram reads (one whole message each) ignore the size / 4 rule: what
+  // is left of the current half, and whether nothing of it is used yet.
+  size_t available() const { return size_ - used_; }
+  bool fresh() const { return used_ == 0; }
+  // The rest of the current half (possibly empty). Requires allocated().
+  void ReserveRest(char** data, size_t* len) const {
+    *data = memory_ + half_ * size_ + used_;
+    *len = size_ - used_;
   }
   // Marks `n` bytes of the last Reserve()d space as holding a completion.
   void Commit(size_t n) { used_ += n; }
@@ -55,6 +74,7 @@ class SwapBuffer {
   const size_t size_;
   const size_t min_offer_;
   char* memory_ = nullptr;
+  std::atomic<const char*> base_{nullptr};  // memory_, for Contains()
   size_t half_ = 0;
   size_t used_ = 0;
 };

@@ -180,6 +180,15 @@ absl::Status Watcher::Impl::Submit(const SubmitArgs& args) {
   if (std::binary_search(poller_fds_.begin(), poller_fds_.end(), args.fd)) {
     return absl::InvalidArgumentError(absl::StrCat("fd ", args.fd, " belongs to the watcher"));
   }
+  if (args.op == OpType::kWrite && !args.vectored && args.len > 0) {
+    for (const std::unique_ptr<Shard>& shard : shards_) {
+      if (shard->SwapContains(args.data, args.len)) {
+        SubmitArgs from_swap = args;
+        from_swap.from_swap = true;
+        return ShardFor(args.fd).Submit(from_swap);
+      }
+    }
+  }
   return ShardFor(args.fd).Submit(args);
 }
 
@@ -234,6 +243,7 @@ WatcherStats Watcher::Impl::Stats() const {
     stats.takeovers += shard->takeovers();
     stats.handbacks += shard->handbacks();
     stats.deadline_polls += shard->deadline_polls();
+    shard->AddDatagramStats(&stats);
   }
   return stats;
 }
@@ -258,7 +268,8 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::Wait(absl::Duration ti
     return absl::FailedPreconditionError("wait_io() is already running in another thread");
   }
   batch_.clear();  // releases the previous batch and its swap bytes
-  const MonoTime deadline = internal::MonoAfter(internal::MonoNow(), timeout);
+  // A busy caller that finds completions at once reads no clock.
+  const MonoTime deadline = internal::DeadlineIn(timeout);
   absl::StatusOr<absl::Span<const OpResult>> result;
   switch (mode_) {
     case Mode::kCallerDriven:
@@ -304,10 +315,9 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitCallerDriven(MonoT
   for (;;) {
     const uint64_t seen = signal_.sequence();
     if (auto ready = Ready()) return *std::move(ready);
-    const MonoTime now = internal::MonoNow();
-    if (shard.PollOnce(internal::MonoUntil(deadline, now), /*for_consumer=*/true)) {
+    if (shard.PollOnce(internal::TimeLeft(deadline), /*for_consumer=*/true)) {
       if (TakeAll() > 0) return Batch();
-      if (internal::MonoNow() >= deadline) return Batch();  // empty: timed out
+      if (internal::Passed(deadline)) return Batch();  // empty: timed out
       continue;
     }
     // Stopped. A failure is reported by Ready(); a close() in another thread
@@ -324,11 +334,10 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::WaitShared(MonoTime de
   for (;;) {
     const uint64_t seen = signal_.sequence();
     if (auto ready = Ready()) return *std::move(ready);
-    const MonoTime now = internal::MonoNow();
-    switch (shard.PollAsCaller(internal::MonoUntil(deadline, now))) {
+    switch (shard.PollAsCaller(internal::TimeLeft(deadline))) {
       case Shard::CallerPoll::kPolled:
         if (TakeAll() > 0) return Batch();
-        if (internal::MonoNow() >= deadline) return Batch();  // empty: timed out
+        if (internal::Passed(deadline)) return Batch();  // empty: timed out
         continue;
       case Shard::CallerPoll::kStopped:
         if (!Failure().ok()) continue;  // reported by Ready()
@@ -370,6 +379,10 @@ SubmitArgs Args(OpType op, void* ctx, int fd, char* data, size_t len, bool fill,
                     .len = len,
                     .fill = fill,
                     .vectored = false,
+                    .from_swap = false,
+                    .want_peer = false,
+                    .to = nullptr,
+                    .to_len = 0,
                     .deadline = internal::MonoDeadline(deadline)};
 }
 
@@ -427,12 +440,39 @@ absl::Status Watcher::write(void* ctx, int fd, absl::Span<const char> buf) {
 absl::Status Watcher::write_timeout(void* ctx, int fd, absl::Span<const char> buf,
                                     absl::Time deadline) {
   if (!impl_) return MovedFrom();
-  if (buf.empty()) return absl::InvalidArgumentError("write needs a non-empty buffer");
   if (absl::Status s = CheckSpan(buf.data(), buf.size()); !s.ok()) return s;
   // The watcher never writes through this pointer; OpResult::buffer is a
-  // Span<char> so that reads and writes share one result type.
+  // Span<char> so that reads and writes share one result type. (An empty
+  // buffer is refused unless fd carries messages: Shard::CheckKind.)
   char* data = const_cast<char*>(buf.data());
   return impl_->Submit(Args(OpType::kWrite, ctx, fd, data, buf.size(), true, deadline));
+}
+
+absl::Status Watcher::recv_from(void* ctx, int fd, absl::Span<char> buf) {
+  if (!impl_) return MovedFrom();
+  if (absl::Status s = CheckSpan(buf.data(), buf.size()); !s.ok()) return s;
+  SubmitArgs args = Args(OpType::kRead, ctx, fd, buf.empty() ? nullptr : buf.data(), buf.size(),
+                         false, absl::InfiniteFuture());
+  args.want_peer = true;
+  return impl_->Submit(args);
+}
+
+absl::Status Watcher::recv_from(void* ctx, int fd, std::nullptr_t) {
+  return recv_from(ctx, fd, absl::Span<char>());
+}
+
+absl::Status Watcher::send_to(void* ctx, int fd, absl::Span<const char> buf, const sockaddr* addr,
+                              socklen_t addrlen) {
+  if (!impl_) return MovedFrom();
+  if (absl::Status s = CheckSpan(buf.data(), buf.size()); !s.ok()) return s;
+  if (addr == nullptr || addrlen == 0 || addrlen > sizeof(sockaddr_storage)) {
+    return absl::InvalidArgumentError("send_to needs an address of at most sockaddr_storage");
+  }
+  SubmitArgs args = Args(OpType::kWrite, ctx, fd, const_cast<char*>(buf.data()), buf.size(), true,
+                         absl::InfiniteFuture());
+  args.to = addr;
+  args.to_len = addrlen;
+  return impl_->Submit(args);
 }
 
 absl::Status Watcher::writev(void* ctx, int fd, absl::Span<const absl::Span<const char>> bufs) {

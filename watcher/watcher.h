@@ -80,18 +80,10 @@
 #include "watcher/buffer_traits.h"
 #include "watcher/op_result.h"  // IWYU pragma: export
 #include "watcher/options.h"    // IWYU pragma: export
+#include "watcher/stats.h"      // IWYU pragma: export
 
 namespace gaio {
 
-struct WatcherStats {
-  // Times a poller thread took the polling over from a wait_io() caller that
-  // stayed away, and times it handed it back to a caller waiting for it.
-  uint64_t takeovers = 0;
-  uint64_t handbacks = 0;
-  // Single polls a poller thread made because a deadline fell due while the
-  // caller was away.
-  uint64_t deadline_polls = 0;
-};
 
 class Watcher {
  public:
@@ -124,7 +116,14 @@ class Watcher {
                          absl::Time deadline = absl::InfiniteFuture());
 
   // Writes all of `buf`, looping over partial writes, or fails; size = bytes
-  // written. InvalidArgument for an empty buffer.
+  // written. InvalidArgument for an empty buffer (except on a message socket,
+  // below).
+  // `buf` may be swap-buffer bytes (part of a swap read's OpResult::buffer)
+  // passed straight on, to echo or forward them: the write is tried in the
+  // call, and what the fd does not take then is copied by the Watcher, so
+  // those bytes need not outlive the next wait_io(). Such a write's
+  // OpResult::buffer is the span given if it finished in the call, empty if
+  // the Watcher kept a copy.
   absl::Status write(void* ctx, int fd, absl::Span<const char> buf);
   absl::Status write_timeout(void* ctx, int fd, absl::Span<const char> buf, absl::Time deadline);
 
@@ -159,6 +158,33 @@ class Watcher {
   // Bytes of fd's queued write requests not yet written (back-pressure);
   // 0 when the Watcher does not own fd.
   size_t pending_write_bytes(int fd) const;
+
+  // ---- Message sockets (UDP, AF_UNIX SOCK_DGRAM / SOCK_SEQPACKET), told
+  // apart at registration. There a read (read, read_timeout, recv_from)
+  // completes with one whole datagram; an empty one is OK with size 0 (on a
+  // SOCK_SEQPACKET socket whose peer shut down, a zero-byte read is EOF). A
+  // datagram larger than the caller's buffer, or than a whole swap half,
+  // completes with DataLoss, size = bytes delivered, the bytes lost in the
+  // message; a swap-buffer read is otherwise always given room for the whole
+  // datagram. A write (write, send_to) sends one datagram, and may be empty.
+  // read_full and accept on such an fd are InvalidArgument. Receives queued
+  // on one fd with their own buffers are served by one recvmmsg, queued
+  // sends by one sendmmsg, in order (WatcherStats counts the syscalls).
+
+  // As read(), on a message socket, with the sender's address in
+  // OpResult::peer / peer_len (memory the Watcher owns, valid until the next
+  // wait_io()). InvalidArgument on a byte stream.
+  absl::Status recv_from(void* ctx, int fd, absl::Span<char> buf);
+  absl::Status recv_from(void* ctx, int fd, std::nullptr_t);  // swap buffer
+
+  // As write(), on a message socket, to `addr` (copied: a temporary is
+  // fine); the socket need not be connected. InvalidArgument on a byte
+  // stream or for a null or oversized address.
+  absl::Status send_to(void* ctx, int fd, absl::Span<const char> buf, const sockaddr* addr,
+                       socklen_t addrlen);
+  absl::Status recv_from(void* ctx, int fd, internal::OwningTemporary auto&& buf) = delete;
+  absl::Status send_to(void* ctx, int fd, internal::OwningTemporary auto&& buf, const sockaddr*,
+                       socklen_t) = delete;
 
   // Accepts one connection on listening socket `listen_fd` (owned from now
   // on, like any fd of a request). Completes (kAccept) with
@@ -240,8 +266,7 @@ class Watcher {
   // the last: drain it to free per-request contexts.
   absl::Status close();
 
-  // Counters of the poller threads' work on behalf of the wait_io() caller
-  // (see WatcherOptions::poller_takeover); zeros for a moved-from Watcher.
+  // Counters (WatcherStats, stats.h); zeros for a moved-from Watcher.
   WatcherStats stats() const;
 
   class Impl;

@@ -14,7 +14,7 @@ prefix=$work/prefix
 
 "$cmake" --install "$build" --prefix "$prefix" >"$work/install.log"
 for f in include/gaio/watcher/watcher.h include/gaio/watcher/options.h \
-         include/gaio/watcher/buffer_traits.h \
+         include/gaio/watcher/buffer_traits.h include/gaio/watcher/stats.h \
          include/gaio/watcher/op_result.h; do
   [[ -f $prefix/$f ]] || { echo "not installed: $f"; exit 1; }
 done
