@@ -251,7 +251,7 @@ TEST_P(AcceptConnect, ConnectDeadlineAgainstAFullBacklog) {
   std::vector<int> fillers;
   for (int i = 0; i < 4; ++i) {
     const int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    connect(f, Addr(l), sizeof(l.addr));  // EINPROGRESS or done; fills the queue
+    (void)connect(f, Addr(l), sizeof(l.addr));  // EINPROGRESS or done; fills the queue
     fillers.push_back(f);
   }
   absl::SleepFor(absl::Milliseconds(50));
@@ -279,7 +279,7 @@ TEST_P(AcceptConnect, PendingConnectEndedByCancelFreeOrClose) {
     std::vector<int> fillers;
     for (int i = 0; i < 4; ++i) {
       const int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      connect(f, Addr(l), sizeof(l.addr));
+      (void)connect(f, Addr(l), sizeof(l.addr));
       fillers.push_back(f);
     }
     absl::SleepFor(absl::Milliseconds(50));
@@ -353,7 +353,7 @@ TEST(AcceptAtFdLimit, CompletesWithResourceExhaustedWithoutSpinning) {
       for (int fd = 0; fd < 4096; ++fd) {
         if (FdIsOpen(fd)) highest = fd;
       }
-      lim.rlim_cur = static_cast<rlim_t>(highest + 2);  // room for one more, filled below
+      lim.rlim_cur = static_cast<rlim_t>(highest) + 2;  // room for one more, filled below
       if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(2);
       std::vector<int> holes;
       for (int f; (f = dup(l.fd)) >= 0;) holes.push_back(f);

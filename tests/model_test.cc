@@ -31,7 +31,6 @@ std::vector<uint64_t> Seeds() {
   const uint64_t first = EnvOr("GAIO_MODEL_FIRST_SEED", 1);
   const uint64_t runs = EnvOr("GAIO_MODEL_RUNS", 12);
   std::vector<uint64_t> seeds;
-  seeds.reserve(runs);
   for (uint64_t i = 0; i < runs; ++i) seeds.push_back(first + i);
   return seeds;
 }

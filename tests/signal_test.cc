@@ -111,7 +111,6 @@ TEST_P(Signals, EintrEverywhereDuringAnEchoChangesNothing) {
     }
   });
   std::vector<std::thread> writers;
-  writers.reserve(kConns);
   for (int i = 0; i < kConns; ++i) {
     writers.emplace_back([&, i] {
       for (size_t off = 0; off < kBytes; off += kChunk) {

@@ -76,7 +76,6 @@ TEST_P(WatcherModes, LargeWritesCompleteInOrderWithAllBytes) {
   ASSERT_TRUE(p.ok());
   const size_t kEach = 4 << 20;
   std::vector<std::string> chunks;
-  chunks.reserve(3);
   for (unsigned i = 0; i < 3; ++i) chunks.push_back(Pattern(kEach, i + 1));
   for (int i = 0; i < 3; ++i) GAIO_ASSERT_OK(w.write(Ctx(i), p->watched, chunks[i]));
   absl::StatusOr<std::string> got;
