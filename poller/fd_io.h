@@ -137,6 +137,11 @@ IoResult SendDatagram(int fd, const DatagramOut& out);
 // (>= 1), or -1 with *err = errno of the first.
 int SendDatagrams(int fd, const DatagramOut* out, int count, int* err);
 
+// True when the peer of socket `fd` has shut down its writing side
+// (poll(2) with POLLRDHUP, no wait): a zero-byte read on a SOCK_SEQPACKET
+// socket is then its end, not an empty message.
+bool PeerShutDown(int fd);
+
 // Blocks SIGPIPE for the rest of the calling thread's life, so that WriteSome
 // on non-socket fds from this thread needs no per-call signal-mask syscalls.
 // Poller threads call it at start.

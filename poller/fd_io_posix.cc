@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -327,6 +328,15 @@ int SendDatagrams(int fd, const DatagramOut* out, int count, int* err) {
     return -1;
   }
   return n;
+}
+
+bool PeerShutDown(int fd) {
+  pollfd p{fd, POLLRDHUP, 0};
+  int n;
+  do {
+    n = ::poll(&p, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  return n > 0 && (p.revents & (POLLRDHUP | POLLHUP)) != 0;
 }
 
 void BlockSigpipeInThisThread() {

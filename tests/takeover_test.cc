@@ -133,6 +133,32 @@ bool ThreadHoldsTheSet(const Watcher& w) {
 // away until the thread holds it, two rounds later the caller waits with
 // nothing pending (which asks for it back) until it holds it again. Every
 // round's bytes arrive once, in order.
+// A caller that stays out of wait_io() but keeps submitting requests from
+// its own thread (handling a long batch: each submission does its I/O at
+// once) is busy, not away: no takeover for a few periods (up to four). The
+// same absence without submissions is taken over (the test above).
+TEST(Takeover, CallerBusySubmittingIsNotTakenOver) {
+  const absl::Duration period = absl::Milliseconds(100);
+  Watcher w = MakeWatcher(period);
+  absl::StatusOr<FdPair> p = UnixPair();
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(w.wait_io(absl::ZeroDuration()).ok());  // this thread is the caller
+  const std::string byte = "b";
+  int written = 0;
+  const absl::Time end = absl::Now() + 2.5 * period;  // well under four periods
+  while (absl::Now() < end) {
+    ASSERT_TRUE(w.write(nullptr, p->watched, byte).ok());  // completes in the call
+    ++written;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(w.stats().takeovers, 0u) << "a caller busy submitting was taken over";
+  // Then away for good: taken over.
+  ASSERT_TRUE(WaitFor([&] { return w.stats().takeovers >= 1; }));
+  std::vector<Completion> c = Collect(w, static_cast<size_t>(written));
+  EXPECT_EQ(c.size(), static_cast<size_t>(written));
+  close(p->peer);
+}
+
 TEST(Takeover, HandsBackAndForthWithoutLosingACompletion) {
   Watcher w = MakeWatcher(absl::Microseconds(50));
   absl::StatusOr<FdPair> p = UnixPair();

@@ -27,6 +27,7 @@ ECHO_TESTS = [
 # Medium reliability suites: echo harness and fault injection.
 RELIABILITY_TESTS = [
     "accept_connect_test",
+    "datagram_test",
     "event_loop_test",
     "fault_test",
     "fd_kinds_test",

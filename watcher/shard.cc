@@ -168,6 +168,7 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
   absl::StatusOr<FdState*> state = Prepare(args.fd, &args);
   if (!state.ok()) return state.status();
   FdState* s = *state;
+  if (takeover_ && takeover_->IsCaller()) takeover_->NoteCallerWork();
   SendTarget* target = nullptr;
   if (args.to != nullptr) {
     target = send_targets_.Get(args.to, args.to_len, args.data);

@@ -151,9 +151,13 @@ class Shard {
   // signal. kStopped: closed or failed.
   enum class CallerPoll { kPolled, kThreadPolls, kStopped };
   CallerPoll PollAsCaller(absl::Duration max_wait) ABSL_LOCKS_EXCLUDED(mu_);
-  // Threaded mode with takeover, when wait_io() starts: Takeover::Reclaim().
-  void ReclaimSet() {
-    if (takeover_) takeover_->Reclaim();
+  // Threaded mode with takeover, when wait_io() starts: the calling thread
+  // is the caller (Takeover::MarkCaller), and with `ask` (a wait_io() that
+  // may wait, not poll_io()) Takeover::Reclaim().
+  void ReclaimSet(bool ask) {
+    if (!takeover_) return;
+    takeover_->MarkCaller();
+    if (ask) takeover_->Reclaim();
   }
 
   // Appends every pending completion to `*out` (consumer only), hands the

@@ -30,8 +30,10 @@ absl::Status Shard::DatagramStatus(const FdState* s, const DatagramSlot& slot) c
                                             " bytes did not fit: ", slot.dropped, " bytes lost"));
   }
   // A zero-length read is an empty message, except on a sequenced-packet
-  // socket whose peer has shut down, where it is the end.
-  if (slot.n == 0 && s->is_seqpacket && s->hangup) return EofStatus();
+  // socket whose peer has shut down, where it is the end. (The kernel
+  // reports both alike: an empty message sent just before the shutdown is
+  // taken for the end.)
+  if (slot.n == 0 && s->is_seqpacket && (s->hangup || PeerShutDown(s->fd))) return EofStatus();
   return absl::OkStatus();
 }
 

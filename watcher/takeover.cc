@@ -1,5 +1,6 @@
 #include "watcher/takeover.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 
@@ -8,6 +9,8 @@
 #include "watcher/mutex.h"
 
 namespace gaio::internal {
+
+thread_local const Takeover* Takeover::t_caller = nullptr;
 
 Takeover::Begin Takeover::BeginCallerPoll(bool ask) {
   uint64_t s = state_.load(std::memory_order_seq_cst);
@@ -62,6 +65,7 @@ bool Takeover::TryTakeOver(uint64_t seen, bool any_polls) {
 
 Takeover::Watched Takeover::Watch() {
   uint64_t seen = Polls(state_.load(std::memory_order_seq_cst));
+  uint64_t work_seen = work_.load(std::memory_order_relaxed);
   MonoTime tick = NextTick();
   int quiet = 0;
   for (;;) {
@@ -95,7 +99,10 @@ Takeover::Watched Takeover::Watch() {
         Disarm(seen);  // idle inside wait_io()
         continue;
       }
-      if (++quiet < quiet_needed_) continue;
+      const uint64_t work = work_.load(std::memory_order_relaxed);
+      const bool busy = work != work_seen;
+      work_seen = work;
+      if (++quiet < (busy ? std::max(quiet_needed_, kBusyCallerTicks) : quiet_needed_)) continue;
     }
     if (!TryTakeOver(seen, /*any_polls=*/deadline_due)) {
       quiet = 0;  // the caller started or finished a poll meanwhile

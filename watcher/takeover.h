@@ -31,7 +31,10 @@
 // (PublishDeadline), or Stop(). It ticks only while armed: it disarms itself
 // when a tick finds the caller inside a poll it was already in at the
 // previous tick (idle inside wait_io()), and EndCallerPoll re-arms it. Ticks
-// read the atomic word only. Times are on the monotonic clock.
+// read atomics only. Times are on the monotonic clock. A caller that has
+// not polled but has submitted requests from its own thread since the last
+// tick is busy with I/O (a large batch to handle), not away: it gets up to
+// kBusyCallerTicks before a takeover.
 //
 // Period absl::InfiniteDuration(): the thread never takes the set over for
 // the caller's absence; it still polls once for each deadline that falls due
@@ -66,6 +69,13 @@ class Takeover {
   // When the thread owns the set, asks for it back without waking anyone:
   // the thread hands it over after its current poll.
   void Reclaim();
+  // The wait_io() thread submitted a request: it is busy with I/O of its
+  // own (each submission tries its syscall at once), not away. Called by
+  // that thread only, so a plain increment suffices. IsCaller() tells
+  // whether the calling thread is the last one to call wait_io().
+  void NoteCallerWork() { work_.store(work_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  bool IsCaller() const { return t_caller == this; }
+  void MarkCaller() { t_caller = this; }
 
   // ---- The poller thread.
   enum class Watched { kStop, kCallerAway, kDeadline };
@@ -112,6 +122,11 @@ class Takeover {
   // a hand-back, so that the woken caller gets a period to be scheduled).
   // The thread's own variable.
   int quiet_needed_ = 1;
+  // A caller that keeps submitting (a long batch of completions to handle)
+  // is given up to this many ticks before a takeover.
+  static constexpr int kBusyCallerTicks = 4;
+  std::atomic<uint64_t> work_{0};  // NoteCallerWork() calls
+  static thread_local const Takeover* t_caller;
   std::atomic<MonoTime> earliest_deadline_{kMonoNever};
   // When Watch() will next wake; kNotSleeping while it is not asleep.
   static constexpr MonoTime kNotSleeping = -1;

@@ -278,7 +278,7 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::Wait(absl::Duration ti
     case Mode::kShared:
       // Back from its own work: take the polling back from a poller thread
       // that covered for it (poll_io() does not; see Shard::PollAsCaller).
-      if (timeout > absl::ZeroDuration()) shards_[0]->ReclaimSet();
+      shards_[0]->ReclaimSet(/*ask=*/timeout > absl::ZeroDuration());
       result = WaitShared(deadline);
       break;
     case Mode::kThreads:

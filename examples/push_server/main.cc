@@ -1,15 +1,15 @@
 // push_server: every --interval_ms, pushes a line to every connected client
-// (gaio's push-server example). Each connection also has a pending
-// swap-buffer read, which costs no buffer and tells when the client leaves.
-// A connection has up to two requests outstanding (the read and a push), so
-// its state is deleted only after both have reported, also after free():
-// see Conn.
+// (gaio's push-server example). One thread, one Watcher: it accepts with
+// accept() requests, ticks with an after() timer, and each connection has a
+// pending swap-buffer read, which costs no buffer and tells when the client
+// leaves. A connection has up to two requests outstanding (the read and a
+// push), so its state is deleted only after both have reported, also after
+// free(): see Conn.
 //
 //   ./bazelw run //examples:push_server -- --port=9001
 //   nc 127.0.0.1 9001
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,7 +50,7 @@ struct Conn {
 };
 
 int ListenOn(int port, int* bound_port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -128,34 +128,63 @@ int main(int argc, char** argv) {
     if (c->freed && c->outstanding == 0) delete c;
   };
 
-  uint64_t tick = 0, pushed = 0;
-  absl::Time next_tick = absl::Now() + interval;
-  while (!g_stop && absl::Now() < until) {
-    // New clients (the listener is non-blocking; the watcher only does I/O).
-    for (int fd; (fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
-      auto* c = new Conn(fd);
-      if (!listen_to(c)) {  // refused: the watcher does not own fd
-        close(fd);
-        delete c;
-        continue;
-      }
-      conns[fd] = c;
+  // The listener's requests (accepts, and the timers that re-arm one after
+  // a failure such as EMFILE, so that it cannot spin) and the tick timer
+  // carry these as ctx.
+  char listener_tag = 0, tick_tag = 0;
+  constexpr int kAccepts = 8;
+  for (int i = 0; i < kAccepts; ++i) {
+    if (!w->accept(&listener_tag, listener).ok()) {
+      std::fprintf(stderr, "push_server: accept refused\n");
+      if (i == 0) close(listener);  // never registered: still ours
+      return 1;
     }
-    if (absl::Now() >= next_tick) {
-      auto msg = std::make_shared<const std::string>(absl::StrCat("tick ", ++tick, "\n"));
-      for (auto& [fd, c] : conns) {
-        if (!c->inflight) push(c, msg);
-      }
-      next_tick += interval;
-    }
-    absl::StatusOr<absl::Span<const gaio::OpResult>> batch =
-        w->wait_io(std::min(next_tick - absl::Now(), absl::Milliseconds(50)));
-    if (!batch.ok()) break;
-    for (const gaio::OpResult& r : *batch) on_completion(r, &pushed);
   }
-  // Shutdown: close() cancels everything; wait_io() then hands back every
-  // outstanding request (finished ones with their status, the rest Cancelled)
-  // and FailedPrecondition after the last, so every Conn gets deleted.
+  if (!w->after(&tick_tag, interval).ok()) return 1;
+  uint64_t tick = 0, pushed = 0;
+  auto on_listener = [&](const gaio::OpResult& r) {
+    if (absl::IsCancelled(r.status)) return;  // close()
+    if (r.op == gaio::OpType::kAccept && r.status.ok()) {
+      auto* c = new Conn(r.accepted_fd);
+      if (listen_to(c)) {
+        conns[c->fd] = c;
+      } else {  // refused: the watcher does not own fd
+        close(c->fd);
+        delete c;
+      }
+    } else if (r.op == gaio::OpType::kAccept) {
+      w->after(&listener_tag, absl::Milliseconds(50)).IgnoreError();  // retry later
+      return;
+    }
+    w->accept(&listener_tag, listener).IgnoreError();  // keep kAccepts in flight
+  };
+  auto on_tick = [&](const gaio::OpResult& r) {
+    if (!r.status.ok()) return;  // Cancelled by close()
+    auto msg = std::make_shared<const std::string>(absl::StrCat("tick ", ++tick, "\n"));
+    for (auto& [fd, c] : conns) {
+      if (!c->inflight) push(c, msg);
+    }
+    w->after(&tick_tag, interval).IgnoreError();
+  };
+  auto dispatch = [&](const gaio::OpResult& r) {
+    if (r.ctx == &listener_tag) {
+      on_listener(r);
+    } else if (r.ctx == &tick_tag) {
+      on_tick(r);
+    } else {
+      on_completion(r, &pushed);
+    }
+  };
+  while (!g_stop && absl::Now() < until) {
+    // A timeout only to notice g_stop (a signal handler may not call post()).
+    absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io(absl::Milliseconds(50));
+    if (!batch.ok()) break;
+    for (const gaio::OpResult& r : *batch) dispatch(r);
+  }
+  // Shutdown: close() cancels everything and closes every fd (the listener
+  // too); wait_io() then hands back every outstanding request (finished ones
+  // with their status, the rest Cancelled) and FailedPrecondition after the
+  // last, so every Conn gets deleted.
   const size_t clients = conns.size();
   for (auto& [fd, c] : conns) c->freed = true;  // close() frees them all
   conns.clear();
@@ -163,11 +192,10 @@ int main(int argc, char** argv) {
   for (;;) {
     absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io();
     if (!batch.ok()) break;
-    for (const gaio::OpResult& r : *batch) on_completion(r, &pushed);
+    for (const gaio::OpResult& r : *batch) dispatch(r);
   }
   std::printf("push_server: %llu ticks, %llu lines pushed, %zu clients at exit\n",
               static_cast<unsigned long long>(tick), static_cast<unsigned long long>(pushed),
               clients);
-  close(listener);
   return 0;
 }
