@@ -31,7 +31,7 @@ struct WatcherOptions {
   // less is left in the current batch, it waits for the next wait_io() call.
   // Outside [64, 1 GiB]: InvalidArgument. A swap read submitted when the
   // memory cannot be had returns ResourceExhausted.
-  size_t swap_buffer_size = 64 * 1024;
+  size_t swap_buffer_size = size_t{64} * 1024;
 
   // Busy polling, for the lowest latency. Before going to sleep, each poller
   // thread (or, in caller-driven mode, wait_io()) keeps polling without

@@ -74,7 +74,7 @@ struct CompletionExtra {
 struct ShardOptions {
   // Number of shards of the Watcher: fd -> shard is fd % stride.
   size_t stride = 1;
-  size_t swap_buffer_size = 64 * 1024;
+  size_t swap_buffer_size = size_t{64} * 1024;
   absl::Duration busy_poll = absl::ZeroDuration();
   // Threaded mode: the Watcher's consumer signal, which completions notify.
   // nullptr in caller-driven mode (a completion then wakes this shard's own
