@@ -26,11 +26,23 @@ absl::Status Configure(int fd, const SocketAddress& local, const UdpOptions& o) 
   if (o.reuse_address) s = SetInt(fd, SOL_SOCKET, SO_REUSEADDR, 1, "setsockopt(SO_REUSEADDR)");
   if (s.ok() && o.reuse_port)
     s = SetInt(fd, SOL_SOCKET, SO_REUSEPORT, 1, "setsockopt(SO_REUSEPORT)");
+  int rcvbuf = SO_RCVBUF, sndbuf = SO_SNDBUF;
+  const char *rcvbuf_name = "setsockopt(SO_RCVBUF)", *sndbuf_name = "setsockopt(SO_SNDBUF)";
+  if (o.force_buffer_sizes) {
+#if defined(SO_RCVBUFFORCE) && defined(SO_SNDBUFFORCE)
+    rcvbuf = SO_RCVBUFFORCE;
+    sndbuf = SO_SNDBUFFORCE;
+    rcvbuf_name = "setsockopt(SO_RCVBUFFORCE)";
+    sndbuf_name = "setsockopt(SO_SNDBUFFORCE)";
+#else
+    return absl::UnimplementedError("SO_RCVBUFFORCE: not on this system");
+#endif
+  }
   if (s.ok() && o.receive_buffer_bytes > 0) {
-    s = SetInt(fd, SOL_SOCKET, SO_RCVBUF, o.receive_buffer_bytes, "setsockopt(SO_RCVBUF)");
+    s = SetInt(fd, SOL_SOCKET, rcvbuf, o.receive_buffer_bytes, rcvbuf_name);
   }
   if (s.ok() && o.send_buffer_bytes > 0) {
-    s = SetInt(fd, SOL_SOCKET, SO_SNDBUF, o.send_buffer_bytes, "setsockopt(SO_SNDBUF)");
+    s = SetInt(fd, SOL_SOCKET, sndbuf, o.send_buffer_bytes, sndbuf_name);
   }
   if (s.ok() && o.non_blocking && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
     s = internal::PosixError(errno, "fcntl(O_NONBLOCK)");

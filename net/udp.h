@@ -29,6 +29,10 @@ struct UdpOptions {
   // receiver of bursts drops what its buffer cannot hold: raise it.
   int receive_buffer_bytes = 0;
   int send_buffer_bytes = 0;
+  // Set the sizes above with SO_RCVBUFFORCE / SO_SNDBUFFORCE (Linux), past
+  // rmem_max / wmem_max: needs CAP_NET_ADMIN (else PermissionDenied, EPERM;
+  // Unimplemented where the system has no such option).
+  bool force_buffer_sizes = false;
 };
 
 // A close-on-exec UDP socket of local's family, with `options` set, bound to

@@ -116,5 +116,23 @@ TEST(OpenUdpSocket, BindsAndReportsTheAddressOrTheErrno) {
   close(*fd);
 }
 
+// Past rmem_max with CAP_NET_ADMIN; PermissionDenied without.
+TEST(OpenUdpSocket, ForcedBufferSizesPassRmemMaxOrArePermissionDenied) {
+  UdpOptions options;
+  options.receive_buffer_bytes = 16 << 20;
+  options.force_buffer_sizes = true;
+  absl::StatusOr<int> fd = OpenUdpSocket(*SocketAddress::Parse("127.0.0.1:0"), options);
+  if (!fd.ok()) {
+    EXPECT_EQ(internal::ErrnoOf(fd.status()), EPERM) << fd.status();
+    EXPECT_TRUE(absl::IsPermissionDenied(fd.status())) << fd.status();
+    return;
+  }
+  int rcvbuf = 0;
+  socklen_t len = sizeof(rcvbuf);
+  ASSERT_EQ(getsockopt(*fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len), 0);
+  EXPECT_GE(rcvbuf, 16 << 20);
+  close(*fd);
+}
+
 }  // namespace
 }  // namespace gaio::net
