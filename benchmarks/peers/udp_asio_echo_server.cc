@@ -40,7 +40,7 @@ class Server {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int fd = gaio_bench::BindUdpLoopback(gaio_bench::IntFlag(argc, argv, "--port=", 9000),
+  const int fd = gaio_bench::BindUdpLoopback(gaio_bench::PortFlag(argc, argv, 9000),
                                              gaio_bench::IntFlag(argc, argv, "--rcvbuf_kib=", 0),
                                              /*nonblocking=*/false);
   boost::asio::io_context io(1);

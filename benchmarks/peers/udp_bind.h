@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "benchmarks/peers/listen.h"  // IntFlag, PortFlag
+
 namespace gaio_bench {
 
 // A UDP socket bound to 127.0.0.1:port (0 = any free port) with SO_RCVBUF
@@ -32,18 +34,6 @@ inline int BindUdpLoopback(int port, int rcvbuf_kib, bool nonblocking) {
   std::printf("listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
   std::fflush(stdout);
   return fd;
-}
-
-// --NAME=N from argv, or `fallback`.
-inline int IntFlag(int argc, char** argv, const char* prefix, int fallback) {
-  for (int i = 1; i < argc; ++i) {
-    int v;
-    char tail;
-    char format[64];
-    std::snprintf(format, sizeof(format), "%s%%d%%c", prefix);
-    if (std::sscanf(argv[i], format, &v, &tail) == 1) return v;
-  }
-  return fallback;
 }
 
 }  // namespace gaio_bench

@@ -16,7 +16,7 @@
 #include "benchmarks/peers/udp_bind.h"
 
 int main(int argc, char** argv) {
-  const int fd = gaio_bench::BindUdpLoopback(gaio_bench::IntFlag(argc, argv, "--port=", 9000),
+  const int fd = gaio_bench::BindUdpLoopback(gaio_bench::PortFlag(argc, argv, 9000),
                                              gaio_bench::IntFlag(argc, argv, "--rcvbuf_kib=", 0),
                                              /*nonblocking=*/true);
   const int ep = epoll_create1(EPOLL_CLOEXEC);
