@@ -24,7 +24,7 @@ ABSL_FLAG(int, port, 9000, "server port on 127.0.0.1");
 ABSL_FLAG(std::string, mode, "pingpong", "throughput | pingpong | connect | idle | udp");
 ABSL_FLAG(int, conns, 1, "connections (at most 19000: the open-file limit is 20000)");
 ABSL_FLAG(int, size, 1024, "message size in bytes");
-ABSL_FLAG(double, seconds, 5, "measured duration (throughput, pingpong)");
+ABSL_FLAG(double, seconds, 5, "measured duration (throughput, pingpong, udp)");
 ABSL_FLAG(double, warmup, 0.3, "seconds of warm-up before measuring");
 ABSL_FLAG(int, window, 4, "messages in flight per connection (throughput, udp)");
 ABSL_FLAG(double, udp_timeout_ms, 200, "udp: a datagram with no echo after this is lost");
