@@ -32,6 +32,17 @@ struct LoadOptions {
   pid_t server_pid = 0;
   // Print a progress line every second to stderr.
   bool progress = false;
+  // UDP: a datagram with no echo after this long is counted lost (and its
+  // window slot reused).
+  absl::Duration udp_timeout = absl::Milliseconds(200);
+  // UDP: drive the senders with plain epoll and recvmmsg/sendmmsg (true), so
+  // that the client costs less per datagram than the server it measures, or
+  // with a gaio::Watcher (false).
+  bool udp_batched_client = true;
+  // UDP, batched: client threads, the senders shared out among them. Two
+  // outweigh one server thread in the scheduler of a shared 2-core machine,
+  // so that the server, not the client, sets the pace.
+  int udp_client_threads = 2;
 };
 
 // Every field a workload measured; the others stay negative.
@@ -43,6 +54,8 @@ struct LoadResult {
   double rss_per_conn_bytes = -1;    // idle: server RSS growth / connections
   uint64_t messages = 0;
   uint64_t errors = 0;               // failed statuses and wrong bytes
+  double lost = -1;                  // UDP: datagrams whose echo never came
+  double server_cpu_us_per_msg = -1;  // compare, UDP: server CPU time per echo
 };
 
 // N connections stream messages of message_size, up to `window` in flight
@@ -60,6 +73,15 @@ absl::StatusOr<LoadResult> RunConnect(const LoadOptions& options);
 // Opens N idle connections and reports the server's RSS growth per
 // connection (VmRSS of options.server_pid before and after, once stable).
 absl::StatusOr<LoadResult> RunIdle(const LoadOptions& options);
+
+// UDP echo: N senders (`connections`, each a UDP socket connected to
+// 127.0.0.1:port), each keeping `window` datagrams of message_size in flight
+// (sequence number and send time inside, the rest a pattern). Counts echoes
+// per second after the warm-up and the round-trip latency of each; a wrong
+// byte is an error. UDP may drop (a full receive buffer): a datagram with no
+// echo within udp_timeout counts as lost, nothing is resent, and its slot
+// sends the next one, so the window stays honest. message_size >= 24.
+absl::StatusOr<LoadResult> RunUdpEcho(const LoadOptions& options);
 
 // VmRSS of `pid` in bytes, from /proc/PID/status.
 absl::StatusOr<int64_t> ReadRssBytes(pid_t pid);

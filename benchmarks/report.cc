@@ -17,7 +17,9 @@ std::vector<std::pair<const char*, double>> Fields(const LoadResult& r) {
       {"p50_us", r.p50_us},     {"p90_us", r.p90_us},
       {"p99_us", r.p99_us},     {"p999_us", r.p999_us},
       {"max_us", r.max_us},     {"seconds", r.seconds},
-      {"rss_per_conn_bytes", r.rss_per_conn_bytes}};
+      {"rss_per_conn_bytes", r.rss_per_conn_bytes},
+      {"lost", r.lost},
+      {"server_cpu_us_per_msg", r.server_cpu_us_per_msg}};
   std::vector<std::pair<const char*, double>> measured;
   for (const auto& f : all) {
     if (f.second >= 0) measured.push_back(f);

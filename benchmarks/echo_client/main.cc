@@ -7,7 +7,9 @@
 // pingpong (one in flight; latency percentiles from a histogram), connect
 // (open --conns and echo 1 KiB once on each; time to finish), idle (open
 // --conns idle connections; server RSS growth per connection, needs
-// --server_pid). A table line by default, --json for machines. Exits 1 if any
+// --server_pid), udp (--conns UDP senders, --window datagrams in flight each,
+// against a UDP echo server; echoes/s, round-trip percentiles, datagrams
+// lost). A table line by default, --json for machines. Exits 1 if any
 // echo was wrong or failed.
 #include <cstdio>
 #include <string>
@@ -19,12 +21,16 @@
 #include "benchmarks/report.h"
 
 ABSL_FLAG(int, port, 9000, "server port on 127.0.0.1");
-ABSL_FLAG(std::string, mode, "pingpong", "throughput | pingpong | connect | idle");
+ABSL_FLAG(std::string, mode, "pingpong", "throughput | pingpong | connect | idle | udp");
 ABSL_FLAG(int, conns, 1, "connections (at most 19000: the open-file limit is 20000)");
 ABSL_FLAG(int, size, 1024, "message size in bytes");
-ABSL_FLAG(double, seconds, 5, "measured duration (throughput, pingpong)");
+ABSL_FLAG(double, seconds, 5, "measured duration (throughput, pingpong, udp)");
 ABSL_FLAG(double, warmup, 0.3, "seconds of warm-up before measuring");
-ABSL_FLAG(int, window, 4, "messages in flight per connection (throughput)");
+ABSL_FLAG(int, window, 4, "messages in flight per connection (throughput, udp)");
+ABSL_FLAG(double, udp_timeout_ms, 200, "udp: a datagram with no echo after this is lost");
+ABSL_FLAG(std::string, udp_client, "batched",
+          "udp: batched (epoll + recvmmsg/sendmmsg) | watcher (a gaio::Watcher)");
+ABSL_FLAG(int, udp_client_threads, 2, "udp, batched: client threads");
 ABSL_FLAG(int, server_pid, 0, "server pid (idle)");
 ABSL_FLAG(bool, json, false, "print JSON instead of a table line");
 ABSL_FLAG(bool, progress, true, "print a progress line every second to stderr");
@@ -56,6 +62,11 @@ int main(int argc, char** argv) {
     r = gaio_bench::RunConnect(o);
   } else if (mode == "idle") {
     r = gaio_bench::RunIdle(o);
+  } else if (mode == "udp") {
+    o.udp_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_udp_timeout_ms));
+    o.udp_batched_client = absl::GetFlag(FLAGS_udp_client) != "watcher";
+    o.udp_client_threads = absl::GetFlag(FLAGS_udp_client_threads);
+    r = gaio_bench::RunUdpEcho(o);
   } else {
     std::fprintf(stderr, "echo_client: unknown --mode=%s\n", mode.c_str());
     return 2;

@@ -33,12 +33,20 @@ inline int ListenLoopback(int port, bool nonblocking) {
   return fd;
 }
 
-// --port=N from argv, or `fallback`.
-inline int PortFlag(int argc, char** argv, int fallback) {
+// The N of the first argument that is `prefix` N (e.g. "--port=" and
+// "--port=9000"), or `fallback`.
+inline int IntFlag(int argc, char** argv, const char* prefix, int fallback) {
+  char format[64];
+  std::snprintf(format, sizeof(format), "%s%%d", prefix);
   for (int i = 1; i < argc; ++i) {
-    if (std::sscanf(argv[i], "--port=%d", &fallback) == 1) break;
+    if (std::sscanf(argv[i], format, &fallback) == 1) break;
   }
   return fallback;
+}
+
+// --port=N from argv, or `fallback`.
+inline int PortFlag(int argc, char** argv, int fallback) {
+  return IntFlag(argc, argv, "--port=", fallback);
 }
 
 }  // namespace gaio_bench
