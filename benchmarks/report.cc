@@ -13,10 +13,14 @@ namespace {
 
 std::vector<std::pair<const char*, double>> Fields(const LoadResult& r) {
   std::vector<std::pair<const char*, double>> all = {
-      {"mb_per_s", r.mb_per_s}, {"msgs_per_s", r.msgs_per_s},
-      {"p50_us", r.p50_us},     {"p90_us", r.p90_us},
-      {"p99_us", r.p99_us},     {"p999_us", r.p999_us},
-      {"max_us", r.max_us},     {"seconds", r.seconds},
+      {"mb_per_s", r.mb_per_s},
+      {"msgs_per_s", r.msgs_per_s},
+      {"p50_us", r.p50_us},
+      {"p90_us", r.p90_us},
+      {"p99_us", r.p99_us},
+      {"p999_us", r.p999_us},
+      {"max_us", r.max_us},
+      {"seconds", r.seconds},
       {"rss_per_conn_bytes", r.rss_per_conn_bytes},
       {"lost", r.lost},
       {"server_cpu_us_per_msg", r.server_cpu_us_per_msg}};

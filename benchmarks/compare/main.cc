@@ -189,8 +189,9 @@ absl::StatusOr<LoadResult> RunOne(const Workload& w, int port, pid_t pid, absl::
       absl::StatusOr<LoadResult> r = RunUdpEcho(o);
       const double used = ServerCpuSeconds(pid) - before;
       if (r.ok() && before >= 0 && r->messages > 0) {
-        r->server_cpu_us_per_msg = used * 1e6 / (r->msgs_per_s * (absl::ToDoubleSeconds(secs) +
-                                                                   absl::ToDoubleSeconds(o.warmup)));
+        r->server_cpu_us_per_msg =
+            used * 1e6 /
+            (r->msgs_per_s * (absl::ToDoubleSeconds(secs) + absl::ToDoubleSeconds(o.warmup)));
       }
       return r;
     }
