@@ -128,28 +128,28 @@ using TaskOf = decltype(ToTask(std::declval<A>()));
 template <class... Ts>
 Task<std::tuple<ValueOf<Ts>...>> WhenAllTasks(Task<Ts>... tasks) {
   TupleGroup<GroupMode::kAll, Ts...> group(std::move(tasks)...);
-  co_await group;
+  co_await group.wait();
   co_return group.values();
 }
 
 template <class... Ts>
 Task<AnyResult<ValueOf<Ts>...>> WhenAnyTasks(Task<Ts>... tasks) {
   TupleGroup<GroupMode::kAny, Ts...> group(std::move(tasks)...);
-  co_await group;
+  co_await group.wait();
   co_return AnyResult<ValueOf<Ts>...>{group.winner(), group.values()};
 }
 
 template <class T>
 Task<T> ShieldTask(Task<T> task) {
   TupleGroup<GroupMode::kShield, T> group(std::move(task));
-  co_await group;
+  co_await group.wait();
   if constexpr (!std::is_void_v<T>) co_return std::move(std::get<0>(group.values()));
 }
 
 template <class T>
 Task<Result<T>> WithTimeoutTask(Task<T> task, absl::Duration d) {
   TimeoutGroup<T> group(std::move(task), d);
-  co_await group;
+  co_await group.wait();
   if (!group.timer_error().ok()) co_return group.timer_error();
   Result<T> r = group.take_result();
   if (group.timed_out() && !group.parent_cancelled()) {
@@ -170,7 +170,7 @@ auto when_all(As&&... as) {
 template <class T>
 Task<std::vector<ValueOf<T>>> when_all(std::vector<Task<T>> tasks) {
   internal::VectorGroup<internal::GroupMode::kAll, T> group(std::move(tasks));
-  co_await group;
+  co_await group.wait();
   co_return group.values();
 }
 
@@ -182,7 +182,7 @@ auto when_any(As&&... as) {
 template <class T>
 Task<AnyResults<ValueOf<T>>> when_any(std::vector<Task<T>> tasks) {
   internal::VectorGroup<internal::GroupMode::kAny, T> group(std::move(tasks));
-  co_await group;
+  co_await group.wait();
   co_return AnyResults<ValueOf<T>>{group.winner(), group.values()};
 }
 

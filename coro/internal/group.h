@@ -23,6 +23,24 @@ namespace gaio::coro::internal {
 
 inline constexpr size_t kNoWinner = static_cast<size_t>(-1);
 
+// `co_await group.wait()`: a prvalue awaiter forwarding to the group, which
+// lives in the combinator's frame (awaiting the group lvalue itself would let
+// some compilers copy it).
+template <class G>
+class GroupAwaiter {
+ public:
+  explicit GroupAwaiter(G* g) : g_(g) {}
+  bool await_ready() const noexcept { return g_->ready(); }
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    return g_->await_suspend(h);
+  }
+  void await_resume() { g_->await_resume(); }
+
+ private:
+  G* g_;
+};
+
 class GroupBase : public CancelHook {
  public:
   // A child finished with status `s` (StatusOf its value).
@@ -118,7 +136,10 @@ class TupleGroup final : public GroupBase {
   explicit TupleGroup(Task<Ts>... tasks) : children_(Child<Ts>(std::move(tasks))...) {
     shield_ = kMode == GroupMode::kShield;
   }
-  bool await_ready() const noexcept { return false; }
+  TupleGroup(const TupleGroup&) = delete;
+  TupleGroup& operator=(const TupleGroup&) = delete;
+  GroupAwaiter<TupleGroup> wait() { return GroupAwaiter<TupleGroup>(this); }
+  bool ready() const noexcept { return false; }
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
     return suspend(h, sizeof...(Ts));
@@ -175,7 +196,10 @@ class VectorGroup final : public GroupBase {
     children_.reserve(tasks.size());
     for (Task<T>& t : tasks) children_.emplace_back(std::move(t));
   }
-  bool await_ready() const noexcept { return children_.empty(); }
+  VectorGroup(const VectorGroup&) = delete;
+  VectorGroup& operator=(const VectorGroup&) = delete;
+  GroupAwaiter<VectorGroup> wait() { return GroupAwaiter<VectorGroup>(this); }
+  bool ready() const noexcept { return children_.empty(); }
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
     return suspend(h, children_.size());

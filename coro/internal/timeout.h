@@ -18,7 +18,7 @@ namespace gaio::coro::internal {
 
 class TimeoutBase : public GroupBase {
  public:
-  bool await_ready() const noexcept { return false; }
+  bool ready() const noexcept { return false; }
   void await_resume() { resumed(); }
   bool timed_out() const { return timed_out_; }
   bool parent_cancelled() const { return parent_cancelled_; }
@@ -74,6 +74,9 @@ template <class T>
 class TimeoutGroup final : public TimeoutBase {
  public:
   TimeoutGroup(Task<T> task, absl::Duration d) : TimeoutBase(d), child_(std::move(task)) {}
+  TimeoutGroup(const TimeoutGroup&) = delete;
+  TimeoutGroup& operator=(const TimeoutGroup&) = delete;
+  GroupAwaiter<TimeoutGroup> wait() { return GroupAwaiter<TimeoutGroup>(this); }
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
     if (!arm()) return false;  // the Watcher refused the timer: nothing runs
