@@ -47,7 +47,7 @@
 
 namespace gaio::coro {
 
-template <class T>
+template <class T = void>
 class JoinHandle {
  public:
   JoinHandle() = default;

@@ -105,7 +105,8 @@ TEST(StackDepth, MillionReadyFutures) {
 Task<long> ManyCancelledSleeps() {
   long cancelled = 0;
   for (int i = 0; i < kAwaits; ++i) {
-    if (absl::IsCancelled(co_await sleep(absl::Seconds(1)))) ++cancelled;
+    absl::Status s = co_await sleep(absl::Seconds(1));
+    if (absl::IsCancelled(s)) ++cancelled;
   }
   co_return cancelled;
 }

@@ -100,7 +100,8 @@ TEST(Task, DestroyingAnUnstartedTaskReleasesItsArguments) {
 Task<int> Depth(int n) {
   if (n == 0) co_return 0;
   int below = co_await Depth(n - 1);
-  if (!(co_await sleep(absl::ZeroDuration())).ok()) co_return -1;  // suspend at every level
+  absl::Status s = co_await sleep(absl::ZeroDuration());  // suspend at every level
+  if (!s.ok()) co_return -1;
   co_return below + 1;
 }
 
@@ -140,7 +141,8 @@ TEST(EventLoop, CurrentIsTheRunningLoop) {
 Task<int> SleepyCount(int n) {
   int done = 0;
   for (int i = 0; i < n; ++i) {
-    if ((co_await sleep(absl::Microseconds(50))).ok()) ++done;
+    absl::Status s = co_await sleep(absl::Microseconds(50));
+    if (s.ok()) ++done;
   }
   co_return done;
 }
