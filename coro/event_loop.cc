@@ -27,14 +27,14 @@ EventLoop::EventLoop(Watcher watcher)
     : watcher_(std::move(watcher)), ready_(kInitialReady) {
   root_scope_ = std::make_unique<Scope>(*this);
   remote_taken_.reserve(64);
-  absl::MutexLock lock(&remote_mu_);
+  internal::MutexLock lock(&remote_mu_);
   remote_.reserve(64);
 }
 
 EventLoop::~EventLoop() {
   // A thread still inside schedule_remote() (a Promise set elsewhere) leaves
   // before the loop goes.
-  { absl::MutexLock lock(&remote_mu_); }
+  { internal::MutexLock lock(&remote_mu_); }
   // Tasks spawned but never started: their frames can simply go.
   for (auto& [task, rec] : pending_) rec->discard(task);
   pending_.clear();
@@ -60,7 +60,7 @@ void EventLoop::schedule(std::coroutine_handle<> h) {
 void EventLoop::schedule_remote(std::coroutine_handle<> h) {
   // The post is made under the mutex so that the loop (whose destructor
   // takes it) cannot go away between the push and the post.
-  absl::MutexLock lock(&remote_mu_);
+  internal::MutexLock lock(&remote_mu_);
   remote_.push_back(h);
   if (!remote_posted_) {
     remote_posted_ = true;
@@ -71,7 +71,7 @@ void EventLoop::schedule_remote(std::coroutine_handle<> h) {
 
 void EventLoop::take_remote() {
   {
-    absl::MutexLock lock(&remote_mu_);
+    internal::MutexLock lock(&remote_mu_);
     remote_posted_ = false;
     remote_taken_.swap(remote_);
   }

@@ -40,7 +40,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "coro/internal/mutex.h"
 #include "coro/internal/fiber.h"
 #include "coro/internal/spawn_record.h"
 #include "coro/result.h"
@@ -163,7 +163,7 @@ class EventLoop {
   StopPost stop_post_{this};
   std::atomic<bool> stop_requested_{false};
 
-  absl::Mutex remote_mu_;
+  internal::Mutex remote_mu_;
   std::vector<std::coroutine_handle<>> remote_ ABSL_GUARDED_BY(remote_mu_);
   std::vector<std::coroutine_handle<>> remote_taken_;  // loop thread only
   bool remote_posted_ ABSL_GUARDED_BY(remote_mu_) = false;

@@ -35,7 +35,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "coro/internal/mutex.h"
 #include "coro/event_loop.h"
 #include "coro/internal/fiber.h"
 #include "coro/result.h"
@@ -65,7 +65,7 @@ class FutureStateBase {
     std::coroutine_handle<> h = nullptr;
     EventLoop* loop = nullptr;
     {
-      absl::MutexLock lock(&mu);
+      internal::MutexLock lock(&mu);
       if (phase != FuturePhase::kPending) return false;
       store();
       phase = new_phase;
@@ -84,7 +84,7 @@ class FutureStateBase {
   // else can resume it (the cancel hook finds no waiter any more).
   static void Wake(std::coroutine_handle<> h, EventLoop* loop);
 
-  absl::Mutex mu;
+  Mutex mu;
   FuturePhase phase ABSL_GUARDED_BY(mu) = FuturePhase::kPending;
   absl::Status error ABSL_GUARDED_BY(mu);
   std::coroutine_handle<> waiter ABSL_GUARDED_BY(mu) = nullptr;
@@ -150,7 +150,7 @@ class Promise {
   // Any thread. True once the Future was cancelled.
   bool cancelled() const {
     if (state_ == nullptr) return false;
-    absl::MutexLock lock(&state_->mu);
+    internal::MutexLock lock(&state_->mu);
     return state_->phase == internal::FuturePhase::kCancelled;
   }
 
@@ -185,7 +185,7 @@ class Future {
   bool valid() const { return state_ != nullptr; }
   // True once set, failed or cancelled.
   bool ready() const {
-    absl::MutexLock lock(&state_->mu);
+    internal::MutexLock lock(&state_->mu);
     return state_->phase != internal::FuturePhase::kPending;
   }
   // Loop thread. Cancels the Future if still pending: its awaiter (if any)
@@ -200,7 +200,7 @@ class Future {
    public:
     explicit Awaiter(internal::FutureState<T>* s) : s_(s) {}
     bool await_ready() const {
-      absl::MutexLock lock(&s_->mu);
+      internal::MutexLock lock(&s_->mu);
       return s_->phase != internal::FuturePhase::kPending;
     }
     template <class P>
@@ -211,7 +211,7 @@ class Future {
         return false;
       }
       {
-        absl::MutexLock lock(&s_->mu);
+        internal::MutexLock lock(&s_->mu);
         if (s_->phase != internal::FuturePhase::kPending) return false;
         s_->waiter = h;
         s_->waiter_loop = EventLoop::current();
@@ -223,7 +223,7 @@ class Future {
     Result<T> await_resume() {
       if (fiber_ != nullptr) fiber_->clear_hook();
       if (cancelled_early_) return absl::CancelledError("future: task cancelled");
-      absl::MutexLock lock(&s_->mu);
+      internal::MutexLock lock(&s_->mu);
       switch (s_->phase) {
         case internal::FuturePhase::kValue:
           if constexpr (std::is_void_v<T>) {

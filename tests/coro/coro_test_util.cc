@@ -28,14 +28,19 @@ std::unique_ptr<EventLoop> NewLoop(int pollers) {
 
 Watchdog::Watchdog(EventLoop& loop, absl::Duration patience)
     : thread_([this, &loop, patience] {
-        if (!done_.WaitForNotificationWithTimeout(patience)) {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (!cv_.wait_for(lock, absl::ToChronoNanoseconds(patience), [this] { return done_; })) {
           fired_.store(true);
           loop.stop();
         }
       }) {}
 
 Watchdog::~Watchdog() {
-  done_.Notify();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+  }
+  cv_.notify_one();
   thread_.join();
 }
 
