@@ -113,6 +113,17 @@ void EventLoop::unregister_scope(Scope* scope) {
   if (scope->loop_next_ != nullptr) scope->loop_next_->loop_prev_ = scope->loop_prev_;
 }
 
+void EventLoop::run_ready_round() {
+  // Only what was ready when the round began: a task that yields (or keeps
+  // waking another) goes after the next poll for I/O, so it cannot starve it.
+  for (size_t n = ready_size_; n > 0 && ready_size_ > 0; --n) {
+    std::coroutine_handle<> h = ready_[ready_head_];
+    ready_head_ = (ready_head_ + 1) & (ready_.size() - 1);
+    --ready_size_;
+    h.resume();
+  }
+}
+
 void EventLoop::drain_ready() {
   while (ready_size_ > 0) {
     std::coroutine_handle<> h = ready_[ready_head_];
@@ -144,9 +155,11 @@ absl::Status EventLoop::run_root(RootBase& root, std::coroutine_handle<> start) 
 
   absl::Status status;
   for (;;) {
-    drain_ready();
+    run_ready_round();
     if (finished(root)) break;
-    absl::StatusOr<absl::Span<const OpResult>> batch = watcher_.wait_io();
+    // Tasks still ready (they yielded): only look for completions.
+    absl::StatusOr<absl::Span<const OpResult>> batch =
+        ready_size_ > 0 ? watcher_.poll_io() : watcher_.wait_io();
     if (!batch.ok()) {
       status = fail(batch.status(), root);
       break;

@@ -140,6 +140,7 @@ class EventLoop {
   // have finished, or the error that ended the loop.
   absl::Status run_root(RootBase& root, std::coroutine_handle<> start);
   void drain_ready();
+  void run_ready_round();
   // Moves the handles of schedule_remote() to the ready queue.
   void take_remote();
   void cancel_all();
