@@ -5,12 +5,12 @@
 
 namespace gaio::coro::internal {
 
-void StaleSwapBytes(uint64_t made, uint64_t now) {
+void StaleSwapBytes(uint32_t made, uint32_t now) {
   std::fprintf(stderr,
-               "gaio::coro: SwapBytes used after a co_await (made at await epoch %llu, now %llu): "
+               "gaio::coro: SwapBytes used after a co_await (made at await epoch %u, now %u): "
                "swap-buffer and line bytes are valid only until the task's next co_await; "
                "copy them first (docs/CORO.md)\n",
-               static_cast<unsigned long long>(made), static_cast<unsigned long long>(now));
+               made, now);
   std::abort();
 }
 

@@ -29,14 +29,15 @@
 namespace gaio::coro {
 
 namespace internal {
-[[noreturn]] void StaleSwapBytes(uint64_t made, uint64_t now);
+[[noreturn]] void StaleSwapBytes(uint32_t made, uint32_t now);
 }
 
 class SwapBytes {
  public:
   SwapBytes() = default;
   // A view stamped with the calling thread's current await epoch.
-  SwapBytes(const char* data, size_t size) : data_(data), size_(size) {
+  // `size` must fit 32 bits (swap reads and lines() do).
+  SwapBytes(const char* data, size_t size) : data_(data), size_(static_cast<uint32_t>(size)) {
     if constexpr (internal::kSwapCheck) epoch_ = internal::tls_await_epoch;
   }
 
@@ -73,9 +74,11 @@ class SwapBytes {
       }
     }
   }
+  // 16 bytes (it sits in the frames of idle connections); the epoch is kept
+  // in release builds too, so that every build has one layout.
   const char* data_ = nullptr;
-  size_t size_ = 0;
-  uint64_t epoch_ = 0;  // kept in release builds too: one layout everywhere
+  uint32_t size_ = 0;
+  uint32_t epoch_ = 0;
 };
 
 }  // namespace gaio::coro

@@ -175,7 +175,7 @@ Result<T> EventLoop::run(Task<T> task) {
   if (!task.valid()) return absl::InvalidArgumentError("run: empty task");
   Root<T> root(std::move(task));
   auto h = root.task.handle();
-  h.promise().finish_hook = &root;
+  h.promise().set_finish_hook(&root);
   h.promise().set_fiber(&root.fiber);
   absl::Status status = run_root(root, h);
   if (root.done) return internal::TakeResult(h.promise());
@@ -189,7 +189,10 @@ Result<T> EventLoop::run(Task<T> task) {
 // Always suspends; never fails.
 class Yield {
  public:
-  bool await_ready() const noexcept { return false; }
+  bool await_ready() const noexcept {
+    internal::BumpAwaitEpoch();
+    return false;
+  }
   template <class P>
   void await_suspend(std::coroutine_handle<P> h) {
     EventLoop::current()->schedule(h);

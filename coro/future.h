@@ -200,6 +200,7 @@ class Future {
    public:
     explicit Awaiter(internal::FutureState<T>* s) : s_(s) {}
     bool await_ready() const {
+      internal::BumpAwaitEpoch();
       internal::MutexLock lock(&s_->mu);
       return s_->phase != internal::FuturePhase::kPending;
     }

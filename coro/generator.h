@@ -89,7 +89,10 @@ class [[nodiscard]] AsyncGenerator {
   class NextAwaiter {
    public:
     explicit NextAwaiter(Handle h) : h_(h) {}
-    bool await_ready() const noexcept { return !h_ || h_.done(); }
+    bool await_ready() const noexcept {
+      internal::BumpAwaitEpoch();
+      return !h_ || h_.done();
+    }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> consumer) {
       h_.promise().set_fiber(consumer.promise().fiber());

@@ -1,11 +1,13 @@
 #include "coro/lines.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
 namespace gaio::coro {
 
 AsyncGenerator<SwapBytes> lines(Socket& socket, size_t max_line) {
+  max_line = std::min(max_line, kMaxMaxLine);
   std::string buf;   // bytes of unfinished lines, copied out of the swap buffer
   size_t start = 0;  // first byte of buf not yet yielded
   for (;;) {

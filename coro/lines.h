@@ -32,6 +32,7 @@
 namespace gaio::coro {
 
 inline constexpr size_t kDefaultMaxLine = 1 << 20;
+inline constexpr size_t kMaxMaxLine = size_t{1} << 31;  // larger max_line values are clamped
 
 AsyncGenerator<SwapBytes> lines(Socket& socket, size_t max_line = kDefaultMaxLine);
 

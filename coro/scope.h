@@ -78,7 +78,10 @@ class JoinHandle {
   class Awaiter : public internal::CancelHook {
    public:
     explicit Awaiter(JoinHandle* j) : j_(j) {}
-    bool await_ready() const noexcept { return j_->rec_->done(); }
+    bool await_ready() const noexcept {
+      internal::BumpAwaitEpoch();
+      return j_->rec_->done();
+    }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
       fiber_ = h.promise().fiber();
@@ -133,7 +136,10 @@ class Scope {
   class JoinAwaiter : public internal::CancelHook {
    public:
     explicit JoinAwaiter(Scope* s) : s_(s) {}
-    bool await_ready() const noexcept { return s_->live_ == 0; }
+    bool await_ready() const noexcept {
+      internal::BumpAwaitEpoch();
+      return s_->live_ == 0;
+    }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
       fiber_ = h.promise().fiber();
@@ -183,7 +189,7 @@ JoinHandle<T> Scope::spawn(Task<T> task) {
   if (!task.valid()) return {};
   auto h = task.release();
   auto* rec = new internal::SpawnRecord(this);
-  h.promise().finish_hook = rec;
+  h.promise().set_finish_hook(rec);
   h.promise().set_fiber(&rec->fiber());
   if (cancelled_) rec->fiber().cancel();
   add(rec);

@@ -158,32 +158,43 @@ absl::StatusOr<Listener> listen(absl::string_view address, int backlog) {
 }
 
 DialOp::DialOp(absl::string_view address, absl::Time deadline)
-    : IoOp(nullptr, -1), address_(ParseAddress(address)), deadline_(deadline) {}
+    : address_(ParseAddress(address)), deadline_(deadline) {}
 
-absl::Status DialOp::submit() {
+bool DialOp::Fail(absl::Status s) {
+  internal::tls_completion = internal::SyntheticCompletion(std::move(s));
+  return false;
+}
+
+absl::Status DialOp::open() {
   if (!address_.ok()) return address_.status();
-  loop_ = EventLoop::current();
-  if (loop_ == nullptr) return absl::FailedPreconditionError("dial: no loop runs on this thread");
-  watcher_ = &loop_->watcher();
   fd_ = ::socket(address_->family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd_ < 0) return absl::ErrnoToStatus(errno, "socket");
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  absl::Status s = watcher_->connect(ctx(), fd_, address_->get(), address_->len, deadline_);
-  if (!s.ok()) {
-    CloseFd(watcher_, fd_, false).IgnoreError();
-    fd_ = -1;
-  }
+  return absl::OkStatus();
+}
+
+absl::Status DialOp::submit(void* ctx) {
+  absl::Status s = loop_->watcher().connect(ctx, fd_, address_->get(), address_->len, deadline_);
+  submitted_ = s.ok();
   return s;
 }
 
+void DialOp::failed() {
+  if (fd_ < 0) return;
+  CloseFd(&loop_->watcher(), fd_, submitted_).IgnoreError();
+  fd_ = -1;
+}
+
 absl::StatusOr<Socket> DialOp::await_resume() {
-  if (!status_.ok()) {
+  absl::Status status = Completion().status;
+  if (!status.ok()) {
     // Owned by the Watcher since connect(): free() closes it.
-    if (fd_ >= 0) CloseFd(watcher_, fd_, true).IgnoreError();
-    return std::move(status_);
+    if (fd_ >= 0) CloseFd(&loop_->watcher(), fd_, true).IgnoreError();
+    fd_ = -1;
+    return status;
   }
-  Socket s(*loop_, fd_);
+  Socket s(*loop_, std::exchange(fd_, -1));
   s.registered_ = true;
   return s;
 }

@@ -54,6 +54,7 @@
 #include "coro/bytes.h"
 #include "coro/event_loop.h"
 #include "coro/internal/io_op.h"
+#include "watcher/watcher.h"
 
 namespace gaio::coro {
 
@@ -107,23 +108,26 @@ class Socket {
   // ---- awaiters (co_await them at once) ----
   // One read into `buf`: bytes read (> 0), or an error (EOF: IsEof).
   template <class D>
-  class ReadOp : public internal::IoOp {
+  class ReadOp : public internal::IoAwaiter {
    public:
-    ReadOp(const Socket* s, absl::Span<char> buf, D deadline)
-        : IoOp(s->watcher(), s->fd_), buf_(buf), deadline_(deadline) {}
+    ReadOp(const Socket* s, absl::Span<char> buf, D deadline) : s_(s), buf_(buf), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return begin(h, "read: task cancelled", [this] {
-        if constexpr (internal::kTimed<D>) return watcher_->read_timeout(ctx(), fd_, buf_, deadline_);
-        return watcher_->read(ctx(), fd_, buf_);
+      return Begin(h, s_->fd_, "read: task cancelled", [this](void* ctx) {
+        Watcher* w = s_->watcher();
+        if (w == nullptr) return EmptySocket();
+        if constexpr (internal::kTimed<D>) return w->read_timeout(ctx, s_->fd_, buf_, deadline_);
+        return w->read(ctx, s_->fd_, buf_);
       });
     }
-    absl::StatusOr<size_t> await_resume() {
-      if (!status_.ok()) return std::move(status_);
-      return size_;
+    absl::StatusOr<size_t> await_resume() const {
+      const OpResult& r = Completion();
+      if (!r.status.ok()) return r.status;
+      return r.size;
     }
 
    private:
+    const Socket* s_;
     absl::Span<char> buf_;
     [[no_unique_address]] D deadline_;
   };
@@ -131,71 +135,86 @@ class Socket {
   // next co_await (SwapBytes), or an error (EOF: IsEof). No buffer is held
   // while the read waits.
   template <class D>
-  class SwapReadOp : public internal::IoOp {
+  class SwapReadOp : public internal::IoAwaiter {
    public:
-    SwapReadOp(const Socket* s, D deadline) : IoOp(s->watcher(), s->fd_), deadline_(deadline) {}
+    SwapReadOp(const Socket* s, D deadline) : s_(s), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return begin(h, "read: task cancelled", [this] {
-        if constexpr (internal::kTimed<D>) return watcher_->read_timeout(ctx(), fd_, nullptr, deadline_);
-        return watcher_->read(ctx(), fd_, nullptr);
+      return Begin(h, s_->fd_, "read: task cancelled", [this](void* ctx) {
+        Watcher* w = s_->watcher();
+        if (w == nullptr) return EmptySocket();
+        if constexpr (internal::kTimed<D>) return w->read_timeout(ctx, s_->fd_, nullptr, deadline_);
+        return w->read(ctx, s_->fd_, nullptr);
       });
     }
-    absl::StatusOr<SwapBytes> await_resume() {
-      if (!status_.ok()) return std::move(status_);
-      return SwapBytes(data_, size_);
+    absl::StatusOr<SwapBytes> await_resume() const {
+      const OpResult& r = Completion();
+      if (!r.status.ok()) return r.status;
+      return SwapBytes(r.buffer.data(), r.size);
     }
 
    private:
+    const Socket* s_;
     [[no_unique_address]] D deadline_;
   };
   // Fills `buf` entirely: OK, or the error (EOF: IsEof) that stopped it.
-  class ReadFullOp : public internal::IoOp {
+  class ReadFullOp : public internal::IoAwaiter {
    public:
     ReadFullOp(const Socket* s, absl::Span<char> buf, absl::Time deadline)
-        : IoOp(s->watcher(), s->fd_), buf_(buf), deadline_(deadline) {}
+        : s_(s), buf_(buf), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return begin(h, "read_full: task cancelled",
-                   [this] { return watcher_->read_full(ctx(), fd_, buf_, deadline_); });
+      return Begin(h, s_->fd_, "read_full: task cancelled", [this](void* ctx) {
+        Watcher* w = s_->watcher();
+        if (w == nullptr) return EmptySocket();
+        return w->read_full(ctx, s_->fd_, buf_, deadline_);
+      });
     }
-    absl::Status await_resume() { return std::move(status_); }
+    absl::Status await_resume() const { return Completion().status; }
 
    private:
+    const Socket* s_;
     absl::Span<char> buf_;
     absl::Time deadline_;
   };
   // Writes all of `buf`: OK, or the error that stopped it.
   template <class D>
-  class WriteOp : public internal::IoOp {
+  class WriteOp : public internal::IoAwaiter {
    public:
     WriteOp(const Socket* s, absl::Span<const char> buf, D deadline)
-        : IoOp(s->watcher(), s->fd_), buf_(buf), deadline_(deadline) {}
+        : s_(s), buf_(buf), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return begin(h, "write: task cancelled", [this] {
-        if constexpr (internal::kTimed<D>) return watcher_->write_timeout(ctx(), fd_, buf_, deadline_);
-        return watcher_->write(ctx(), fd_, buf_);
+      return Begin(h, s_->fd_, "write: task cancelled", [this](void* ctx) {
+        Watcher* w = s_->watcher();
+        if (w == nullptr) return EmptySocket();
+        if constexpr (internal::kTimed<D>) return w->write_timeout(ctx, s_->fd_, buf_, deadline_);
+        return w->write(ctx, s_->fd_, buf_);
       });
     }
-    absl::Status await_resume() { return std::move(status_); }
+    absl::Status await_resume() const { return Completion().status; }
 
    private:
+    const Socket* s_;
     absl::Span<const char> buf_;
     [[no_unique_address]] D deadline_;
   };
-  class WritevOp : public internal::IoOp {
+  class WritevOp : public internal::IoAwaiter {
    public:
     WritevOp(const Socket* s, absl::Span<const absl::Span<const char>> bufs, absl::Time deadline)
-        : IoOp(s->watcher(), s->fd_), bufs_(bufs), deadline_(deadline) {}
+        : s_(s), bufs_(bufs), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return begin(h, "writev: task cancelled",
-                   [this] { return watcher_->writev_timeout(ctx(), fd_, bufs_, deadline_); });
+      return Begin(h, s_->fd_, "writev: task cancelled", [this](void* ctx) {
+        Watcher* w = s_->watcher();
+        if (w == nullptr) return EmptySocket();
+        return w->writev_timeout(ctx, s_->fd_, bufs_, deadline_);
+      });
     }
-    absl::Status await_resume() { return std::move(status_); }
+    absl::Status await_resume() const { return Completion().status; }
 
    private:
+    const Socket* s_;
     absl::Span<const absl::Span<const char>> bufs_;
     absl::Time deadline_;
   };
@@ -261,6 +280,8 @@ class Socket {
 
  private:
   friend class DialOp;
+  friend class Listener;
+  static absl::Status EmptySocket() { return absl::InvalidArgumentError("empty Socket"); }
   Watcher* watcher() const { return loop_ != nullptr ? &loop_->watcher() : nullptr; }
   EventLoop* loop_ = nullptr;
   int fd_ = -1;
@@ -295,20 +316,24 @@ class Listener {
   // One connection: a Socket of the same loop, or the error (the Watcher's
   // accept(): ResourceExhausted at the fd limit, the connection staying in
   // the backlog; Cancelled). Several tasks may accept at once.
-  class AcceptOp : public internal::IoOp {
+  class AcceptOp : public internal::IoAwaiter {
    public:
-    explicit AcceptOp(const Listener* l) : IoOp(&l->loop_->watcher(), l->fd_), loop_(l->loop_) {}
+    explicit AcceptOp(const Listener* l) : l_(l) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return begin(h, "accept: task cancelled", [this] { return watcher_->accept(ctx(), fd_); });
+      return Begin(h, l_->fd_, "accept: task cancelled", [this](void* ctx) {
+        if (l_->loop_ == nullptr) return absl::InvalidArgumentError("empty Listener");
+        return l_->loop_->watcher().accept(ctx, l_->fd_);
+      });
     }
-    absl::StatusOr<Socket> await_resume() {
-      if (!status_.ok()) return std::move(status_);
-      return Socket(*loop_, accepted_fd_);
+    absl::StatusOr<Socket> await_resume() const {
+      const OpResult& r = Completion();
+      if (!r.status.ok()) return r.status;
+      return Socket(*l_->loop_, r.accepted_fd);
     }
 
    private:
-    EventLoop* loop_;
+    const Listener* l_;
   };
   AcceptOp accept() const {
     registered_ = true;
@@ -340,20 +365,31 @@ absl::StatusOr<Listener> listen(absl::string_view address, int backlog = 4096);
 // the connected Socket, or InvalidArgument (address), the errno status
 // (refused, unreachable), DeadlineExceeded (`deadline` passed), Cancelled.
 // No fd is left behind on failure.
-class [[nodiscard]] DialOp : public internal::IoOp {
+class [[nodiscard]] DialOp : public internal::IoAwaiter {
  public:
   DialOp(absl::string_view address, absl::Time deadline);
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    return begin(h, "dial: task cancelled", [this] { return submit(); });
+    loop_ = EventLoop::current();
+    if (loop_ == nullptr) return Fail(absl::FailedPreconditionError("dial: no loop on this thread"));
+    absl::Status s = open();
+    if (!s.ok()) return Fail(std::move(s));
+    const bool suspend = Begin(h, fd_, "dial: task cancelled", [this](void* ctx) { return submit(ctx); });
+    if (!suspend) failed();  // never submitted: close the socket
+    return suspend;
   }
   absl::StatusOr<Socket> await_resume();
 
  private:
-  absl::Status submit();
+  static bool Fail(absl::Status s);
+  absl::Status open();             // the address and the socket
+  absl::Status submit(void* ctx);  // the connect
+  void failed();
   absl::StatusOr<SocketAddress> address_;
   absl::Time deadline_;
   EventLoop* loop_ = nullptr;
+  int fd_ = -1;
+  bool submitted_ = false;
 };
 inline DialOp dial(absl::string_view address, absl::Time deadline = absl::InfiniteFuture()) {
   return DialOp(address, deadline);

@@ -97,7 +97,10 @@ class [[nodiscard]] Task {
   class Awaiter {
    public:
     explicit Awaiter(Handle h) : h_(h) {}
-    bool await_ready() const noexcept { return h_.done(); }
+    bool await_ready() const noexcept {
+      internal::BumpAwaitEpoch();
+      return h_.done();
+    }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> parent) {
       h_.promise().set_fiber(parent.promise().fiber());

@@ -7,8 +7,9 @@
 // when the task is cancelled meanwhile (the timer is cancelled through
 // Watcher::cancel and the task resumes when that is confirmed), or the
 // Watcher's error if it refuses the timer. In a task that is already
-// cancelled it returns Cancelled at once. Allocates nothing (the awaiter
-// lives in the awaiting frame). Loop thread only, inside EventLoop::run().
+// cancelled it returns Cancelled at once. Allocates nothing (the timer's
+// state lives in the awaiting coroutine's frame). Loop thread only, inside
+// EventLoop::run().
 #ifndef GAIO_CORO_TIME_H_
 #define GAIO_CORO_TIME_H_
 
@@ -17,33 +18,23 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "coro/event_loop.h"
-#include "coro/internal/fiber.h"
+#include "coro/internal/io_op.h"
 
 namespace gaio::coro {
 
-class [[nodiscard]] SleepAwaiter : public internal::Operation {
+class [[nodiscard]] SleepAwaiter : public internal::IoAwaiter {
  public:
   explicit SleepAwaiter(absl::Duration d) : d_(d) {}
-
-  bool await_ready() const noexcept { return false; }
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    fiber_ = h.promise().fiber();
-    return begin(h);
+    const absl::Duration d = d_;
+    return Begin(h, -1, "sleep: task cancelled",
+                 [d](void* ctx) { return EventLoop::current()->watcher().after(ctx, d); });
   }
-  absl::Status await_resume() { return std::move(status_); }
-
-  void complete(const OpResult& r) noexcept override;
-  void request_cancel() noexcept override;
+  absl::Status await_resume() const { return Completion().status; }
 
  private:
-  bool begin(std::coroutine_handle<> h);
-
   absl::Duration d_;
-  std::coroutine_handle<> waiter_ = nullptr;
-  internal::Fiber* fiber_ = nullptr;
-  EventLoop* loop_ = nullptr;
-  absl::Status status_;
 };
 
 inline SleepAwaiter sleep(absl::Duration d) { return SleepAwaiter(d); }

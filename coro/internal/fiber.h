@@ -10,8 +10,11 @@
 // Operation: a request submitted to the Watcher; its address is the
 // request's ctx, and the loop hands it the request's one OpResult.
 //
-// PromiseBase: what every promise of the package has (frame allocation,
-// fiber, continuation, the swap-epoch bump of every co_await).
+// PromiseBase: what every promise of the package has: frame allocation, the
+// fiber, the continuation, and the coroutine's request slot. A coroutine
+// waits for one thing at a time, so the state of the Watcher request it
+// waits for (ctx, fd, who to resume) lives in its promise, and the I/O
+// awaiters are a few bytes each: an idle connection's frame stays small.
 #ifndef GAIO_CORO_INTERNAL_FIBER_H_
 #define GAIO_CORO_INTERNAL_FIBER_H_
 
@@ -20,6 +23,7 @@
 #include <cstdint>
 #include <exception>
 
+#include "absl/status/status.h"
 #include "coro/internal/frame_allocator.h"
 #include "watcher/op_result.h"
 
@@ -33,13 +37,18 @@
 #endif
 #endif
 
+namespace gaio {
+class Watcher;
+}
+
 namespace gaio::coro::internal {
 
 inline constexpr bool kSwapCheck = GAIO_CORO_SWAP_CHECK != 0;
 
-// Bumped by every co_await in a gaio::coro coroutine on this thread (debug
-// builds only): bytes stamped with an older value are stale.
-inline thread_local uint64_t tls_await_epoch = 0;
+// Bumped by every co_await of one of the package's awaitables on this thread
+// (debug builds only; each awaiter's await_ready bumps it): bytes stamped
+// with an older value are stale.
+inline thread_local uint32_t tls_await_epoch = 0;
 inline void BumpAwaitEpoch() {
   if constexpr (kSwapCheck) ++tls_await_epoch;
 }
@@ -94,11 +103,20 @@ class Operation : public CancelHook {
   ~Operation() = default;
 };
 
-// How a task started inline by its awaiter got on (see task.h): still running
-// inside the awaiter's await_suspend, finished there, or suspended for real.
+// The OpResult a coroutine resumed from its request slot reads in
+// await_resume (set just before the resumption; the batch it points into is
+// valid until the loop's next wait), or the synthetic one of a request that
+// never went to the Watcher.
+inline thread_local const OpResult* tls_completion = nullptr;
+const OpResult* SyntheticCompletion(absl::Status status);
+inline const OpResult& TakeCompletion() { return *tls_completion; }
+
+// How a coroutine started inline by its awaiter got on (see task.h): still
+// running inside the awaiter's await_suspend, finished (or yielded) there,
+// or suspended for real.
 enum class InlineState : uint8_t { kNone, kRunningInline, kDoneInline, kDetached };
 
-class PromiseBase {
+class PromiseBase : public Operation {
  public:
   static void* operator new(size_t size) { return AllocateFrame(size); }
   static void operator delete(void* p, size_t size) noexcept { FreeFrame(p, size); }
@@ -110,57 +128,98 @@ class PromiseBase {
   // No exceptions cross the API: a coroutine body that throws terminates.
   void unhandled_exception() noexcept { std::terminate(); }
 
-  // Every co_await in a gaio::coro coroutine passes here.
-  template <class A>
-  A&& await_transform(A&& awaitable) noexcept {
-    BumpAwaitEpoch();
-    return static_cast<A&&>(awaitable);
+  // Who runs when this coroutine finishes (or yields): the awaiter's
+  // coroutine, or a FinishHook (the root of a fiber). One word, tagged.
+  void set_continuation(std::coroutine_handle<> h) {
+    next_ = reinterpret_cast<uintptr_t>(h.address());
   }
+  void set_finish_hook(FinishHook* hook) { next_ = reinterpret_cast<uintptr_t>(hook) | 1; }
+  FinishHook* finish_hook() const {
+    return (next_ & 1) != 0 ? reinterpret_cast<FinishHook*>(next_ & ~uintptr_t{1}) : nullptr;
+  }
+  std::coroutine_handle<> continuation() const {
+    return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next_));
+  }
+  InlineState inline_state() const { return inline_state_; }
+  void set_inline_state(InlineState s) { inline_state_ = s; }
 
-  // Set by the awaiter (plain co_await) or by the owner of a fiber root.
-  std::coroutine_handle<> continuation = nullptr;
-  FinishHook* finish_hook = nullptr;
-  InlineState inline_state = InlineState::kNone;
+  // ---- The request slot. ----
+  // Submits a request made by `submit(ctx)` for coroutine `self`, which waits
+  // for it (true: suspend). Returns false, with the synthetic completion set
+  // (Cancelled, or the submission's error), when the fiber is already
+  // cancelled or the Watcher refuses the request. `fd` is the request's fd
+  // (-1 for a timer), for Watcher::cancel.
+  template <class Submit>
+  bool submit(std::coroutine_handle<> self, int fd, const char* cancelled_message,
+              Submit&& submit_fn) {
+    if (fiber_->cancelled()) {
+      tls_completion = SyntheticCompletion(absl::CancelledError(cancelled_message));
+      return false;
+    }
+    absl::Status s = submit_fn(ctx());
+    if (!s.ok()) {
+      tls_completion = SyntheticCompletion(std::move(s));
+      return false;
+    }
+    self_ = self;
+    fd_ = fd;
+    fiber_->set_hook(this);
+    return true;
+  }
+  void complete(const OpResult& r) noexcept override {
+    fiber_->clear_hook();
+    tls_completion = &r;
+    self_.resume();
+  }
+  // OK: the request completes with Cancelled; NotFound: it has completed and
+  // its result is on its way (maybe in this very batch). Either way exactly
+  // one completion resumes the coroutine.
+  void request_cancel() noexcept override;
 
  private:
+  std::coroutine_handle<> self_ = nullptr;  // the coroutine waiting in the slot
   Fiber* fiber_ = nullptr;
+  uintptr_t next_ = 0;
+  int fd_ = -1;
+  InlineState inline_state_ = InlineState::kNone;
 };
 
-// The final suspension of a task: hand over to the finish hook, or to the
-// awaiting coroutine (symmetric transfer), or, when the awaiter started the
-// task inline and is still inside its await_suspend, back to that awaiter
-// (which then continues without suspending: no stack growth, also where the
-// compiler does not turn symmetric transfer into a tail call).
+// The final suspension of a task (and a generator's yield): hand over to the
+// finish hook, or to the awaiting coroutine (symmetric transfer), or, when
+// the awaiter started the coroutine inline and is still inside its
+// await_suspend, back to that awaiter (which then goes on without suspending:
+// no stack growth, also where the compiler does not turn symmetric transfer
+// into a tail call).
 struct FinalAwaiter {
   bool await_ready() const noexcept { return false; }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
     PromiseBase& p = h.promise();
-    if (p.finish_hook != nullptr) return p.finish_hook->on_finish(h);
-    if (p.inline_state == InlineState::kRunningInline) {
-      p.inline_state = InlineState::kDoneInline;
+    if (FinishHook* hook = p.finish_hook()) return hook->on_finish(h);
+    if (p.inline_state() == InlineState::kRunningInline) {
+      p.set_inline_state(InlineState::kDoneInline);
       return std::noop_coroutine();
     }
-    return p.continuation;
+    return p.continuation();
   }
   void await_resume() const noexcept {}
 };
 
-// Starts `child` (suspended at its start, or at a point it will resume from)
-// inline from an awaiter's await_suspend. Returns true when the awaiter must
-// suspend (the child suspended for real and will resume `parent` when done),
-// false when the child finished inline (the awaiter goes on at once).
+// Starts (or resumes) `child` inline from an awaiter's await_suspend. Returns
+// true when the awaiter must suspend (the child suspended for real and will
+// resume `parent` when done), false when the child finished (or yielded)
+// inline and the awaiter goes on at once.
 template <class ChildPromise>
 bool RunInline(std::coroutine_handle<ChildPromise> child, std::coroutine_handle<> parent) {
   PromiseBase& p = child.promise();
-  p.continuation = parent;
-  p.inline_state = InlineState::kRunningInline;
+  p.set_continuation(parent);
+  p.set_inline_state(InlineState::kRunningInline);
   child.resume();
-  if (p.inline_state == InlineState::kDoneInline) {
-    p.inline_state = InlineState::kNone;
+  if (p.inline_state() == InlineState::kDoneInline) {
+    p.set_inline_state(InlineState::kNone);
     return false;
   }
-  p.inline_state = InlineState::kDetached;
+  p.set_inline_state(InlineState::kDetached);
   return true;
 }
 

@@ -30,7 +30,10 @@ template <class G>
 class GroupAwaiter {
  public:
   explicit GroupAwaiter(G* g) : g_(g) {}
-  bool await_ready() const noexcept { return g_->ready(); }
+  bool await_ready() const noexcept {
+    BumpAwaitEpoch();
+    return g_->ready();
+  }
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
     return g_->await_suspend(h);
@@ -106,7 +109,7 @@ class Child final : public FinishHook {
     group_ = group;
     index_ = index;
     auto h = task_.handle();
-    h.promise().finish_hook = this;
+    h.promise().set_finish_hook(this);
     h.promise().set_fiber(&fiber_);
     h.resume();
   }

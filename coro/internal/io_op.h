@@ -1,68 +1,40 @@
-// IoOp: the state of one Watcher request awaited by a task (read, write,
-// accept, connect). It lives in the awaiting frame: I/O allocates no frame.
+// IoAwaiter: the base of the awaiters of Watcher requests (socket operations,
+// sleep). The request's state lives in the awaiting coroutine's promise
+// (PromiseBase's request slot), so an awaiter holds only its arguments: I/O
+// allocates no frame and adds a few bytes to the awaiting one.
 //
-// Exact cancellation: a cancel request calls Watcher::cancel(fd, this). Either
-// it cancelled the request (OK: the request completes with Cancelled, exactly
-// once) or the request had already completed (NotFound: its real result is on
-// its way, possibly in the batch being handled). Either way the task resumes
-// only when the request's one OpResult arrives, so the frame and the buffer
-// stay valid until the Watcher is done with them.
+// Exact cancellation: a cancel request calls Watcher::cancel(fd, ctx). Either
+// it cancelled the request (OK: the request completes with Cancelled,
+// exactly once) or the request had already completed (NotFound: its real
+// result is on its way, possibly in the batch being handled). Either way the
+// coroutine resumes only when the request's one OpResult arrives, so the
+// frame and the buffer stay valid until the Watcher is done with them.
 #ifndef GAIO_CORO_INTERNAL_IO_OP_H_
 #define GAIO_CORO_INTERNAL_IO_OP_H_
 
 #include <coroutine>
-#include <cstddef>
-#include <utility>
 
-#include "absl/status/status.h"
 #include "coro/internal/fiber.h"
-#include "watcher/watcher.h"
+#include "watcher/op_result.h"
 
 namespace gaio::coro::internal {
 
-class IoOp : public Operation {
+class IoAwaiter {
  public:
-  IoOp(Watcher* watcher, int fd) : watcher_(watcher), fd_(fd) {}
-
-  bool await_ready() const noexcept { return false; }
-
-  void complete(const OpResult& r) noexcept override {
-    fiber_->clear_hook();
-    status_ = r.status;
-    size_ = r.size;
-    data_ = r.buffer.data();
-    accepted_fd_ = r.accepted_fd;
-    waiter_.resume();
+  bool await_ready() const noexcept {
+    BumpAwaitEpoch();
+    return false;
   }
-  void request_cancel() noexcept override { watcher_->cancel(fd_, ctx()).IgnoreError(); }
 
  protected:
-  // Submits through `submit` unless the fiber is cancelled; true to suspend.
+  // Submits through `submit(ctx)` from the awaiting coroutine's request slot.
   template <class P, class Submit>
-  bool begin(std::coroutine_handle<P> h, const char* what, Submit&& submit) {
-    fiber_ = h.promise().fiber();
-    if (fiber_->cancelled()) {
-      status_ = absl::CancelledError(what);
-      return false;
-    }
-    absl::Status s = submit();
-    if (!s.ok()) {
-      status_ = std::move(s);
-      return false;
-    }
-    waiter_ = h;
-    fiber_->set_hook(this);
-    return true;
+  static bool Begin(std::coroutine_handle<P> h, int fd, const char* cancelled_message,
+                    Submit&& submit) {
+    return h.promise().submit(h, fd, cancelled_message, static_cast<Submit&&>(submit));
   }
-
-  Watcher* watcher_;
-  int fd_;
-  int accepted_fd_ = -1;
-  std::coroutine_handle<> waiter_ = nullptr;
-  Fiber* fiber_ = nullptr;
-  absl::Status status_;
-  size_t size_ = 0;
-  char* data_ = nullptr;
+  // In await_resume: the request's OpResult (valid until the loop's next wait).
+  static const OpResult& Completion() { return TakeCompletion(); }
 };
 
 }  // namespace gaio::coro::internal
