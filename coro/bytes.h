@@ -60,6 +60,10 @@ class SwapBytes {
     check();
     return data_[i];
   }
+  // For the package's awaiters that take the bytes in the co_await's own
+  // expression (checked there with span()) and hand them over after the
+  // awaiter has bumped the epoch.
+  absl::Span<const char> span_unchecked() const { return absl::Span<const char>(data_, size_); }
   // True while the bytes may still be used (always true in release builds).
   bool fresh() const {
     if constexpr (internal::kSwapCheck) return epoch_ == internal::tls_await_epoch;

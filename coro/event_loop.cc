@@ -165,7 +165,7 @@ absl::Status EventLoop::run_root(RootBase& root, std::coroutine_handle<> start) 
       break;
     }
     // Each OpResult resumes the task that waits for it, in batch order.
-    for (const OpResult& r : *batch) internal::Operation::FromCtx(r.ctx)->complete(r);
+    for (const OpResult& r : *batch) internal::Dispatch(r);
   }
   root_ = nullptr;
   running_ = false;
@@ -188,7 +188,7 @@ absl::Status EventLoop::fail(absl::Status error, RootBase& root) {
     if (!watcher_done) {
       absl::StatusOr<absl::Span<const OpResult>> batch = watcher_.wait_io();
       if (batch.ok()) {
-        for (const OpResult& r : *batch) internal::Operation::FromCtx(r.ctx)->complete(r);
+        for (const OpResult& r : *batch) internal::Dispatch(r);
         continue;
       }
       watcher_done = true;

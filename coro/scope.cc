@@ -7,10 +7,14 @@ namespace gaio::coro {
 
 namespace internal {
 
+std::coroutine_handle<> FinishSpawned(SpawnRecord* rec, std::coroutine_handle<> task) noexcept {
+  return rec->on_finish(task);
+}
+
 std::coroutine_handle<> SpawnRecord::on_finish(std::coroutine_handle<> task) noexcept {
-  done_ = true;
-  EventLoop* loop = scope_->loop_;
-  std::coroutine_handle<> joiner = scope_->remove(this);
+  Scope* scope = this->scope();
+  EventLoop* loop = scope->loop_;
+  std::coroutine_handle<> joiner = scope->remove(this);
   std::coroutine_handle<> next = std::noop_coroutine();
   if (waiter_) {
     next = std::exchange(waiter_, nullptr);
@@ -18,26 +22,26 @@ std::coroutine_handle<> SpawnRecord::on_finish(std::coroutine_handle<> task) noe
   } else if (joiner) {
     next = joiner;
   }
-  unref(task);
+  drop(kRunning, task);
   return next;
 }
 
 void SpawnRecord::release_handle(std::coroutine_handle<> task) noexcept {
   waiter_ = nullptr;
-  unref(task);
+  drop(kHandle, task);
 }
 
 void SpawnRecord::discard(std::coroutine_handle<> task) noexcept {
-  scope_->remove(this);
-  done_ = true;
-  frame_gone_ = true;
+  scope()->remove(this);
+  scope_word_ |= kFrameGone;
   task.destroy();
-  unref(task);
+  drop(kRunning, task);
 }
 
-void SpawnRecord::unref(std::coroutine_handle<> task) noexcept {
-  if (--refs_ > 0) return;
-  if (!frame_gone_) task.destroy();
+void SpawnRecord::drop(uintptr_t flag, std::coroutine_handle<> task) noexcept {
+  scope_word_ &= ~flag;
+  if ((scope_word_ & (kRunning | kHandle)) != 0) return;
+  if ((scope_word_ & kFrameGone) == 0) task.destroy();
   delete this;
 }
 
@@ -66,7 +70,7 @@ Scope::~Scope() {
     Scope& root = loop_->root_scope();
     while (internal::SpawnRecord* rec = head_) {
       head_ = rec->next_;
-      rec->scope_ = &root;
+      rec->set_scope(&root);
       rec->prev_ = nullptr;
       rec->next_ = root.head_;
       if (root.head_ != nullptr) root.head_->prev_ = rec;

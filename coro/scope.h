@@ -189,7 +189,7 @@ JoinHandle<T> Scope::spawn(Task<T> task) {
   if (!task.valid()) return {};
   auto h = task.release();
   auto* rec = new internal::SpawnRecord(this);
-  h.promise().set_finish_hook(rec);
+  h.promise().set_spawn_record(rec);
   h.promise().set_fiber(&rec->fiber());
   if (cancelled_) rec->fiber().cancel();
   add(rec);

@@ -110,14 +110,15 @@ class Socket {
   template <class D>
   class ReadOp : public internal::IoAwaiter {
    public:
-    ReadOp(const Socket* s, absl::Span<char> buf, D deadline) : s_(s), buf_(buf), deadline_(deadline) {}
+    ReadOp(const Socket* s, absl::Span<char> buf, D deadline)
+        : fd_(s->fd_), buf_(buf), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, s_->fd_, "read: task cancelled", [this](void* ctx) {
-        Watcher* w = s_->watcher();
-        if (w == nullptr) return EmptySocket();
-        if constexpr (internal::kTimed<D>) return w->read_timeout(ctx, s_->fd_, buf_, deadline_);
-        return w->read(ctx, s_->fd_, buf_);
+      return Begin(h, fd_, "read: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        if constexpr (internal::kTimed<D>) return w->read_timeout(ctx, fd_, buf_, deadline_);
+        return w->read(ctx, fd_, buf_);
       });
     }
     absl::StatusOr<size_t> await_resume() const {
@@ -127,7 +128,7 @@ class Socket {
     }
 
    private:
-    const Socket* s_;
+    int fd_;
     absl::Span<char> buf_;
     [[no_unique_address]] D deadline_;
   };
@@ -137,14 +138,14 @@ class Socket {
   template <class D>
   class SwapReadOp : public internal::IoAwaiter {
    public:
-    SwapReadOp(const Socket* s, D deadline) : s_(s), deadline_(deadline) {}
+    SwapReadOp(const Socket* s, D deadline) : fd_(s->fd_), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, s_->fd_, "read: task cancelled", [this](void* ctx) {
-        Watcher* w = s_->watcher();
-        if (w == nullptr) return EmptySocket();
-        if constexpr (internal::kTimed<D>) return w->read_timeout(ctx, s_->fd_, nullptr, deadline_);
-        return w->read(ctx, s_->fd_, nullptr);
+      return Begin(h, fd_, "read: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        if constexpr (internal::kTimed<D>) return w->read_timeout(ctx, fd_, nullptr, deadline_);
+        return w->read(ctx, fd_, nullptr);
       });
     }
     absl::StatusOr<SwapBytes> await_resume() const {
@@ -154,26 +155,26 @@ class Socket {
     }
 
    private:
-    const Socket* s_;
+    int fd_;
     [[no_unique_address]] D deadline_;
   };
   // Fills `buf` entirely: OK, or the error (EOF: IsEof) that stopped it.
   class ReadFullOp : public internal::IoAwaiter {
    public:
     ReadFullOp(const Socket* s, absl::Span<char> buf, absl::Time deadline)
-        : s_(s), buf_(buf), deadline_(deadline) {}
+        : fd_(s->fd_), buf_(buf), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, s_->fd_, "read_full: task cancelled", [this](void* ctx) {
-        Watcher* w = s_->watcher();
-        if (w == nullptr) return EmptySocket();
-        return w->read_full(ctx, s_->fd_, buf_, deadline_);
+      return Begin(h, fd_, "read_full: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        return w->read_full(ctx, fd_, buf_, deadline_);
       });
     }
     absl::Status await_resume() const { return Completion().status; }
 
    private:
-    const Socket* s_;
+    int fd_;
     absl::Span<char> buf_;
     absl::Time deadline_;
   };
@@ -182,39 +183,67 @@ class Socket {
   class WriteOp : public internal::IoAwaiter {
    public:
     WriteOp(const Socket* s, absl::Span<const char> buf, D deadline)
-        : s_(s), buf_(buf), deadline_(deadline) {}
+        : fd_(s->fd_), buf_(buf), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, s_->fd_, "write: task cancelled", [this](void* ctx) {
-        Watcher* w = s_->watcher();
-        if (w == nullptr) return EmptySocket();
-        if constexpr (internal::kTimed<D>) return w->write_timeout(ctx, s_->fd_, buf_, deadline_);
-        return w->write(ctx, s_->fd_, buf_);
+      return Begin(h, fd_, "write: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        if constexpr (internal::kTimed<D>) return w->write_timeout(ctx, fd_, buf_, deadline_);
+        return w->write(ctx, fd_, buf_);
       });
     }
     absl::Status await_resume() const { return Completion().status; }
 
    private:
-    const Socket* s_;
+    int fd_;
     absl::Span<const char> buf_;
+    [[no_unique_address]] D deadline_;
+  };
+  // write(swap bytes): holds a pointer to the SwapBytes (which lives in the
+  // awaiting frame or the co_await's full expression), checked and passed on
+  // at submission.
+  template <class D>
+  class SwapWriteOp : public internal::IoAwaiter {
+   public:
+    SwapWriteOp(const Socket* s, const SwapBytes* bytes, D deadline)
+        : fd_(s->fd_), bytes_(bytes), deadline_(deadline) {
+      (void)bytes->span();  // the check: still before this co_await
+    }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return Begin(h, fd_, "write: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        if constexpr (internal::kTimed<D>) {
+          return w->write_timeout(ctx, fd_, bytes_->span_unchecked(), deadline_);
+        }
+        return w->write(ctx, fd_, bytes_->span_unchecked());
+      });
+    }
+    absl::Status await_resume() const { return Completion().status; }
+
+   private:
+    int fd_;
+    const SwapBytes* bytes_;
     [[no_unique_address]] D deadline_;
   };
   class WritevOp : public internal::IoAwaiter {
    public:
     WritevOp(const Socket* s, absl::Span<const absl::Span<const char>> bufs, absl::Time deadline)
-        : s_(s), bufs_(bufs), deadline_(deadline) {}
+        : fd_(s->fd_), bufs_(bufs), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, s_->fd_, "writev: task cancelled", [this](void* ctx) {
-        Watcher* w = s_->watcher();
-        if (w == nullptr) return EmptySocket();
-        return w->writev_timeout(ctx, s_->fd_, bufs_, deadline_);
+      return Begin(h, fd_, "writev: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        return w->writev_timeout(ctx, fd_, bufs_, deadline_);
       });
     }
     absl::Status await_resume() const { return Completion().status; }
 
    private:
-    const Socket* s_;
+    int fd_;
     absl::Span<const absl::Span<const char>> bufs_;
     absl::Time deadline_;
   };
@@ -248,13 +277,13 @@ class Socket {
     registered_ = true;
     return {this, buf, deadline};
   }
-  WriteOp<internal::NoDeadline> write(const SwapBytes& bytes) const {
+  SwapWriteOp<internal::NoDeadline> write(const SwapBytes& bytes) const {
     registered_ = true;
-    return {this, bytes.span(), {}};
+    return {this, &bytes, {}};
   }
-  WriteOp<absl::Time> write(const SwapBytes& bytes, absl::Time deadline) const {
+  SwapWriteOp<absl::Time> write(const SwapBytes& bytes, absl::Time deadline) const {
     registered_ = true;
-    return {this, bytes.span(), deadline};
+    return {this, &bytes, deadline};
   }
   // A string literal would include its NUL: pass absl::string_view("...").
   template <size_t N>
@@ -281,7 +310,13 @@ class Socket {
  private:
   friend class DialOp;
   friend class Listener;
-  static absl::Status EmptySocket() { return absl::InvalidArgumentError("empty Socket"); }
+  // The awaiters hold only the fd (a few bytes in the awaiting frame) and
+  // use the Watcher of the loop running the task.
+  static Watcher* LoopWatcher() {
+    EventLoop* loop = EventLoop::current();
+    return loop != nullptr ? &loop->watcher() : nullptr;
+  }
+  static absl::Status NoLoop() { return absl::FailedPreconditionError("no loop runs this task"); }
   Watcher* watcher() const { return loop_ != nullptr ? &loop_->watcher() : nullptr; }
   EventLoop* loop_ = nullptr;
   int fd_ = -1;

@@ -63,21 +63,26 @@ class CancelHook {
   ~CancelHook() = default;
 };
 
+class PromiseBase;
+
 class Fiber {
  public:
-  bool cancelled() const { return cancelled_; }
+  bool cancelled() const { return (word_ & kCancelled) != 0; }
   // Sticky. Cancels what the fiber is suspended on, if anything.
-  void cancel() noexcept {
-    if (cancelled_) return;
-    cancelled_ = true;
-    if (hook_ != nullptr) hook_->request_cancel();
+  void cancel() noexcept;
+  void set_hook(CancelHook* hook) { word_ = (word_ & kCancelled) | reinterpret_cast<uintptr_t>(hook); }
+  // The fiber waits for the Watcher request of `slot`'s coroutine on `fd`.
+  void set_request(PromiseBase* slot, int fd) {
+    word_ = (word_ & kCancelled) | reinterpret_cast<uintptr_t>(slot) | kRequest;
+    fd_ = fd;
   }
-  void set_hook(CancelHook* hook) { hook_ = hook; }
-  void clear_hook() { hook_ = nullptr; }
+  void clear_hook() { word_ &= kCancelled; }
 
  private:
-  CancelHook* hook_ = nullptr;
-  bool cancelled_ = false;
+  static constexpr uintptr_t kCancelled = 1;
+  static constexpr uintptr_t kRequest = 2;  // the hook is a request slot
+  uintptr_t word_ = 0;  // CancelHook* or PromiseBase*, and the two flags
+  int fd_ = -1;         // the request's fd (kRequest)
 };
 
 // What runs when a task that is the root of a fiber finishes.
@@ -92,16 +97,20 @@ class FinishHook {
   ~FinishHook() = default;
 };
 
-// A Watcher request in flight; `this` is its ctx.
+// A Watcher request in flight that is not a coroutine's request slot (the
+// loop's own posts, with_timeout's timer); `this` is its ctx.
 class Operation : public CancelHook {
  public:
   virtual void complete(const OpResult& result) noexcept = 0;
   void* ctx() { return static_cast<Operation*>(this); }
-  static Operation* FromCtx(void* ctx) { return static_cast<Operation*>(ctx); }
 
  protected:
   ~Operation() = default;
 };
+
+// Hands an OpResult to whatever its ctx names: a request slot (tagged ctx,
+// see PromiseBase::ctx()) or an Operation.
+void Dispatch(const OpResult& result) noexcept;
 
 // The OpResult a coroutine resumed from its request slot reads in
 // await_resume (set just before the resumption; the batch it points into is
@@ -116,34 +125,60 @@ inline const OpResult& TakeCompletion() { return *tls_completion; }
 // or suspended for real.
 enum class InlineState : uint8_t { kNone, kRunningInline, kDoneInline, kDetached };
 
-class PromiseBase : public Operation {
+class SpawnRecord;
+std::coroutine_handle<> FinishSpawned(SpawnRecord* rec, std::coroutine_handle<> task) noexcept;
+
+// No virtual functions: the promise is 24 bytes (the request slot, the
+// fiber and the continuation), as it sits in the frame of every idle
+// connection.
+class PromiseBase {
  public:
   static void* operator new(size_t size) { return AllocateFrame(size); }
   static void operator delete(void* p, size_t size) noexcept { FreeFrame(p, size); }
 
-  Fiber* fiber() const { return fiber_; }
-  void set_fiber(Fiber* fiber) { fiber_ = fiber; }
+  Fiber* fiber() const { return reinterpret_cast<Fiber*>(fiber_word_ & ~uintptr_t{3}); }
+  void set_fiber(Fiber* fiber) {
+    fiber_word_ = reinterpret_cast<uintptr_t>(fiber) | (fiber_word_ & 3);
+  }
+  InlineState inline_state() const { return static_cast<InlineState>(fiber_word_ & 3); }
+  void set_inline_state(InlineState s) {
+    fiber_word_ = (fiber_word_ & ~uintptr_t{3}) | static_cast<uintptr_t>(s);
+  }
 
   std::suspend_always initial_suspend() noexcept { return {}; }
   // No exceptions cross the API: a coroutine body that throws terminates.
   void unhandled_exception() noexcept { std::terminate(); }
 
   // Who runs when this coroutine finishes (or yields): the awaiter's
-  // coroutine, or a FinishHook (the root of a fiber). One word, tagged.
+  // coroutine, a FinishHook or a SpawnRecord (the root of a fiber). One
+  // tagged word (frames and records are 16-byte aligned, hooks 8).
   void set_continuation(std::coroutine_handle<> h) {
     next_ = reinterpret_cast<uintptr_t>(h.address());
   }
-  void set_finish_hook(FinishHook* hook) { next_ = reinterpret_cast<uintptr_t>(hook) | 1; }
-  FinishHook* finish_hook() const {
-    return (next_ & 1) != 0 ? reinterpret_cast<FinishHook*>(next_ & ~uintptr_t{1}) : nullptr;
+  void set_finish_hook(FinishHook* hook) { next_ = reinterpret_cast<uintptr_t>(hook) | kHook; }
+  void set_spawn_record(SpawnRecord* rec) { next_ = reinterpret_cast<uintptr_t>(rec) | kRecord; }
+  // Where to go from the final suspension (or a yield); see FinalAwaiter.
+  std::coroutine_handle<> finish(std::coroutine_handle<> self) noexcept {
+    switch (next_ & 3) {
+      case kHook:
+        return reinterpret_cast<FinishHook*>(next_ & ~uintptr_t{3})->on_finish(self);
+      case kRecord:
+        return FinishSpawned(reinterpret_cast<SpawnRecord*>(next_ & ~uintptr_t{3}), self);
+      default:
+        if (inline_state() == InlineState::kRunningInline) {
+          set_inline_state(InlineState::kDoneInline);
+          return std::noop_coroutine();
+        }
+        return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next_));
+    }
   }
-  std::coroutine_handle<> continuation() const {
-    return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next_));
-  }
-  InlineState inline_state() const { return inline_state_; }
-  void set_inline_state(InlineState s) { inline_state_ = s; }
 
   // ---- The request slot. ----
+  // The ctx of the slot's requests: the promise's address, tagged.
+  void* ctx() { return reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(this) | 1); }
+  static PromiseBase* FromCtx(void* ctx) {
+    return reinterpret_cast<PromiseBase*>(reinterpret_cast<uintptr_t>(ctx) & ~uintptr_t{1});
+  }
   // Submits a request made by `submit(ctx)` for coroutine `self`, which waits
   // for it (true: suspend). Returns false, with the synthetic completion set
   // (Cancelled, or the submission's error), when the fiber is already
@@ -152,7 +187,8 @@ class PromiseBase : public Operation {
   template <class Submit>
   bool submit(std::coroutine_handle<> self, int fd, const char* cancelled_message,
               Submit&& submit_fn) {
-    if (fiber_->cancelled()) {
+    Fiber* f = fiber();
+    if (f->cancelled()) {
       tls_completion = SyntheticCompletion(absl::CancelledError(cancelled_message));
       return false;
     }
@@ -162,26 +198,25 @@ class PromiseBase : public Operation {
       return false;
     }
     self_ = self;
-    fd_ = fd;
-    fiber_->set_hook(this);
+    f->set_request(this, fd);
     return true;
   }
-  void complete(const OpResult& r) noexcept override {
-    fiber_->clear_hook();
+  void complete(const OpResult& r) noexcept {
+    fiber()->clear_hook();
     tls_completion = &r;
     self_.resume();
   }
-  // OK: the request completes with Cancelled; NotFound: it has completed and
-  // its result is on its way (maybe in this very batch). Either way exactly
-  // one completion resumes the coroutine.
-  void request_cancel() noexcept override;
+  // Watcher::cancel(fd, ctx): OK, the request completes with Cancelled;
+  // NotFound, it has completed and its result is on its way (maybe in this
+  // very batch). Either way exactly one completion resumes the coroutine.
+  void cancel_request(int fd) noexcept;
 
  private:
+  static constexpr uintptr_t kHook = 1;
+  static constexpr uintptr_t kRecord = 2;
   std::coroutine_handle<> self_ = nullptr;  // the coroutine waiting in the slot
-  Fiber* fiber_ = nullptr;
+  uintptr_t fiber_word_ = 0;                // Fiber* | InlineState
   uintptr_t next_ = 0;
-  int fd_ = -1;
-  InlineState inline_state_ = InlineState::kNone;
 };
 
 // The final suspension of a task (and a generator's yield): hand over to the
@@ -194,13 +229,7 @@ struct FinalAwaiter {
   bool await_ready() const noexcept { return false; }
   template <class P>
   std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
-    PromiseBase& p = h.promise();
-    if (FinishHook* hook = p.finish_hook()) return hook->on_finish(h);
-    if (p.inline_state() == InlineState::kRunningInline) {
-      p.set_inline_state(InlineState::kDoneInline);
-      return std::noop_coroutine();
-    }
-    return p.continuation();
+    return h.promise().finish(h);
   }
   void await_resume() const noexcept {}
 };
