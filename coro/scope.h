@@ -31,7 +31,9 @@
 // run() returns; whatever they reference in the frame that held the Scope is
 // gone, though: always co_await join().
 //
-// Threads: a Scope and its handles are used on its loop's thread only.
+// Threads: a Scope and its handles are used on its loop's thread only. A
+// Scope must not outlive its loop; a JoinHandle must not be moved while a
+// task awaits it.
 #ifndef GAIO_CORO_SCOPE_H_
 #define GAIO_CORO_SCOPE_H_
 

@@ -123,7 +123,7 @@ Task<int> DialUntilDeadline(int* deadline_exceeded) {
   absl::StatusOr<Listener> l = listen("127.0.0.1:0", 0);
   if (!l.ok()) co_return -1;
   std::vector<Socket> queued;
-  for (int i = 0; i < 8 && *deadline_exceeded == 0; ++i) {
+  for (int i = 0; i < 64 && *deadline_exceeded == 0; ++i) {
     absl::StatusOr<Socket> c = co_await dial(l->address(), absl::Now() + absl::Milliseconds(100));
     if (c.ok()) {
       queued.push_back(*std::move(c));
