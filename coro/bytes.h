@@ -10,11 +10,14 @@
 // what it cannot send immediately.
 //
 // Debug builds (no NDEBUG, or -DGAIO_CORO_SWAP_CHECK=1) check it: each view
-// records the await epoch of its thread (bumped by every co_await in a
-// gaio::coro coroutine), and reading the bytes (data(), view(), span(),
-// ToString(), operator[]) after a later co_await aborts with a message. The
-// check cannot follow copies you make of the pointer (a string_view taken
-// from view() is on its own). size() and empty() are always fine.
+// records the await epoch of its thread (bumped by every co_await of one of
+// this package's awaitables: tasks, I/O, sleep, futures, handles, joins,
+// combinators, next(), yield()), and reading the bytes (data(), view(),
+// span(), ToString(), operator[]) after a later co_await aborts with a
+// message. The check cannot follow copies you make of the pointer (a
+// string_view taken from view() is on its own), nor co_awaits of foreign
+// awaitables. size() and empty() are always fine. Sizes fit 32 bits (swap
+// reads and lines() are far smaller).
 #ifndef GAIO_CORO_BYTES_H_
 #define GAIO_CORO_BYTES_H_
 

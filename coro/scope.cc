@@ -47,6 +47,13 @@ void SpawnRecord::drop(uintptr_t flag, std::coroutine_handle<> task) noexcept {
 
 }  // namespace internal
 
+namespace internal {
+void NoLoopForSpawn() {
+  std::fprintf(stderr, "gaio::coro::spawn() outside EventLoop::run(): use a Scope of the loop\n");
+  std::abort();
+}
+}  // namespace internal
+
 namespace {
 EventLoop& CurrentLoopOrDie() {
   EventLoop* loop = EventLoop::current();

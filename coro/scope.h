@@ -199,10 +199,17 @@ JoinHandle<T> Scope::spawn(Task<T> task) {
   return JoinHandle<T>(rec, h);
 }
 
-// Spawns `task` in the root scope of the loop running on this thread.
+namespace internal {
+[[noreturn]] void NoLoopForSpawn();
+}
+
+// Spawns `task` in the root scope of the loop running on this thread (call
+// it inside EventLoop::run(); elsewhere it aborts: use a Scope of the loop).
 template <class T>
 JoinHandle<T> spawn(Task<T> task) {
-  return EventLoop::current()->root_scope().spawn(std::move(task));
+  EventLoop* loop = EventLoop::current();
+  if (loop == nullptr) internal::NoLoopForSpawn();
+  return loop->root_scope().spawn(std::move(task));
 }
 
 }  // namespace gaio::coro
