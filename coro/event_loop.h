@@ -5,11 +5,13 @@
 //
 // run(task) runs `task` on the calling thread, together with every task
 // spawned while it runs (Scope::spawn, spawn()), and returns when the task
-// and all of those have finished: no task outlives run(). Between tasks the
-// loop waits in Watcher::wait_io() and resumes, in order, the tasks whose
-// requests completed in that batch; tasks made ready otherwise (spawned,
-// woken by a Promise, by a cancellation, by yield()) run in FIFO order before
-// the next wait.
+// and all of those have finished: no task outlives run(). The loop waits in
+// Watcher::wait_io() and resumes, in batch order, the tasks whose requests
+// completed in that batch, each straight from the dispatch; tasks made ready
+// otherwise (spawned, woken by a Promise or a cancellation, yield()) run in
+// FIFO rounds between waits: what becomes ready during a round runs in the
+// next one, after a poll_io() instead of a blocking wait, so that no task
+// starves the I/O. Steady state allocates nothing.
 //
 // Threads. A loop is used by the thread that calls run(); only stop() and the
 // Promise<T> setters (future.h) may be called from other threads. One loop
