@@ -64,7 +64,9 @@ std::vector<Server> BuiltinServers() {
       {"gaio_2pollers", "examples/echo_server", {"--pollers=2"}},
       {"gaio_caller_driven", "examples/echo_server", {"--pollers=0"}},
       {"gaio_busy_poll", "examples/echo_server", {"--pollers=0", "--busy_poll_us=50"}},
+      {"gaio_coro", "examples/coro_echo_server", {"--pollers=1"}},
       {"asio", "benchmarks/peers/asio_echo_server", {}},
+      {"asio_coro", "benchmarks/peers/asio_coro_echo_server", {}},
       {"libuv", "benchmarks/peers/libuv_echo_server", {}},
       {"blocking", "benchmarks/peers/blocking_echo_server", {}},
       {"epoll", "benchmarks/peers/epoll_echo_server", {}},
@@ -274,7 +276,8 @@ int main(int argc, char** argv) {
     }
     // Ratios on the headline figure: the threaded default (1 poller) and the
     // caller-driven mode, each against every peer (> 1 = gaio better).
-    for (const char* mine : {"gaio", "gaio_caller_driven", "gaio_udp", "gaio_udp_caller_driven"}) {
+    for (const char* mine :
+         {"gaio", "gaio_caller_driven", "gaio_coro", "gaio_udp", "gaio_udp_caller_driven"}) {
       auto g_it = results.find(mine);
       if (g_it == results.end()) continue;
       bool higher_better = true;
@@ -298,6 +301,17 @@ int main(int argc, char** argv) {
         }
         std::printf("  %-18s vs (server CPU per datagram; >1 = gaio cheaper): %s\n", mine,
                     absl::StrJoin(cpu, ", ").c_str());
+      }
+    }
+    // The coroutine layer against the raw Watcher it runs on.
+    if (results.count("gaio_coro") > 0 && results.count("gaio") > 0) {
+      bool higher_better = true;
+      const char* unit = "";
+      const double c = Headline(w.kind, results["gaio_coro"], &higher_better, &unit);
+      const double g = Headline(w.kind, results["gaio"], &higher_better, &unit);
+      if (c > 0 && g > 0) {
+        std::printf("  %-18s vs gaio (raw Watcher, on %s; >1 = coro better): %.2fx\n", "gaio_coro",
+                    unit, higher_better ? c / g : g / c);
       }
     }
     json_workloads.push_back(absl::StrCat("{\"name\": \"", w.name, "\", \"results\": {",

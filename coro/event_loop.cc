@@ -1,0 +1,202 @@
+#include "coro/event_loop.h"
+
+#include <utility>
+
+#include "coro/scope.h"
+
+namespace gaio::coro {
+
+namespace {
+thread_local EventLoop* tls_current = nullptr;
+constexpr size_t kInitialReady = 256;
+}  // namespace
+
+WatcherOptions EventLoop::DefaultOptions() {
+  WatcherOptions options;
+  options.num_pollers = 0;
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const WatcherOptions& options) {
+  absl::StatusOr<Watcher> watcher = Watcher::Create(options);
+  if (!watcher.ok()) return watcher.status();
+  return std::unique_ptr<EventLoop>(new EventLoop(*std::move(watcher)));
+}
+
+EventLoop::EventLoop(Watcher watcher)
+    : watcher_(std::move(watcher)), ready_(kInitialReady) {
+  root_scope_ = std::make_unique<Scope>(*this);
+  remote_taken_.reserve(64);
+  internal::MutexLock lock(&remote_mu_);
+  remote_.reserve(64);
+}
+
+EventLoop::~EventLoop() {
+  // A thread still inside schedule_remote() (a Promise set elsewhere) leaves
+  // before the loop goes.
+  { internal::MutexLock lock(&remote_mu_); }
+  // Tasks spawned but never started: their frames can simply go.
+  for (auto& [task, rec] : pending_) rec->discard(task);
+  pending_.clear();
+  root_scope_.reset();
+  watcher_.close().IgnoreError();
+}
+
+EventLoop* EventLoop::current() { return tls_current; }
+
+void EventLoop::schedule(std::coroutine_handle<> h) {
+  if (ready_size_ == ready_.size()) {
+    std::vector<std::coroutine_handle<>> bigger(ready_.size() * 2);
+    for (size_t i = 0; i < ready_size_; ++i) {
+      bigger[i] = ready_[(ready_head_ + i) & (ready_.size() - 1)];
+    }
+    ready_ = std::move(bigger);
+    ready_head_ = 0;
+  }
+  ready_[(ready_head_ + ready_size_) & (ready_.size() - 1)] = h;
+  ++ready_size_;
+}
+
+void EventLoop::schedule_remote(std::coroutine_handle<> h) {
+  // The post is made under the mutex so that the loop (whose destructor
+  // takes it) cannot go away between the push and the post.
+  internal::MutexLock lock(&remote_mu_);
+  remote_.push_back(h);
+  if (!remote_posted_) {
+    remote_posted_ = true;
+    // Refused only once the Watcher is closed: fail() then takes the queue.
+    watcher_.post(remote_wake_.ctx()).IgnoreError();
+  }
+}
+
+void EventLoop::take_remote() {
+  {
+    internal::MutexLock lock(&remote_mu_);
+    remote_posted_ = false;
+    remote_taken_.swap(remote_);
+  }
+  for (std::coroutine_handle<> h : remote_taken_) schedule(h);
+  remote_taken_.clear();
+}
+
+void EventLoop::RemoteWake::complete(const OpResult&) noexcept { loop_->take_remote(); }
+
+void EventLoop::StopPost::complete(const OpResult&) noexcept {
+  if (loop_->stop_requested_.exchange(false) && loop_->running_) loop_->cancel_all();
+}
+
+void EventLoop::stop() {
+  stop_requested_.store(true);
+  watcher_.post(stop_post_.ctx()).IgnoreError();
+}
+
+void EventLoop::start_spawned(std::coroutine_handle<> task, internal::SpawnRecord* rec) {
+  if (running_) {
+    schedule(task);
+  } else {
+    pending_.emplace_back(task, rec);
+  }
+}
+
+void EventLoop::register_scope(Scope* scope) {
+  scope->loop_next_ = scopes_;
+  if (scopes_ != nullptr) scopes_->loop_prev_ = scope;
+  scopes_ = scope;
+}
+
+void EventLoop::unregister_scope(Scope* scope) {
+  if (scope->loop_prev_ != nullptr) {
+    scope->loop_prev_->loop_next_ = scope->loop_next_;
+  } else {
+    scopes_ = scope->loop_next_;
+  }
+  if (scope->loop_next_ != nullptr) scope->loop_next_->loop_prev_ = scope->loop_prev_;
+}
+
+void EventLoop::run_ready_round() {
+  // Only what was ready when the round began: a task that yields (or keeps
+  // waking another) goes after the next poll for I/O, so it cannot starve it.
+  for (size_t n = ready_size_; n > 0 && ready_size_ > 0; --n) {
+    std::coroutine_handle<> h = ready_[ready_head_];
+    ready_head_ = (ready_head_ + 1) & (ready_.size() - 1);
+    --ready_size_;
+    h.resume();
+  }
+}
+
+void EventLoop::drain_ready() {
+  while (ready_size_ > 0) {
+    std::coroutine_handle<> h = ready_[ready_head_];
+    ready_head_ = (ready_head_ + 1) & (ready_.size() - 1);
+    --ready_size_;
+    h.resume();
+  }
+}
+
+void EventLoop::cancel_all() {
+  if (root_ != nullptr) root_->fiber.cancel();
+  for (Scope* s = scopes_; s != nullptr; s = s->loop_next_) s->cancel();
+}
+
+absl::Status EventLoop::run_root(RootBase& root, std::coroutine_handle<> start) {
+  if (failed_) return absl::FailedPreconditionError("run: the loop failed before");
+  if (running_) return absl::FailedPreconditionError("run: the loop is already running");
+  if (tls_current != nullptr) {
+    return absl::FailedPreconditionError("run: another loop is running on this thread");
+  }
+  tls_current = this;
+  running_ = true;
+  root_ = &root;
+  root.started = true;
+  schedule(start);
+  for (auto& [task, rec] : pending_) schedule(task);
+  pending_.clear();
+  if (stop_requested_.exchange(false)) cancel_all();
+
+  absl::Status status;
+  for (;;) {
+    run_ready_round();
+    if (finished(root)) break;
+    // Tasks still ready (they yielded): only look for completions.
+    absl::StatusOr<absl::Span<const OpResult>> batch =
+        ready_size_ > 0 ? watcher_.poll_io() : watcher_.wait_io();
+    if (!batch.ok()) {
+      status = fail(batch.status(), root);
+      break;
+    }
+    // Each OpResult resumes the task that waits for it, in batch order.
+    for (const OpResult& r : *batch) internal::Dispatch(r);
+  }
+  root_ = nullptr;
+  running_ = false;
+  tls_current = nullptr;
+  return status;
+}
+
+absl::Status EventLoop::fail(absl::Status error, RootBase& root) {
+  failed_ = true;
+  cancel_all();
+  watcher_.close().IgnoreError();
+  // Every request still pending comes back now (Cancelled or its own status),
+  // then wait_io() fails for good; new submissions are refused.
+  bool watcher_done = false;
+  for (;;) {
+    take_remote();
+    const bool ran = ready_size_ > 0;
+    drain_ready();
+    if (finished(root)) break;
+    if (!watcher_done) {
+      absl::StatusOr<absl::Span<const OpResult>> batch = watcher_.wait_io();
+      if (batch.ok()) {
+        for (const OpResult& r : *batch) internal::Dispatch(r);
+        continue;
+      }
+      watcher_done = true;
+      continue;
+    }
+    if (!ran) break;  // nothing can make progress any more
+  }
+  return error;
+}
+
+}  // namespace gaio::coro

@@ -1,0 +1,208 @@
+// EventLoop: one thread, one gaio::Watcher, and the tasks that run on them.
+//
+//   absl::StatusOr<std::unique_ptr<gaio::coro::EventLoop>> loop = gaio::coro::EventLoop::Create();
+//   absl::StatusOr<int> v = (*loop)->run(Answer());   // Task<absl::StatusOr<int>> Answer();
+//
+// run(task) runs `task` on the calling thread, together with every task
+// spawned while it runs (Scope::spawn, spawn()), and returns when the task
+// and all of those have finished: no task outlives run(). The loop waits in
+// Watcher::wait_io() and resumes, in batch order, the tasks whose requests
+// completed in that batch, each straight from the dispatch; tasks made ready
+// otherwise (spawned, woken by a Promise or a cancellation, yield()) run in
+// FIFO rounds between waits: what becomes ready during a round runs in the
+// next one, after a poll_io() instead of a blocking wait, so that no task
+// starves the I/O. Steady state allocates nothing.
+//
+// Threads. A loop is used by the thread that calls run(); only stop() and the
+// Promise<T> setters (future.h) may be called from other threads. One loop
+// per thread may run at a time; EventLoop::current() is the one running on
+// the calling thread.
+//
+// Shutdown. stop() (any thread) cancels every task of the running loop: what
+// each one is suspended on ends with Cancelled (I/O and timers through
+// Watcher::cancel), and every later I/O, sleep or future await in a
+// cancelled task returns Cancelled at once. Tasks are expected to return when
+// they see Cancelled; run() returns once they all have. If the Watcher fails
+// (wait_io() returns an error), the loop cancels every task, closes the
+// Watcher, delivers the outstanding completions and returns that error unless
+// the task given to run() finished anyway; the loop is unusable afterwards.
+//
+// Destruction. Destroy the loop after run() returned, on any thread; it
+// closes the Watcher (and so every fd it owns).
+#ifndef GAIO_CORO_EVENT_LOOP_H_
+#define GAIO_CORO_EVENT_LOOP_H_
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "coro/internal/mutex.h"
+#include "coro/internal/fiber.h"
+#include "coro/internal/spawn_record.h"
+#include "coro/result.h"
+#include "coro/task.h"
+#include "watcher/watcher.h"
+
+namespace gaio::coro {
+
+class Scope;
+
+class EventLoop {
+ public:
+  // Caller-driven mode: no poller thread; wait_io() in run() does the I/O.
+  static WatcherOptions DefaultOptions();
+
+  // Creates the Watcher (any options) and the loop. Returns the Watcher's
+  // error if it cannot be created.
+  static absl::StatusOr<std::unique_ptr<EventLoop>> Create(
+      const WatcherOptions& options = DefaultOptions());
+
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+  ~EventLoop();
+
+  // Runs `task` and everything spawned meanwhile to completion (see above)
+  // and returns the task's value as a Result<T>. FailedPrecondition, without
+  // running the task, when this loop is already running, another loop runs
+  // on this thread, or the loop has failed before.
+  template <class T>
+  Result<T> run(Task<T> task);
+
+  // Any thread: cancels every task of the running loop (see Shutdown). A
+  // stop() while the loop is not running applies to the next run().
+  void stop();
+
+  // The loop running on the calling thread (inside run()), else nullptr.
+  static EventLoop* current();
+
+  Watcher& watcher() { return watcher_; }
+  // The scope of spawn() (scope.h): tasks spawned outside any Scope.
+  Scope& root_scope() { return *root_scope_; }
+  // Spawned tasks not yet finished, over all scopes of this loop.
+  size_t live_tasks() const { return live_tasks_; }
+
+  // ---- For the package's awaitables (loop thread only unless said). ----
+  // Queues `h` to be resumed before the next wait for I/O.
+  void schedule(std::coroutine_handle<> h);
+  // Any thread: the same, waking the loop if it waits for I/O.
+  void schedule_remote(std::coroutine_handle<> h);
+  void task_spawned() { ++live_tasks_; }
+  void task_finished() { --live_tasks_; }
+  // Starts a spawned task: at once if running, else at the next run().
+  void start_spawned(std::coroutine_handle<> task, internal::SpawnRecord* rec);
+  void register_scope(Scope* scope);
+  void unregister_scope(Scope* scope);
+
+ private:
+  class RootBase : public internal::FinishHook {
+   public:
+    std::coroutine_handle<> on_finish(std::coroutine_handle<>) noexcept override {
+      done = true;
+      return std::noop_coroutine();
+    }
+    internal::Fiber fiber;
+    bool started = false;
+    bool done = false;
+  };
+  template <class T>
+  class Root : public RootBase {
+   public:
+    explicit Root(Task<T> t) : task(std::move(t)) {}
+    Task<T> task;
+  };
+  // The loop's own Watcher requests: the wake-up post of schedule_remote()
+  // and the post of stop().
+  class RemoteWake : public internal::Operation {
+   public:
+    explicit RemoteWake(EventLoop* loop) : loop_(loop) {}
+    void complete(const OpResult& r) noexcept override;
+    void request_cancel() noexcept override {}
+
+   private:
+    EventLoop* loop_;
+  };
+  class StopPost : public internal::Operation {
+   public:
+    explicit StopPost(EventLoop* loop) : loop_(loop) {}
+    void complete(const OpResult& r) noexcept override;
+    void request_cancel() noexcept override {}
+
+   private:
+    EventLoop* loop_;
+  };
+
+  explicit EventLoop(Watcher watcher);
+  // Runs the loop with `root` started; returns when it and every spawned task
+  // have finished, or the error that ended the loop.
+  absl::Status run_root(RootBase& root, std::coroutine_handle<> start);
+  void drain_ready();
+  void run_ready_round();
+  // Moves the handles of schedule_remote() to the ready queue.
+  void take_remote();
+  void cancel_all();
+  absl::Status fail(absl::Status error, RootBase& root);
+  bool finished(const RootBase& root) const { return root.done && live_tasks_ == 0; }
+
+  Watcher watcher_;
+  std::unique_ptr<Scope> root_scope_;
+  // Ready queue: a ring buffer of handles (capacity a power of two).
+  std::vector<std::coroutine_handle<>> ready_;
+  size_t ready_head_ = 0;
+  size_t ready_size_ = 0;
+  size_t live_tasks_ = 0;
+  Scope* scopes_ = nullptr;  // every Scope of the loop (intrusive list)
+  // Tasks spawned while the loop was not running, started by the next run().
+  std::vector<std::pair<std::coroutine_handle<>, internal::SpawnRecord*>> pending_;
+  RootBase* root_ = nullptr;  // the running root, if any
+  bool running_ = false;
+  bool failed_ = false;
+  RemoteWake remote_wake_{this};
+  StopPost stop_post_{this};
+  std::atomic<bool> stop_requested_{false};
+
+  internal::Mutex remote_mu_;
+  std::vector<std::coroutine_handle<>> remote_ ABSL_GUARDED_BY(remote_mu_);
+  std::vector<std::coroutine_handle<>> remote_taken_;  // loop thread only
+  bool remote_posted_ ABSL_GUARDED_BY(remote_mu_) = false;
+};
+
+template <class T>
+Result<T> EventLoop::run(Task<T> task) {
+  if (!task.valid()) return absl::InvalidArgumentError("run: empty task");
+  Root<T> root(std::move(task));
+  auto h = root.task.handle();
+  h.promise().set_finish_hook(&root);
+  h.promise().set_fiber(&root.fiber);
+  absl::Status status = run_root(root, h);
+  if (root.done) return internal::TakeResult(h.promise());
+  // Stuck after a failure: leak the suspended frame rather than destroy it
+  // under whatever it waits for.
+  if (root.started) (void)root.task.release();
+  return status.ok() ? absl::InternalError("run: the task did not finish") : status;
+}
+
+// Lets the other ready tasks run, then resumes (asyncio's `await sleep(0)`).
+// Always suspends; never fails.
+class Yield {
+ public:
+  bool await_ready() const noexcept {
+    internal::BumpAwaitEpoch();
+    return false;
+  }
+  template <class P>
+  void await_suspend(std::coroutine_handle<P> h) {
+    EventLoop::current()->schedule(h);
+  }
+  void await_resume() const noexcept {}
+};
+inline Yield yield() { return {}; }
+
+}  // namespace gaio::coro
+
+#endif  // GAIO_CORO_EVENT_LOOP_H_

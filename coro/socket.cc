@@ -1,0 +1,202 @@
+#include "coro/socket.h"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace gaio::coro {
+
+namespace {
+
+// Closes an fd that `watcher` may own. NotFound from free(): never
+// registered, ours to close. FailedPrecondition: the Watcher is closed and has
+// closed every fd it owned, so close it only if it never went to the Watcher
+// (the number may belong to someone else by now).
+absl::Status CloseFd(Watcher* watcher, int fd, bool maybe_registered) {
+  if (watcher != nullptr) {
+    absl::Status s = watcher->free(fd);
+    if (s.ok()) return s;
+    if (absl::IsFailedPrecondition(s) && maybe_registered) return absl::OkStatus();
+    if (!absl::IsNotFound(s) && !absl::IsFailedPrecondition(s)) return s;
+  }
+  if (::close(fd) != 0) return absl::ErrnoToStatus(errno, "close");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int SocketAddress::port() const {
+  if (family() == AF_INET) return ntohs(addr.v4.sin_port);
+  if (family() == AF_INET6) return ntohs(addr.v6.sin6_port);
+  return 0;
+}
+
+std::string SocketAddress::ToString() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (family() == AF_INET) {
+    inet_ntop(AF_INET, &addr.v4.sin_addr, buf, sizeof(buf));
+    return absl::StrCat(buf, ":", port());
+  }
+  if (family() == AF_INET6) {
+    inet_ntop(AF_INET6, &addr.v6.sin6_addr, buf, sizeof(buf));
+    return absl::StrCat("[", buf, "]:", port());
+  }
+  return "";
+}
+
+absl::StatusOr<SocketAddress> ParseAddress(absl::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("address without a port: '", address, "'"));
+  }
+  absl::string_view host = address.substr(0, colon);
+  uint32_t port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("bad port in '", address, "'"));
+  }
+  SocketAddress out;
+  std::string host_str;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host_str = std::string(host.substr(1, host.size() - 2));
+    if (inet_pton(AF_INET6, host_str.c_str(), &out.addr.v6.sin6_addr) == 1) {
+      out.addr.v6.sin6_family = AF_INET6;
+      out.addr.v6.sin6_port = htons(static_cast<uint16_t>(port));
+      out.len = sizeof(sockaddr_in6);
+      return out;
+    }
+  } else {
+    host_str = std::string(host);
+    if (inet_pton(AF_INET, host_str.c_str(), &out.addr.v4.sin_addr) == 1) {
+      out.addr.v4.sin_family = AF_INET;
+      out.addr.v4.sin_port = htons(static_cast<uint16_t>(port));
+      out.len = sizeof(sockaddr_in);
+      return out;
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("not a numeric IPv4 or [IPv6] address: '", address, "' (no DNS)"));
+}
+
+namespace {
+absl::StatusOr<SocketAddress> AddressOf(int fd, bool peer) {
+  SocketAddress a;
+  socklen_t len = sizeof(a.addr);
+  auto* sa = reinterpret_cast<sockaddr*>(&a.addr);
+  const int rc = peer ? getpeername(fd, sa, &len) : getsockname(fd, sa, &len);
+  if (rc != 0) return absl::ErrnoToStatus(errno, peer ? "getpeername" : "getsockname");
+  a.len = len;
+  return a;
+}
+}  // namespace
+
+absl::Status Socket::close() {
+  if (fd_ < 0) return absl::OkStatus();
+  const int fd = std::exchange(fd_, -1);
+  return CloseFd(watcher(), fd, registered_);
+}
+
+int Socket::release() {
+  if (fd_ < 0) return -1;
+  const int fd = std::exchange(fd_, -1);
+  if (Watcher* w = watcher()) w->release(fd).IgnoreError();  // NotFound: never registered
+  return fd;
+}
+
+absl::Status Socket::set_nodelay(bool on) const {
+  int v = on ? 1 : 0;
+  if (setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)) != 0) {
+    return absl::ErrnoToStatus(errno, "setsockopt(TCP_NODELAY)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SocketAddress> Socket::local_address() const { return AddressOf(fd_, false); }
+absl::StatusOr<SocketAddress> Socket::peer_address() const { return AddressOf(fd_, true); }
+
+size_t Socket::pending_write_bytes() const {
+  Watcher* w = watcher();
+  return w != nullptr && fd_ >= 0 ? w->pending_write_bytes(fd_) : 0;
+}
+
+absl::Status Listener::close() {
+  if (fd_ < 0) return absl::OkStatus();
+  const int fd = std::exchange(fd_, -1);
+  return CloseFd(loop_ != nullptr ? &loop_->watcher() : nullptr, fd, registered_);
+}
+
+absl::StatusOr<Listener> listen(EventLoop& loop, absl::string_view address, int backlog) {
+  absl::StatusOr<SocketAddress> a = ParseAddress(address);
+  if (!a.ok()) return a.status();
+  const int fd = ::socket(a->family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(fd, a->get(), a->len) != 0 || ::listen(fd, backlog) != 0) {
+    absl::Status s = absl::ErrnoToStatus(errno, absl::StrCat("listen on ", address));
+    ::close(fd);
+    return s;
+  }
+  absl::StatusOr<SocketAddress> bound = AddressOf(fd, false);
+  if (!bound.ok()) {
+    ::close(fd);
+    return bound.status();
+  }
+  return Listener(loop, fd, *bound);
+}
+
+absl::StatusOr<Listener> listen(absl::string_view address, int backlog) {
+  EventLoop* loop = EventLoop::current();
+  if (loop == nullptr) return absl::FailedPreconditionError("listen: no loop runs on this thread");
+  return listen(*loop, address, backlog);
+}
+
+DialOp::DialOp(absl::string_view address, absl::Time deadline)
+    : address_(ParseAddress(address)), deadline_(deadline) {}
+
+bool DialOp::Fail(absl::Status s) {
+  internal::tls_completion = internal::SyntheticCompletion(std::move(s));
+  return false;
+}
+
+absl::Status DialOp::open() {
+  if (!address_.ok()) return address_.status();
+  fd_ = ::socket(address_->family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd_ < 0) return absl::ErrnoToStatus(errno, "socket");
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  return absl::OkStatus();
+}
+
+absl::Status DialOp::submit(void* ctx) {
+  absl::Status s = loop_->watcher().connect(ctx, fd_, address_->get(), address_->len, deadline_);
+  submitted_ = s.ok();
+  return s;
+}
+
+void DialOp::failed() {
+  if (fd_ < 0) return;
+  CloseFd(&loop_->watcher(), fd_, submitted_).IgnoreError();
+  fd_ = -1;
+}
+
+absl::StatusOr<Socket> DialOp::await_resume() {
+  absl::Status status = Completion().status;
+  if (!status.ok()) {
+    // Owned by the Watcher since connect(): free() closes it.
+    if (fd_ >= 0) CloseFd(&loop_->watcher(), fd_, true).IgnoreError();
+    fd_ = -1;
+    return status;
+  }
+  Socket s(*loop_, std::exchange(fd_, -1));
+  s.registered_ = true;
+  return s;
+}
+
+}  // namespace gaio::coro

@@ -1,0 +1,435 @@
+// Socket, Listener, dial() and listen(): TCP (and any stream fd) on the
+// loop's Watcher, awaited from tasks.
+//
+//   absl::StatusOr<Listener> l = listen("127.0.0.1:0");
+//   absl::StatusOr<Socket> c = co_await dial(l->address(), absl::Now() + absl::Seconds(5));
+//   absl::StatusOr<SwapBytes> in = co_await socket.read();     // into the swap buffer
+//   absl::Status s = co_await socket.write(*in);                // echo it
+//
+// Ownership. A Socket owns one fd and closes it when destroyed or close()d:
+// through Watcher::free() once the Watcher owns it (from its first request
+// on), with ::close() before that. Moving a Socket moves the fd; a moved-from
+// Socket is empty. A Listener is the same for a listening socket.
+//
+// Awaiting. Each call returns an awaiter that submits the request when
+// co_awaited and holds the request's state in the awaiting frame (no
+// allocation). co_await it at once: it refers to the Socket and to the
+// buffer, which must stay valid until the co_await returns. A task that is
+// already cancelled gets Cancelled without any request being made; a task
+// cancelled while it waits has its request cancelled (Watcher::cancel) and
+// gets either Cancelled or the request's real result, whichever the Watcher
+// reports, never both (a read that had already completed keeps its bytes).
+// One read and one write may be in flight on a Socket at a time (more are
+// queued in order by the Watcher, as its contract says).
+//
+// Results (no exceptions): the Watcher's completion statuses (watcher.h):
+// OK; end of file as an OutOfRange status (gaio::IsEof); DeadlineExceeded
+// when a deadline given here passes; Cancelled; the errno status of a failed
+// syscall (gaio::ErrnoOf). Submission errors (InvalidArgument for an empty
+// Socket, FailedPrecondition once the loop's Watcher is closed) come back
+// the same way.
+//
+// Addresses are numeric, "IPv4:port" or "[IPv6]:port" (no DNS):
+// "127.0.0.1:8080", "[::1]:0". Malformed ones give InvalidArgument.
+//
+// Threads: loop thread only.
+#ifndef GAIO_CORO_SOCKET_H_
+#define GAIO_CORO_SOCKET_H_
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <coroutine>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "coro/bytes.h"
+#include "coro/event_loop.h"
+#include "coro/internal/io_op.h"
+#include "watcher/watcher.h"
+
+namespace gaio::coro {
+
+// A numeric socket address (IPv4 or IPv6).
+struct SocketAddress {
+  union {
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  } addr{};
+  socklen_t len = 0;
+
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&addr); }
+  int family() const { return get()->sa_family; }
+  int port() const;
+  std::string ToString() const;  // "127.0.0.1:80", "[::1]:80"
+};
+// Parses "a.b.c.d:port" or "[v6]:port"; InvalidArgument otherwise.
+absl::StatusOr<SocketAddress> ParseAddress(absl::string_view address);
+
+namespace internal {
+struct NoDeadline {};
+template <class D>
+inline constexpr bool kTimed = std::is_same_v<D, absl::Time>;
+}  // namespace internal
+
+class Socket {
+ public:
+  Socket() = default;
+  // Takes ownership of `fd` (a connected stream socket, a pipe end, ...), to
+  // be used with `loop`'s Watcher.
+  Socket(EventLoop& loop, int fd) : loop_(&loop), fd_(fd) {}
+  Socket(Socket&& o) noexcept
+      : loop_(o.loop_), fd_(std::exchange(o.fd_, -1)), registered_(o.registered_) {}
+  Socket& operator=(Socket&& o) noexcept {
+    if (this != &o) {
+      close().IgnoreError();
+      loop_ = o.loop_;
+      fd_ = std::exchange(o.fd_, -1);
+      registered_ = o.registered_;
+    }
+    return *this;
+  }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  ~Socket() { close().IgnoreError(); }
+
+  bool valid() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  EventLoop* loop() const { return loop_; }
+
+  // ---- awaiters (co_await them at once) ----
+  // One read into `buf`: bytes read (> 0), or an error (EOF: IsEof).
+  template <class D>
+  class ReadOp : public internal::IoAwaiter {
+   public:
+    ReadOp(const Socket* s, absl::Span<char> buf, D deadline)
+        : fd_(s->fd_), buf_(buf), deadline_(deadline) {}
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return Begin(h, fd_, "read: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        if constexpr (internal::kTimed<D>) return w->read_timeout(ctx, fd_, buf_, deadline_);
+        return w->read(ctx, fd_, buf_);
+      });
+    }
+    absl::StatusOr<size_t> await_resume() const {
+      const OpResult& r = Completion();
+      if (!r.status.ok()) return r.status;
+      return r.size;
+    }
+
+   private:
+    int fd_;
+    absl::Span<char> buf_;
+    [[no_unique_address]] D deadline_;
+  };
+  // One read into the loop's swap buffer: the bytes, valid until this task's
+  // next co_await (SwapBytes), or an error (EOF: IsEof). No buffer is held
+  // while the read waits.
+  template <class D>
+  class SwapReadOp : public internal::IoAwaiter {
+   public:
+    SwapReadOp(const Socket* s, D deadline) : fd_(s->fd_), deadline_(deadline) {}
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return Begin(h, fd_, "read: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        if constexpr (internal::kTimed<D>) return w->read_timeout(ctx, fd_, nullptr, deadline_);
+        return w->read(ctx, fd_, nullptr);
+      });
+    }
+    absl::StatusOr<SwapBytes> await_resume() const {
+      const OpResult& r = Completion();
+      if (!r.status.ok()) return r.status;
+      return SwapBytes(r.buffer.data(), r.size);
+    }
+
+   private:
+    int fd_;
+    [[no_unique_address]] D deadline_;
+  };
+  // Fills `buf` entirely: OK, or the error (EOF: IsEof) that stopped it.
+  class ReadFullOp : public internal::IoAwaiter {
+   public:
+    ReadFullOp(const Socket* s, absl::Span<char> buf, absl::Time deadline)
+        : fd_(s->fd_), buf_(buf), deadline_(deadline) {}
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return Begin(h, fd_, "read_full: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        return w->read_full(ctx, fd_, buf_, deadline_);
+      });
+    }
+    absl::Status await_resume() const { return Completion().status; }
+
+   private:
+    int fd_;
+    absl::Span<char> buf_;
+    absl::Time deadline_;
+  };
+  // Writes all of `buf`: OK, or the error that stopped it.
+  template <class D>
+  class WriteOp : public internal::IoAwaiter {
+   public:
+    WriteOp(const Socket* s, absl::Span<const char> buf, D deadline)
+        : fd_(s->fd_), buf_(buf), deadline_(deadline) {}
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return Begin(h, fd_, "write: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        if constexpr (internal::kTimed<D>) return w->write_timeout(ctx, fd_, buf_, deadline_);
+        return w->write(ctx, fd_, buf_);
+      });
+    }
+    absl::Status await_resume() const { return Completion().status; }
+
+   private:
+    int fd_;
+    absl::Span<const char> buf_;
+    [[no_unique_address]] D deadline_;
+  };
+  // write(swap bytes): holds a pointer to the SwapBytes (which lives in the
+  // awaiting frame or the co_await's full expression), checked and passed on
+  // at submission.
+  template <class D>
+  class SwapWriteOp : public internal::IoAwaiter {
+   public:
+    SwapWriteOp(const Socket* s, const SwapBytes* bytes, D deadline)
+        : fd_(s->fd_), bytes_(bytes), deadline_(deadline) {
+      (void)bytes->span();  // the check: still before this co_await
+    }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return Begin(h, fd_, "write: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        if constexpr (internal::kTimed<D>) {
+          return w->write_timeout(ctx, fd_, bytes_->span_unchecked(), deadline_);
+        }
+        return w->write(ctx, fd_, bytes_->span_unchecked());
+      });
+    }
+    absl::Status await_resume() const { return Completion().status; }
+
+   private:
+    int fd_;
+    const SwapBytes* bytes_;
+    [[no_unique_address]] D deadline_;
+  };
+  class WritevOp : public internal::IoAwaiter {
+   public:
+    WritevOp(const Socket* s, absl::Span<const absl::Span<const char>> bufs, absl::Time deadline)
+        : fd_(s->fd_), bufs_(bufs), deadline_(deadline) {}
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return Begin(h, fd_, "writev: task cancelled", [this](void* ctx) {
+        Watcher* w = LoopWatcher();
+        if (w == nullptr) return NoLoop();
+        return w->writev_timeout(ctx, fd_, bufs_, deadline_);
+      });
+    }
+    absl::Status await_resume() const { return Completion().status; }
+
+   private:
+    int fd_;
+    absl::Span<const absl::Span<const char>> bufs_;
+    absl::Time deadline_;
+  };
+
+  ReadOp<internal::NoDeadline> read(absl::Span<char> buf) const {
+    registered_ = true;
+    return {this, buf, {}};
+  }
+  ReadOp<absl::Time> read(absl::Span<char> buf, absl::Time deadline) const {
+    registered_ = true;
+    return {this, buf, deadline};
+  }
+  SwapReadOp<internal::NoDeadline> read() const {
+    registered_ = true;
+    return {this, {}};
+  }
+  SwapReadOp<absl::Time> read(absl::Time deadline) const {
+    registered_ = true;
+    return {this, deadline};
+  }
+  ReadFullOp read_full(absl::Span<char> buf, absl::Time deadline = absl::InfiniteFuture()) const {
+    registered_ = true;
+    return {this, buf, deadline};
+  }
+  // `buf` may be swap bytes just read (an echo): see bytes.h.
+  WriteOp<internal::NoDeadline> write(absl::Span<const char> buf) const {
+    registered_ = true;
+    return {this, buf, {}};
+  }
+  WriteOp<absl::Time> write(absl::Span<const char> buf, absl::Time deadline) const {
+    registered_ = true;
+    return {this, buf, deadline};
+  }
+  SwapWriteOp<internal::NoDeadline> write(const SwapBytes& bytes) const {
+    registered_ = true;
+    return {this, &bytes, {}};
+  }
+  SwapWriteOp<absl::Time> write(const SwapBytes& bytes, absl::Time deadline) const {
+    registered_ = true;
+    return {this, &bytes, deadline};
+  }
+  // A string literal would include its NUL: pass absl::string_view("...").
+  template <size_t N>
+  void write(const char (&)[N]) const = delete;
+  // The list of spans is copied by the Watcher; the bytes must stay valid.
+  WritevOp writev(absl::Span<const absl::Span<const char>> bufs,
+                  absl::Time deadline = absl::InfiniteFuture()) const {
+    registered_ = true;
+    return {this, bufs, deadline};
+  }
+
+  // Closes the fd (pending requests complete with Cancelled). OK for an
+  // empty Socket.
+  absl::Status close();
+  // Gives the fd up without closing it (the Watcher deregisters it first);
+  // -1 for an empty Socket.
+  int release();
+  absl::Status set_nodelay(bool on) const;
+  absl::StatusOr<SocketAddress> local_address() const;
+  absl::StatusOr<SocketAddress> peer_address() const;
+  // Bytes of queued writes not yet written (Watcher::pending_write_bytes).
+  size_t pending_write_bytes() const;
+
+ private:
+  friend class DialOp;
+  friend class Listener;
+  // The awaiters hold only the fd (a few bytes in the awaiting frame) and
+  // use the Watcher of the loop running the task.
+  static Watcher* LoopWatcher() {
+    EventLoop* loop = EventLoop::current();
+    return loop != nullptr ? &loop->watcher() : nullptr;
+  }
+  static absl::Status NoLoop() { return absl::FailedPreconditionError("no loop runs this task"); }
+  Watcher* watcher() const { return loop_ != nullptr ? &loop_->watcher() : nullptr; }
+  EventLoop* loop_ = nullptr;
+  int fd_ = -1;
+  // Set once a request may have been submitted: the Watcher may own fd_.
+  mutable bool registered_ = false;
+};
+
+class Listener {
+ public:
+  Listener() = default;
+  Listener(EventLoop& loop, int fd, SocketAddress address)
+      : loop_(&loop), fd_(fd), address_(address) {}
+  Listener(Listener&& o) noexcept
+      : loop_(o.loop_),
+        fd_(std::exchange(o.fd_, -1)),
+        address_(o.address_),
+        registered_(o.registered_) {}
+  Listener& operator=(Listener&& o) noexcept {
+    if (this != &o) {
+      close().IgnoreError();
+      loop_ = o.loop_;
+      fd_ = std::exchange(o.fd_, -1);
+      address_ = o.address_;
+      registered_ = o.registered_;
+    }
+    return *this;
+  }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  ~Listener() { close().IgnoreError(); }
+
+  // One connection: a Socket of the same loop, or the error (the Watcher's
+  // accept(): ResourceExhausted at the fd limit, the connection staying in
+  // the backlog; Cancelled). Several tasks may accept at once.
+  class AcceptOp : public internal::IoAwaiter {
+   public:
+    explicit AcceptOp(const Listener* l) : l_(l) {}
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return Begin(h, l_->fd_, "accept: task cancelled", [this](void* ctx) {
+        if (l_->loop_ == nullptr) return absl::InvalidArgumentError("empty Listener");
+        return l_->loop_->watcher().accept(ctx, l_->fd_);
+      });
+    }
+    absl::StatusOr<Socket> await_resume() const {
+      const OpResult& r = Completion();
+      if (!r.status.ok()) return r.status;
+      return Socket(*l_->loop_, r.accepted_fd);
+    }
+
+   private:
+    const Listener* l_;
+  };
+  AcceptOp accept() const {
+    registered_ = true;
+    return AcceptOp(this);
+  }
+
+  bool valid() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  // The bound address (with the port the kernel picked for port 0).
+  const SocketAddress& local_address() const { return address_; }
+  std::string address() const { return address_.ToString(); }
+  int port() const { return address_.port(); }
+  absl::Status close();
+
+ private:
+  EventLoop* loop_ = nullptr;
+  int fd_ = -1;
+  SocketAddress address_;
+  mutable bool registered_ = false;
+};
+
+// A listening TCP socket bound to `address` (port 0: any free one), with
+// SO_REUSEADDR. Synchronous. The errno status of socket/bind/listen on error.
+absl::StatusOr<Listener> listen(EventLoop& loop, absl::string_view address, int backlog = 4096);
+// The same on the loop running on this thread.
+absl::StatusOr<Listener> listen(absl::string_view address, int backlog = 4096);
+
+// Connects a new TCP socket to `address`, on the loop running on this thread:
+// the connected Socket, or InvalidArgument (address), the errno status
+// (refused, unreachable), DeadlineExceeded (`deadline` passed), Cancelled.
+// No fd is left behind on failure.
+class [[nodiscard]] DialOp : public internal::IoAwaiter {
+ public:
+  DialOp(absl::string_view address, absl::Time deadline);
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    loop_ = EventLoop::current();
+    if (loop_ == nullptr) return Fail(absl::FailedPreconditionError("dial: no loop on this thread"));
+    absl::Status s = open();
+    if (!s.ok()) return Fail(std::move(s));
+    const bool suspend = Begin(h, fd_, "dial: task cancelled", [this](void* ctx) { return submit(ctx); });
+    if (!suspend) failed();  // never submitted: close the socket
+    return suspend;
+  }
+  absl::StatusOr<Socket> await_resume();
+
+ private:
+  static bool Fail(absl::Status s);
+  absl::Status open();             // the address and the socket
+  absl::Status submit(void* ctx);  // the connect
+  void failed();
+  absl::StatusOr<SocketAddress> address_;
+  absl::Time deadline_;
+  EventLoop* loop_ = nullptr;
+  int fd_ = -1;
+  bool submitted_ = false;
+};
+inline DialOp dial(absl::string_view address, absl::Time deadline = absl::InfiniteFuture()) {
+  return DialOp(address, deadline);
+}
+
+}  // namespace gaio::coro
+
+#endif  // GAIO_CORO_SOCKET_H_

@@ -1,0 +1,272 @@
+// Scope, JoinHandle, spawn(), run() waiting for spawned tasks, stop().
+#include "coro/scope.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "coro/coro.h"
+#include "gtest/gtest.h"
+#include "tests/coro/coro_test_util.h"
+
+namespace gaio::coro {
+namespace {
+
+using testing::NewLoop;
+using testing::RunBounded;
+
+Task<> Record(std::vector<std::string>* log, std::string what) {
+  log->push_back(std::move(what));
+  co_return;
+}
+
+Task<> SpawnThenYield(std::vector<std::string>* log) {
+  Scope scope;
+  scope.spawn(Record(log, "child"));
+  log->push_back("spawner goes on");
+  co_await yield();
+  log->push_back("spawner resumed");
+  co_await scope.join();
+}
+
+TEST(Scope, SpawnedTaskStartsWhenTheSpawnerSuspends) {
+  auto loop = NewLoop();
+  std::vector<std::string> log;
+  ASSERT_TRUE(RunBounded(*loop, SpawnThenYield(&log)).ok());
+  EXPECT_EQ(log, (std::vector<std::string>{"spawner goes on", "child", "spawner resumed"}));
+}
+
+Task<> SleepAndCount(int* n, absl::Duration d) {
+  absl::Status s = co_await sleep(d);
+  if (s.ok()) ++*n;
+}
+
+Task<int> SpawnMany(int count) {
+  int n = 0;
+  Scope scope;
+  for (int i = 0; i < count; ++i) scope.spawn(SleepAndCount(&n, absl::Microseconds(i % 7)));
+  EXPECT_EQ(scope.live(), static_cast<size_t>(count));
+  co_await scope.join();
+  EXPECT_EQ(scope.live(), 0u);
+  co_return n;
+}
+
+TEST(Scope, JoinWaitsForEveryTask) {
+  auto loop = NewLoop();
+  absl::StatusOr<int> r = RunBounded(*loop, SpawnMany(1000));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 1000);
+  EXPECT_EQ(loop->live_tasks(), 0u);
+}
+
+Task<int> Plus(int a, int b) {
+  co_await yield();
+  co_return a + b;
+}
+
+Task<int> AwaitHandles() {
+  Scope scope;
+  JoinHandle<int> a = scope.spawn(Plus(1, 2));
+  JoinHandle<int> b = scope.spawn(Plus(3, 4));
+  int sum = co_await b;  // in any order
+  sum += co_await a;
+  EXPECT_TRUE(a.done());
+  co_await scope.join();
+  co_return sum;
+}
+
+TEST(JoinHandle, AwaitReturnsTheValue) {
+  auto loop = NewLoop();
+  absl::StatusOr<int> r = RunBounded(*loop, AwaitHandles());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 10);
+}
+
+Task<absl::Status> SleepLong() { co_return co_await sleep(absl::Hours(1)); }
+
+Task<absl::Status> CancelViaHandle() {
+  Scope scope;
+  JoinHandle<absl::Status> h = scope.spawn(SleepLong());
+  co_await yield();  // let it start and suspend on its timer
+  h.cancel();
+  absl::Status s = co_await h;
+  co_await scope.join();
+  co_return s;
+}
+
+TEST(JoinHandle, CancelCancelsWhatTheTaskWaitsFor) {
+  auto loop = NewLoop();
+  const absl::Time start = absl::Now();
+  absl::Status s = RunBounded(*loop, CancelViaHandle());
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+Task<> SetFlagLater(bool* flag) {
+  absl::Status s = co_await sleep(absl::Milliseconds(5));
+  if (s.ok()) *flag = true;
+}
+
+Task<> DetachAndLeave(bool* flag) {
+  spawn(SetFlagLater(flag));  // root scope; handle dropped
+  co_return;
+}
+
+TEST(EventLoop, RunWaitsForSpawnedTasks) {
+  auto loop = NewLoop();
+  bool flag = false;
+  ASSERT_TRUE(RunBounded(*loop, DetachAndLeave(&flag)).ok());
+  EXPECT_TRUE(flag);
+  EXPECT_EQ(loop->live_tasks(), 0u);
+}
+
+Task<> SleepRecordingStatus(absl::Status* out) { *out = co_await sleep(absl::Hours(1)); }
+
+Task<> LeaveScopeUnjoined(absl::Status* seen) {
+  {
+    Scope scope;
+    scope.spawn(SleepRecordingStatus(seen));
+    co_await yield();
+  }  // no join: the task is cancelled and handed to the loop
+  co_return;
+}
+
+TEST(Scope, DestroyedUnjoinedCancelsItsTasksAndTheLoopStillJoinsThem) {
+  auto loop = NewLoop();
+  absl::Status seen;
+  ASSERT_TRUE(RunBounded(*loop, LeaveScopeUnjoined(&seen)).ok());
+  EXPECT_TRUE(absl::IsCancelled(seen)) << seen;
+}
+
+Task<int> JoinManySleepers(int* finished) {
+  Scope scope;
+  for (int i = 0; i < 10; ++i) scope.spawn(SleepAndCount(finished, absl::Hours(1)));
+  co_await scope.join();  // cancelled while here: the scope's tasks are cancelled
+  co_return 0;
+}
+
+Task<absl::Status> CancelTheJoiner(int* finished) {
+  Scope scope;
+  JoinHandle<int> h = scope.spawn(JoinManySleepers(finished));
+  co_await yield();
+  co_await yield();
+  h.cancel();
+  (void)co_await h;
+  co_await scope.join();
+  co_return absl::OkStatus();
+}
+
+TEST(Scope, CancellingTheJoinerCancelsTheScope) {
+  auto loop = NewLoop();
+  int finished = 0;
+  ASSERT_TRUE(RunBounded(*loop, CancelTheJoiner(&finished)).ok());
+  EXPECT_EQ(finished, 0);  // every sleep was cancelled, none completed
+}
+
+Task<absl::Status> AwaitSpawnedLongSleep() {
+  Scope scope;
+  JoinHandle<absl::Status> h = scope.spawn(SleepLong());
+  absl::Status s = co_await h;  // this task gets cancelled while here
+  co_await scope.join();
+  co_return s;
+}
+
+Task<absl::Status> CancelAwaiterOfHandle() {
+  Scope scope;
+  JoinHandle<absl::Status> outer = scope.spawn(AwaitSpawnedLongSleep());
+  co_await yield();
+  co_await yield();
+  outer.cancel();
+  absl::Status s = co_await outer;
+  co_await scope.join();
+  co_return s;
+}
+
+TEST(JoinHandle, CancellingTheAwaiterCancelsTheAwaitedTask) {
+  auto loop = NewLoop();
+  absl::Status s = RunBounded(*loop, CancelAwaiterOfHandle());
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+}
+
+Task<absl::Status> ForeverSleeping(std::atomic<int>* started) {
+  Scope scope;
+  for (int i = 0; i < 5; ++i) scope.spawn(SleepLong());
+  started->fetch_add(1);
+  absl::Status s;
+  while ((s = co_await sleep(absl::Milliseconds(1))).ok()) {
+  }
+  co_await scope.join();
+  co_return s;
+}
+
+TEST(EventLoop, StopFromAnotherThreadCancelsEveryTask) {
+  auto loop = NewLoop();
+  std::atomic<int> started{0};
+  std::thread stopper([&] {
+    while (started.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    loop->stop();
+  });
+  absl::Status s = RunBounded(*loop, ForeverSleeping(&started));
+  stopper.join();
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+  EXPECT_EQ(loop->live_tasks(), 0u);
+  // The loop is usable again.
+  absl::StatusOr<int> again = RunBounded(*loop, Plus(1, 1));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 2);
+}
+
+TEST(EventLoop, StopBeforeRunCancelsThatRun) {
+  auto loop = NewLoop();
+  loop->stop();
+  std::atomic<int> started{0};
+  absl::Status s = RunBounded(*loop, ForeverSleeping(&started));
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+}
+
+TEST(EventLoop, TasksSpawnedBeforeRunStartInRun) {
+  auto loop = NewLoop();
+  bool flag = false;
+  Scope outside(*loop);
+  JoinHandle<> h = outside.spawn(SetFlagLater(&flag));
+  EXPECT_EQ(loop->live_tasks(), 1u);
+  ASSERT_TRUE(RunBounded(*loop, Plus(0, 0)).ok());
+  EXPECT_TRUE(flag);
+  EXPECT_TRUE(h.done());
+}
+
+TEST(EventLoop, TasksSpawnedButNeverRunAreFreedWithTheLoop) {
+  auto p = std::make_shared<int>(1);
+  {
+    auto loop = NewLoop();
+    bool flag = false;
+    loop->root_scope().spawn(SetFlagLater(&flag));
+    Scope outside(*loop);
+    JoinHandle<int> h = outside.spawn(Plus(1, 2));
+    (void)h;
+  }  // loop destroyed: LeakSanitizer checks the frames went with it
+}
+
+Task<int> CancelScopeThenSpawn() {
+  Scope scope;
+  scope.cancel();
+  JoinHandle<absl::Status> h = scope.spawn(SleepLong());
+  absl::Status s = co_await h;
+  co_await scope.join();
+  co_return absl::IsCancelled(s) ? 1 : 0;
+}
+
+TEST(Scope, CancelAppliesToTasksSpawnedLater) {
+  auto loop = NewLoop();
+  absl::StatusOr<int> r = RunBounded(*loop, CancelScopeThenSpawn());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 1);
+}
+
+}  // namespace
+}  // namespace gaio::coro

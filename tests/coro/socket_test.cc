@@ -1,0 +1,308 @@
+// Socket, Listener, dial(), listen(): TCP over loopback (IPv4 and IPv6),
+// address parsing, EOF, deadlines, refusals, closing with requests pending,
+// and no fd left behind.
+#include "coro/socket.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "coro/coro.h"
+#include "gtest/gtest.h"
+#include "tests/coro/coro_test_util.h"
+#include "watcher/op_result.h"
+
+namespace gaio::coro {
+namespace {
+
+using testing::CountOpenFds;
+using testing::FdPair;
+using testing::NewLoop;
+using testing::ReadExactly;
+using testing::RunBounded;
+using testing::UnixPair;
+using testing::WriteAll;
+
+TEST(Address, ParsesNumericAddressesOnly) {
+  absl::StatusOr<SocketAddress> a = ParseAddress("127.0.0.1:8080");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->family(), AF_INET);
+  EXPECT_EQ(a->port(), 8080);
+  EXPECT_EQ(a->ToString(), "127.0.0.1:8080");
+  absl::StatusOr<SocketAddress> b = ParseAddress("[::1]:0");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->family(), AF_INET6);
+  EXPECT_EQ(b->ToString(), "[::1]:0");
+  for (const char* bad : {"localhost:80", "1.2.3.4", "[::1]", "1.2.3.4:65536", "1.2.3.4:-1", "",
+                          ":80", "::1:80", "[1.2.3.4]:80", "1.2.3:80"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ParseAddress(bad).status())) << bad;
+  }
+}
+
+// Echoes one connection: swap-buffer reads written straight back.
+Task<> EchoOne(Socket s) {
+  for (;;) {
+    absl::StatusOr<SwapBytes> in = co_await s.read();
+    if (!in.ok()) break;
+    absl::Status w = co_await s.write(*in);
+    if (!w.ok()) break;
+  }
+}
+
+Task<absl::StatusOr<std::string>> EchoRoundTrip(std::string address, std::string message) {
+  absl::StatusOr<Listener> l = listen(address);
+  if (!l.ok()) co_return l.status();
+  Scope scope;
+  absl::StatusOr<Socket> c = co_await dial(l->address(), absl::Now() + absl::Seconds(5));
+  if (!c.ok()) co_return c.status();
+  absl::StatusOr<Socket> s = co_await l->accept();
+  if (!s.ok()) co_return s.status();
+  EXPECT_EQ(s->peer_address()->port(), c->local_address()->port());
+  scope.spawn(EchoOne(*std::move(s)));
+  absl::Status w = co_await c->write(message);
+  if (!w.ok()) co_return w;
+  std::string back(message.size(), '\0');
+  absl::Status r = co_await c->read_full(absl::MakeSpan(back));
+  if (!r.ok()) co_return r;
+  c->close().IgnoreError();  // the echo task sees EOF and ends
+  co_await scope.join();
+  co_return back;
+}
+
+TEST(Socket, ListenDialAcceptEchoIPv4) {
+  auto loop = NewLoop();
+  const std::string message(100000, 'q');
+  absl::StatusOr<std::string> r = RunBounded(*loop, EchoRoundTrip("127.0.0.1:0", message));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, message);
+}
+
+TEST(Socket, ListenDialAcceptEchoIPv6) {
+  auto loop = NewLoop(1);
+  absl::StatusOr<std::string> r = RunBounded(*loop, EchoRoundTrip("[::1]:0", "six"));
+  if (!r.ok() && (ErrnoOf(r.status()) == EADDRNOTAVAIL || ErrnoOf(r.status()) == EAFNOSUPPORT)) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << r.status();
+  }
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, "six");
+}
+
+Task<absl::Status> DialOnce(std::string address, absl::Time deadline) {
+  absl::StatusOr<Socket> c = co_await dial(address, deadline);
+  co_return c.status();
+}
+
+TEST(Socket, DialRefusedLeavesNoFd) {
+  auto loop = NewLoop();
+  // A port nobody listens on: bind one, close it.
+  const int probe = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  ASSERT_EQ(::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  close(probe);
+  const int fds = CountOpenFds();
+  absl::Status s = RunBounded(
+      *loop, DialOnce(absl::StrCat("127.0.0.1:", ntohs(a.sin_port)), absl::InfiniteFuture()));
+  EXPECT_EQ(ErrnoOf(s), ECONNREFUSED) << s;
+  EXPECT_EQ(CountOpenFds(), fds);
+  EXPECT_TRUE(absl::IsInvalidArgument(RunBounded(*loop, DialOnce("nowhere:1", absl::InfiniteFuture()))));
+}
+
+// A listener with a full backlog that never accepts: further SYNs are
+// dropped, so a dial can only end by its deadline.
+Task<int> DialUntilDeadline(int* deadline_exceeded) {
+  absl::StatusOr<Listener> l = listen("127.0.0.1:0", 0);
+  if (!l.ok()) co_return -1;
+  std::vector<Socket> queued;
+  for (int i = 0; i < 64 && *deadline_exceeded == 0; ++i) {
+    absl::StatusOr<Socket> c = co_await dial(l->address(), absl::Now() + absl::Milliseconds(100));
+    if (c.ok()) {
+      queued.push_back(*std::move(c));
+    } else if (absl::IsDeadlineExceeded(c.status())) {
+      ++*deadline_exceeded;
+    } else {
+      ADD_FAILURE() << c.status();
+    }
+  }
+  co_return static_cast<int>(queued.size());
+}
+
+TEST(Socket, DialEndsAtItsDeadline) {
+  auto loop = NewLoop();
+  const int fds = CountOpenFds();
+  int exceeded = 0;
+  absl::StatusOr<int> r = RunBounded(*loop, DialUntilDeadline(&exceeded));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(exceeded, 1) << *r << " dials went through first";
+  EXPECT_EQ(CountOpenFds(), fds);
+}
+
+Task<> ReadAfterPeerClosed(int fd, absl::Status* read, absl::Status* full, absl::Status* swap) {
+  Socket s(*EventLoop::current(), fd);
+  char buf[8];
+  absl::Status f = co_await s.read_full(absl::MakeSpan(buf));  // 3 bytes then EOF
+  *full = f;
+  absl::StatusOr<size_t> n = co_await s.read(absl::MakeSpan(buf));
+  *read = n.status();
+  absl::StatusOr<SwapBytes> b = co_await s.read();
+  *swap = b.status();
+}
+
+TEST(Socket, EndOfFileIsOutOfRange) {
+  auto loop = NewLoop();
+  FdPair p = UnixPair();
+  ASSERT_TRUE(WriteAll(p.peer, "abc").ok());
+  shutdown(p.peer, SHUT_WR);
+  absl::Status read, full, swap;
+  ASSERT_TRUE(RunBounded(*loop, ReadAfterPeerClosed(p.watched, &read, &full, &swap)).ok());
+  EXPECT_TRUE(IsEof(full)) << full;
+  EXPECT_TRUE(IsEof(read)) << read;
+  EXPECT_TRUE(IsEof(swap)) << swap;
+  close(p.peer);
+}
+
+Task<> ReadWithDeadline(int fd, absl::Status* out) {
+  Socket s(*EventLoop::current(), fd);
+  char buf[8];
+  absl::StatusOr<size_t> n = co_await s.read(absl::MakeSpan(buf), absl::Now() + absl::Milliseconds(5));
+  *out = n.status();
+}
+
+TEST(Socket, ReadDeadline) {
+  auto loop = NewLoop();
+  FdPair p = UnixPair();
+  absl::Status out;
+  ASSERT_TRUE(RunBounded(*loop, ReadWithDeadline(p.watched, &out)).ok());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(out)) << out;
+  close(p.peer);
+}
+
+Task<size_t> WriteLots(int fd, size_t total) {
+  Socket s(*EventLoop::current(), fd);
+  std::string block(64 * 1024, 'w');
+  std::string head = "head:";
+  size_t sent = 0;
+  size_t max_pending = 0;
+  while (sent < total) {
+    absl::Span<const char> parts[] = {head, block};
+    absl::Status w = co_await s.writev(parts);
+    if (!w.ok()) break;
+    sent += head.size() + block.size();
+    max_pending = std::max(max_pending, s.pending_write_bytes());
+  }
+  co_return sent;
+}
+
+TEST(Socket, WritevWithASlowReader) {
+  auto loop = NewLoop(1);
+  FdPair p = UnixPair();
+  const size_t total = 4 << 20;
+  size_t got = 0;
+  std::thread reader([&] {
+    char buf[8192];
+    for (;;) {
+      ssize_t n = read(p.peer, buf, sizeof(buf));
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+  });
+  absl::StatusOr<size_t> sent = RunBounded(*loop, WriteLots(p.watched, total));
+  ASSERT_TRUE(sent.ok());
+  reader.join();  // the Socket closed: EOF
+  EXPECT_EQ(got, *sent);
+  EXPECT_GE(*sent, total);
+  close(p.peer);
+}
+
+Task<> ReadUntilError(Socket* s, absl::Status* out) {
+  absl::StatusOr<SwapBytes> b = co_await s->read();
+  *out = b.status();
+}
+
+Task<> CloseWhileAnotherTaskReads(int fd, absl::Status* out, absl::Status* closed) {
+  Socket s(*EventLoop::current(), fd);
+  Scope scope;
+  scope.spawn(ReadUntilError(&s, out));
+  co_await yield();
+  *closed = s.close();
+  co_await scope.join();
+}
+
+TEST(Socket, CloseCancelsARequestOfAnotherTask) {
+  auto loop = NewLoop();
+  FdPair p = UnixPair();
+  const int fds = CountOpenFds();
+  absl::Status out, closed;
+  ASSERT_TRUE(RunBounded(*loop, CloseWhileAnotherTaskReads(p.watched, &out, &closed)).ok());
+  EXPECT_TRUE(closed.ok()) << closed;
+  EXPECT_TRUE(absl::IsCancelled(out)) << out;
+  EXPECT_EQ(CountOpenFds(), fds - 1);  // the watched end is closed
+  close(p.peer);
+}
+
+Task<int> AcceptWithoutUsing(int* accepted) {
+  absl::StatusOr<Listener> l = listen("127.0.0.1:0");
+  if (!l.ok()) co_return -1;
+  absl::StatusOr<Socket> c = co_await dial(l->address());
+  if (!c.ok()) co_return -1;
+  {
+    absl::StatusOr<Socket> s = co_await l->accept();
+    if (s.ok()) *accepted = s->fd();
+  }  // never registered with the Watcher: ::close()d
+  co_return 0;
+}
+
+TEST(Socket, AcceptedSocketNeverUsedIsClosed) {
+  auto loop = NewLoop();
+  const int fds = CountOpenFds();
+  int accepted = -1;
+  ASSERT_TRUE(RunBounded(*loop, AcceptWithoutUsing(&accepted)).ok());
+  EXPECT_GE(accepted, 0);
+  EXPECT_EQ(CountOpenFds(), fds);
+}
+
+Task<> AcceptInto(const Listener* l, std::vector<Socket>* out, int* accepted) {
+  for (;;) {
+    absl::StatusOr<Socket> s = co_await l->accept();
+    if (!s.ok()) break;
+    out->push_back(*std::move(s));
+    ++*accepted;
+  }
+}
+
+Task<int> ManyAcceptors(int conns) {
+  absl::StatusOr<Listener> l = listen("127.0.0.1:0");
+  if (!l.ok()) co_return -1;
+  int accepted = 0;
+  Scope acceptors;
+  std::vector<Socket> server_side;
+  for (int i = 0; i < 16; ++i) acceptors.spawn(AcceptInto(&*l, &server_side, &accepted));
+  std::vector<Socket> clients;
+  for (int i = 0; i < conns; ++i) {
+    absl::StatusOr<Socket> c = co_await dial(l->address());
+    if (c.ok()) clients.push_back(*std::move(c));
+  }
+  while (accepted < conns) co_await yield();  // yield() lets the loop poll for I/O
+  acceptors.cancel();  // the acceptors still waiting get Cancelled
+  co_await acceptors.join();
+  co_return accepted;
+}
+
+TEST(Listener, SeveralTasksAcceptAtOnce) {
+  auto loop = NewLoop();
+  absl::StatusOr<int> r = RunBounded(*loop, ManyAcceptors(100));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 100);
+}
+
+}  // namespace
+}  // namespace gaio::coro
