@@ -49,7 +49,8 @@ void Flush(Book& book, Lane& lane) {
       // counted; the slots not sent try again at the next flush.
       book.Error();
       for (size_t i = done; i < lane.to_send.size(); ++i) lane.to_send[i]->awaiting = false;
-      lane.to_send.erase(lane.to_send.begin(), lane.to_send.begin() + done);
+      lane.to_send.erase(lane.to_send.begin(),
+                         lane.to_send.begin() + static_cast<std::ptrdiff_t>(done));
       return;
     }
     done += static_cast<size_t>(sent);

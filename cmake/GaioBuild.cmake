@@ -45,7 +45,11 @@ function(gaio_public_library name)
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
     RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-  install(FILES ${arg_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/gaio/${name})
+  # Each header keeps its subdirectory (coro/internal/x.h stays there).
+  foreach(header IN LISTS arg_HEADERS)
+    get_filename_component(subdir "${header}" DIRECTORY)
+    install(FILES ${header} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/gaio/${name}/${subdir})
+  endforeach()
   set_property(GLOBAL APPEND PROPERTY GAIO_PUBLIC_PACKAGES ${name})
   set_property(GLOBAL APPEND PROPERTY GAIO_PUBLIC_DEPS ${arg_DEPS})
 endfunction()

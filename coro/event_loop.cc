@@ -23,8 +23,7 @@ absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const WatcherOption
   return std::unique_ptr<EventLoop>(new EventLoop(*std::move(watcher)));
 }
 
-EventLoop::EventLoop(Watcher watcher)
-    : watcher_(std::move(watcher)), ready_(kInitialReady) {
+EventLoop::EventLoop(Watcher watcher) : watcher_(std::move(watcher)), ready_(kInitialReady) {
   root_scope_ = std::make_unique<Scope>(*this);
   remote_taken_.reserve(64);
   internal::MutexLock lock(&remote_mu_);

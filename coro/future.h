@@ -35,9 +35,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "coro/internal/mutex.h"
 #include "coro/event_loop.h"
 #include "coro/internal/fiber.h"
+#include "coro/internal/mutex.h"
 #include "coro/result.h"
 
 namespace gaio::coro {
@@ -127,15 +127,14 @@ class Promise {
   // Any thread. Completes the Future with `value` (or, for void, with OK).
   // False when it was already completed or cancelled (nothing is stored).
   template <class U = T>
-    requires(!std::is_void_v<U>)
-  bool set_value(U value) {
+  requires(!std::is_void_v<U>) bool set_value(U value) {
     if (state_ == nullptr) return false;
     internal::FutureState<T>* s = state_;
     return s->finish(internal::FuturePhase::kValue, absl::OkStatus(),
                      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { s->value.emplace(std::move(value)); });
   }
   template <class U = T>
-    requires std::is_void_v<U>
+  requires std::is_void_v<U>
   bool set_value() {
     if (state_ == nullptr) return false;
     return state_->finish(internal::FuturePhase::kValue, absl::OkStatus());

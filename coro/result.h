@@ -47,9 +47,8 @@ struct ResultOf<absl::StatusOr<U>> {
 
 // True for absl::Status and absl::StatusOr<U>: values that can carry an error.
 template <class T>
-inline constexpr bool kCarriesStatus =
-    std::is_same_v<std::remove_cvref_t<T>, absl::Status> ||
-    internal::IsStatusOr<std::remove_cvref_t<T>>::value;
+inline constexpr bool kCarriesStatus = std::is_same_v<std::remove_cvref_t<T>, absl::Status> ||
+                                       internal::IsStatusOr<std::remove_cvref_t<T>>::value;
 
 template <class T>
 using Result = typename internal::ResultOf<T>::type;

@@ -406,10 +406,12 @@ class [[nodiscard]] DialOp : public internal::IoAwaiter {
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
     loop_ = EventLoop::current();
-    if (loop_ == nullptr) return Fail(absl::FailedPreconditionError("dial: no loop on this thread"));
+    if (loop_ == nullptr)
+      return Fail(absl::FailedPreconditionError("dial: no loop on this thread"));
     absl::Status s = open();
     if (!s.ok()) return Fail(std::move(s));
-    const bool suspend = Begin(h, fd_, "dial: task cancelled", [this](void* ctx) { return submit(ctx); });
+    const bool suspend =
+        Begin(h, fd_, "dial: task cancelled", [this](void* ctx) { return submit(ctx); });
     if (!suspend) failed();  // never submitted: close the socket
     return suspend;
   }

@@ -102,13 +102,11 @@ template <class T>
 struct IsTask<Task<T>> : std::true_type {};
 
 template <class A>
-  requires(!std::is_void_v<AwaitResultT<A>>)
-Task<AwaitResultT<A>> AsTask(A awaitable) {
+requires(!std::is_void_v<AwaitResultT<A>>) Task<AwaitResultT<A>> AsTask(A awaitable) {
   co_return co_await std::move(awaitable);
 }
 template <class A>
-  requires std::is_void_v<AwaitResultT<A>>
-Task<> AsTask(A awaitable) {
+requires std::is_void_v<AwaitResultT<A>> Task<> AsTask(A awaitable) {
   co_await std::move(awaitable);
 }
 
@@ -117,7 +115,7 @@ auto ToTask(A&& a) {
   static_assert(!std::is_lvalue_reference_v<A>,
                 "pass tasks and awaitables to combinators as rvalues (std::move)");
   if constexpr (IsTask<std::remove_cvref_t<A>>::value) {
-    return std::move(a);
+    return std::forward<A>(a);  // an rvalue (asserted above): moved
   } else {
     return AsTask<std::remove_cvref_t<A>>(std::forward<A>(a));
   }
@@ -163,8 +161,7 @@ Task<Result<T>> WithTimeoutTask(Task<T> task, absl::Duration d) {
 }  // namespace internal
 
 template <class... As>
-  requires(sizeof...(As) > 0)
-auto when_all(As&&... as) {
+requires(sizeof...(As) > 0) auto when_all(As&&... as) {
   return internal::WhenAllTasks(internal::ToTask(std::forward<As>(as))...);
 }
 template <class T>
@@ -175,8 +172,7 @@ Task<std::vector<ValueOf<T>>> when_all(std::vector<Task<T>> tasks) {
 }
 
 template <class... As>
-  requires(sizeof...(As) > 0)
-auto when_any(As&&... as) {
+requires(sizeof...(As) > 0) auto when_any(As&&... as) {
   return internal::WhenAnyTasks(internal::ToTask(std::forward<As>(as))...);
 }
 template <class T>

@@ -70,7 +70,9 @@ class Fiber {
   bool cancelled() const { return (word_ & kCancelled) != 0; }
   // Sticky. Cancels what the fiber is suspended on, if anything.
   void cancel() noexcept;
-  void set_hook(CancelHook* hook) { word_ = (word_ & kCancelled) | reinterpret_cast<uintptr_t>(hook); }
+  void set_hook(CancelHook* hook) {
+    word_ = (word_ & kCancelled) | reinterpret_cast<uintptr_t>(hook);
+  }
   // The fiber waits for the Watcher request of `slot`'s coroutine on `fd`.
   void set_request(PromiseBase* slot, int fd) {
     word_ = (word_ & kCancelled) | reinterpret_cast<uintptr_t>(slot) | kRequest;
@@ -81,8 +83,8 @@ class Fiber {
  private:
   static constexpr uintptr_t kCancelled = 1;
   static constexpr uintptr_t kRequest = 2;  // the hook is a request slot
-  uintptr_t word_ = 0;  // CancelHook* or PromiseBase*, and the two flags
-  int fd_ = -1;         // the request's fd (kRequest)
+  uintptr_t word_ = 0;                      // CancelHook* or PromiseBase*, and the two flags
+  int fd_ = -1;                             // the request's fd (kRequest)
 };
 
 // What runs when a task that is the root of a fiber finishes.

@@ -30,10 +30,10 @@ void FreeFrame(void* p, size_t size) noexcept;
 
 // Counters of the calling thread's pool, for tests and benchmarks.
 struct FramePoolStats {
-  uint64_t hits = 0;    // served from a free list
-  uint64_t carved = 0;  // carved from a slab (or taken from the spare list)
-  uint64_t slabs = 0;   // slabs taken from ::operator new
-  uint64_t large = 0;   // frames above kMaxPooled (::operator new)
+  uint64_t hits = 0;       // served from a free list
+  uint64_t carved = 0;     // carved from a slab (or taken from the spare list)
+  uint64_t slabs = 0;      // slabs taken from ::operator new
+  uint64_t large = 0;      // frames above kMaxPooled (::operator new)
   uint64_t last_size = 0;  // the size asked for by the latest allocation
 };
 FramePoolStats ThisThreadFramePoolStats();

@@ -35,6 +35,7 @@ Task<absl::StatusOr<int>> AwaitAll(std::vector<Future<int>>* futs) {
 Task<absl::Status> Main() {
   std::vector<Promise<int>> promises(10);
   std::vector<Future<int>> futs;
+  futs.reserve(promises.size());
   for (Promise<int>& p : promises) futs.push_back(p.get_future());
   JoinHandle<absl::StatusOr<int>> task = gaio::coro::spawn(AwaitAll(&futs));
   for (int i = 0; i < 10; ++i) {

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   options.num_pollers = absl::GetFlag(FLAGS_pollers);
   auto loop = gaio::coro::EventLoop::Create(options);
   if (!loop.ok()) return std::fprintf(stderr, "%s\n", loop.status().ToString().c_str()), 1;
-  auto listener = gaio::coro::listen(**loop, "127.0.0.1:" + std::to_string(absl::GetFlag(FLAGS_port)));
+  auto listener =
+      gaio::coro::listen(**loop, "127.0.0.1:" + std::to_string(absl::GetFlag(FLAGS_port)));
   int pipe_fds[2];
   if (!listener.ok() || pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
     std::fprintf(stderr, "coro_echo_server: %s\n", listener.status().ToString().c_str());

@@ -46,8 +46,8 @@ Task<absl::Status> Main() {
   servers.spawn(ServeText(&*a, kStream1));
   servers.spawn(ServeText(&*b, kStream2));
 
-  AsyncGenerator<SwapBytes> lines = gaio::coro::chain(gaio::coro::dial_lines(a->address()),
-                                                      gaio::coro::dial_lines(b->address()));
+  AsyncGenerator<SwapBytes> lines =
+      gaio::coro::chain(gaio::coro::dial_lines(a->address()), gaio::coro::dial_lines(b->address()));
   while (std::optional<SwapBytes> line = co_await lines.next()) {
     std::printf("got line: %.*s\n", static_cast<int>(line->size()), line->data());
   }

@@ -37,8 +37,8 @@ Task<absl::Status> Main(absl::Duration tick) {
   Future<std::string> fut1 = promise.get_future();
   double result3 = 0;
   // All three at once; an error would cancel the ones still running.
-  auto [result1, result2, status3] = co_await gaio::coro::when_all(
-      std::move(fut1), Task1(&promise, tick), Task2(&result3, tick));
+  auto [result1, result2, status3] =
+      co_await gaio::coro::when_all(std::move(fut1), Task1(&promise, tick), Task2(&result3, tick));
   std::printf("results: %s %d %g\n", result1.value_or("").c_str(), result2.value_or(0), result3);
   absl::Status error = gaio::coro::FirstError(std::make_tuple(result1, result2, status3));
   std::printf("error: %s\n", error.ok() ? "<nil>" : std::string(error.message()).c_str());

@@ -20,6 +20,7 @@ PublisherResult RunPublisher(int fd, const gaio::net::SocketAddress& group, size
   // Declared before the watcher: the buffers outlive every send.
   std::vector<std::vector<char>> buffers(kWindow, std::vector<char>(size));
   std::vector<size_t> free_buffers;
+  free_buffers.reserve(kWindow);
   for (size_t i = 0; i < kWindow; ++i) free_buffers.push_back(kWindow - 1 - i);
   gaio::WatcherOptions options;
   options.num_pollers = 0;  // this thread does the I/O itself

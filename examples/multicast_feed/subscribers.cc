@@ -99,6 +99,7 @@ absl::Status RunBlockingSubscribers(const std::vector<int>& fds, size_t buffer,
                                     std::vector<FeedStats>& stats, const Hooks& hooks) {
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
+  threads.reserve(fds.size());
   for (size_t i = 0; i < fds.size(); ++i) {
     threads.emplace_back([&, i] {
       // A short receive timeout, so that the thread sees `stop`.

@@ -60,6 +60,7 @@ void Garbage(absl::Time until, int sockets, int max_datagram) {
   const sockaddr_in server = Server();
   std::mt19937 rng(42);
   std::vector<int> fds;
+  fds.reserve(static_cast<size_t>(sockets));
   for (int i = 0; i < sockets; ++i) fds.push_back(UdpSocket());
   std::string junk(65507, '\0');
   for (char& c : junk) c = static_cast<char>(rng());
@@ -213,7 +214,7 @@ int main(int argc, char** argv) {
     check("a quiet round trip", [&] {
       drain();
       const uint64_t before = c.ok;
-      c.Round(++seq, static_cast<size_t>(i * 50));
+      c.Round(++seq, static_cast<size_t>(i) * 50);
       return c.ok == before + 1;
     });
   }

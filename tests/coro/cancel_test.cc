@@ -246,7 +246,8 @@ Task<absl::Status> AllWithOneFailing() {
 TEST(WhenAll, AnErrorCancelsTheSiblings) {
   auto loop = NewLoop();
   absl::Status s = RunBounded(*loop, AllWithOneFailing());
-  EXPECT_TRUE(absl::IsDataLoss(s)) << "FirstError reports the cause, not a Cancelled sibling: " << s;
+  EXPECT_TRUE(absl::IsDataLoss(s))
+      << "FirstError reports the cause, not a Cancelled sibling: " << s;
 }
 
 Task<int> AllOk() {
@@ -309,8 +310,8 @@ Task<absl::StatusOr<std::string>> ReadSome(Socket* s) {
 // when_any(read, sleep(0)) with the data already there: both complete at
 // submission, in argument order, into one batch. Whichever wins, the read's
 // bytes are in the results: never lost.
-Task<> AnyOfReadAndTimeout(int fd, bool read_first, AnyResult<absl::StatusOr<std::string>,
-                                                                absl::Status>* out) {
+Task<> AnyOfReadAndTimeout(int fd, bool read_first,
+                           AnyResult<absl::StatusOr<std::string>, absl::Status>* out) {
   Socket s(*EventLoop::current(), fd);
   if (read_first) {
     *out = co_await when_any(ReadSome(&s), sleep(absl::ZeroDuration()));

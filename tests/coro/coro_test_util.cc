@@ -61,7 +61,8 @@ FdPair TcpPair() {
     std::abort();
   }
   int cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (cfd < 0 || ::connect(cfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) std::abort();
+  if (cfd < 0 || ::connect(cfd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    std::abort();
   int afd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
   close(lfd);
   if (afd < 0) std::abort();

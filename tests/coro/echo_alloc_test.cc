@@ -98,9 +98,8 @@ Task<Window> Measure(Shared* sh) {
   if (!l.ok() || pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) co_return Window{};
   const std::string address = l->address();
   Scope server, clients;
-  JoinHandle<absl::Status> serve = server.spawn(
-      coro_echo::Serve(*std::move(l), Socket(*EventLoop::current(), stop_pipe[0]),
-                       absl::InfiniteFuture()));
+  JoinHandle<absl::Status> serve = server.spawn(coro_echo::Serve(
+      *std::move(l), Socket(*EventLoop::current(), stop_pipe[0]), absl::InfiniteFuture()));
   for (int i = 0; i < kClients; ++i) clients.spawn(Client(address, sh));
   while (sh->warm < kClients && sh->failures == 0) {
     absl::Status s = co_await sleep(absl::Milliseconds(1));
@@ -115,7 +114,8 @@ Task<Window> Measure(Shared* sh) {
   }
   const uint64_t a1 = g_allocations.load();
   const internal::FramePoolStats f1 = internal::ThisThreadFramePoolStats();
-  Window w{a1 - a0, (f1.hits + f1.carved + f1.large) - (f0.hits + f0.carved + f0.large), sh->messages - m0};
+  Window w{a1 - a0, (f1.hits + f1.carved + f1.large) - (f0.hits + f0.carved + f0.large),
+           sh->messages - m0};
   sh->stop = true;
   co_await clients.join();
   (void)!write(stop_pipe[1], "x", 1);

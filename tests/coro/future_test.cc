@@ -20,8 +20,9 @@ namespace {
 using testing::NewLoop;
 using testing::RunBounded;
 
-static_assert(std::is_same_v<decltype(std::declval<Future<int>&>().operator co_await().await_resume()),
-                             absl::StatusOr<int>>);
+static_assert(
+    std::is_same_v<decltype(std::declval<Future<int>&>().operator co_await().await_resume()),
+                   absl::StatusOr<int>>);
 static_assert(std::is_same_v<decltype(std::declval<Future<>&>().operator co_await().await_resume()),
                              absl::Status>);
 static_assert(

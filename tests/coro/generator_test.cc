@@ -141,7 +141,8 @@ TEST(Lines, ALineLongerThanTheLimitEndsTheGenerator) {
   FdPair p = UnixPair();
   ASSERT_TRUE(WriteAll(p.peer, "ok\n" + std::string(5000, 'x')).ok());
   absl::Status status;
-  absl::StatusOr<std::vector<std::string>> r = RunBounded(*loop, ReadLines(p.watched, 1000, &status));
+  absl::StatusOr<std::vector<std::string>> r =
+      RunBounded(*loop, ReadLines(p.watched, 1000, &status));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, (std::vector<std::string>{"ok"}));
   EXPECT_TRUE(absl::IsResourceExhausted(status)) << status;
@@ -164,7 +165,8 @@ TEST(Lines, CancellingTheConsumerCancelsTheGeneratorsRead) {
   FdPair p = UnixPair();
   ASSERT_TRUE(WriteAll(p.peer, "one\ntw").ok());
   absl::Status status;
-  absl::StatusOr<std::vector<std::string>> r = RunBounded(*loop, LinesUntilCancelled(p.watched, &status));
+  absl::StatusOr<std::vector<std::string>> r =
+      RunBounded(*loop, LinesUntilCancelled(p.watched, &status));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, (std::vector<std::string>{"one"}));
   EXPECT_TRUE(absl::IsCancelled(status)) << status;

@@ -1,5 +1,5 @@
-#include "gtest/gtest.h"
 #include "coro/coro.h"
+#include "gtest/gtest.h"
 
 namespace gaio::coro {
 namespace {

@@ -114,7 +114,8 @@ TEST(Socket, DialRefusedLeavesNoFd) {
       *loop, DialOnce(absl::StrCat("127.0.0.1:", ntohs(a.sin_port)), absl::InfiniteFuture()));
   EXPECT_EQ(ErrnoOf(s), ECONNREFUSED) << s;
   EXPECT_EQ(CountOpenFds(), fds);
-  EXPECT_TRUE(absl::IsInvalidArgument(RunBounded(*loop, DialOnce("nowhere:1", absl::InfiniteFuture()))));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(RunBounded(*loop, DialOnce("nowhere:1", absl::InfiniteFuture()))));
 }
 
 // A listener with a full backlog that never accepts: further SYNs are
@@ -173,7 +174,8 @@ TEST(Socket, EndOfFileIsOutOfRange) {
 Task<> ReadWithDeadline(int fd, absl::Status* out) {
   Socket s(*EventLoop::current(), fd);
   char buf[8];
-  absl::StatusOr<size_t> n = co_await s.read(absl::MakeSpan(buf), absl::Now() + absl::Milliseconds(5));
+  absl::StatusOr<size_t> n =
+      co_await s.read(absl::MakeSpan(buf), absl::Now() + absl::Milliseconds(5));
   *out = n.status();
 }
 
@@ -292,7 +294,7 @@ Task<int> ManyAcceptors(int conns) {
     if (c.ok()) clients.push_back(*std::move(c));
   }
   while (accepted < conns) co_await yield();  // yield() lets the loop poll for I/O
-  acceptors.cancel();  // the acceptors still waiting get Cancelled
+  acceptors.cancel();                         // the acceptors still waiting get Cancelled
   co_await acceptors.join();
   co_return accepted;
 }

@@ -27,7 +27,7 @@ Task<std::string> UseBytesThenAwait(int fd, bool use_after_await) {
   absl::Status slept = co_await sleep(absl::ZeroDuration());
   (void)slept;
   EXPECT_EQ(in->fresh(), !internal::kSwapCheck);
-  EXPECT_EQ(in->size(), copy.size());  // size() is always fine
+  EXPECT_EQ(in->size(), copy.size());                   // size() is always fine
   if (use_after_await) copy = std::string(in->view());  // stale: aborts in debug builds
   co_return copy;
 }
