@@ -239,6 +239,28 @@ void BM_Cancel(benchmark::State& state) {
 }
 BENCHMARK(BM_Cancel);
 
+// A timer set and cancelled (cancel(-1, ctx)) with N other timers pending:
+// the cost must not grow with N (timers are found by ctx, not by a scan).
+void BM_CancelTimer(benchmark::State& state) {
+  gaio::WatcherOptions o;
+  o.num_pollers = 0;
+  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create(o);
+  if (!w.ok()) {
+    state.SkipWithError("set-up failed");
+    return;
+  }
+  int others = 0, mine = 0;
+  for (int64_t i = 0; i < state.range(0); ++i) (void)w->after(&others, absl::Hours(1));
+  for (auto _ : state) {
+    (void)w->after(&mine, absl::Hours(1));
+    (void)w->cancel(-1, &mine);
+    absl::StatusOr<absl::Span<const gaio::OpResult>> b = w->wait_io();
+    benchmark::DoNotOptimize(b);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CancelTimer)->ArgName("pending")->Arg(0)->Arg(100'000);
+
 // wait_io() with N timers pending (due in an hour): one post per iteration,
 // so each call hands out one completion. Its cost must not grow with N.
 void BM_WaitIOWithTimers(benchmark::State& state) {

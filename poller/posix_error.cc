@@ -1,8 +1,9 @@
 #include "poller/posix_error.h"
 
 #include <cerrno>
-#include <string>
+#include <cstring>
 #include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
@@ -29,11 +30,25 @@ absl::StatusCode CodeFor(int err) {
   }
 }
 
+// strerror_r comes in two shapes: GNU's returns the message (which may or
+// may not be in buf), XSI's fills buf and returns 0 or an error.
+[[maybe_unused]] const char* MessageOf(const char* gnu_result, const char* /*buf*/) {
+  return gnu_result;
+}
+[[maybe_unused]] const char* MessageOf(int xsi_result, const char* buf) {
+  return xsi_result == 0 ? buf : "Unknown error";
+}
+
 }  // namespace
 
 absl::Status PosixError(int err, const char* op) {
-  // absl::ErrnoToStatus builds the message with a thread-safe strerror.
-  absl::Status status(CodeFor(err), absl::ErrnoToStatus(err, op).message());
+  // libc's strerror_r, not absl::ErrnoToStatus: Debian's prebuilt Abseil
+  // fills a lazily built message table that ThreadSanitizer cannot see being
+  // published (the library is not instrumented), so the first errors raised
+  // on two poller threads at once were reported as a race.
+  char buf[256];
+  const char* message = MessageOf(strerror_r(err, buf, sizeof(buf)), buf);
+  absl::Status status(CodeFor(err), absl::StrCat(op, ": ", message));
   status.SetPayload(kErrnoUrl, absl::Cord(absl::StrCat(err)));
   return status;
 }

@@ -101,6 +101,45 @@ TEST_P(EventLoop, ZeroAndNegativeDelaysFireAtOnceInfiniteNever) {
   EXPECT_TRUE(absl::IsCancelled(c[0].status));
 }
 
+// cancel(-1, ctx) takes every pending timer with ctx, in due order, and no
+// other; a timer that fired or was cancelled is no longer found by its ctx.
+TEST_P(EventLoop, CancelTimersByCtxTakesExactlyThoseWithCtx) {
+  Watcher w = MakeWatcher(GetParam());
+  // ctx 1 three times (due in 3 h, 1 h, 2 h), among 100 timers with other ctxs.
+  for (int i = 0; i < 100; ++i) {
+    GAIO_ASSERT_OK(w.after(Ctx(10 + i), absl::Hours(1) + absl::Seconds(i)));
+    if (i == 10) GAIO_ASSERT_OK(w.after(Ctx(1), absl::Hours(3)));
+    if (i == 50) GAIO_ASSERT_OK(w.after(Ctx(1), absl::Hours(1)));
+    if (i == 90) GAIO_ASSERT_OK(w.after(Ctx(1), absl::Hours(2)));
+  }
+  GAIO_ASSERT_OK(w.after(Ctx(2), absl::Milliseconds(1)));
+  std::vector<Completion> c = Collect(w, 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].ctx, Ctx(2));
+  EXPECT_TRUE(c[0].status.ok());
+  EXPECT_EQ(w.cancel(-1, Ctx(2)).code(), absl::StatusCode::kNotFound);  // fired
+
+  GAIO_ASSERT_OK(w.cancel(-1, Ctx(1)));
+  c = Collect(w, 3);
+  ASSERT_EQ(c.size(), 3u);
+  for (const Completion& x : c) {
+    EXPECT_EQ(x.ctx, Ctx(1));
+    EXPECT_TRUE(absl::IsCancelled(x.status)) << x.status;
+  }
+  EXPECT_EQ(w.cancel(-1, Ctx(1)).code(), absl::StatusCode::kNotFound);  // all taken
+  absl::StatusOr<absl::Span<const OpResult>> none = w.wait_io(absl::Milliseconds(50));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty()) << "a timer with another ctx completed";
+  // Every other timer is still there, found by its own ctx, exactly once.
+  for (int i = 0; i < 100; ++i) GAIO_ASSERT_OK(w.cancel(-1, Ctx(10 + i)));
+  c = Collect(w, 100);
+  ASSERT_EQ(c.size(), 100u);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(c[i].ctx, Ctx(10 + i));
+    EXPECT_TRUE(absl::IsCancelled(c[i].status));
+  }
+}
+
 TEST_P(EventLoop, TimerAndIoInOneBatch) {
   Watcher w = MakeWatcher(GetParam());
   absl::StatusOr<FdPair> p = UnixPair();

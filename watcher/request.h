@@ -116,10 +116,6 @@ class TimerHeap {
   bool Before(RequestId a, RequestId b) const {
     return Before(heap_[(*pool_)[a].heap_index], heap_[(*pool_)[b].heap_index]);
   }
-  template <typename F>
-  void ForEach(F f) const {
-    for (const Entry& e : heap_) f(e);
-  }
 
  private:
   static bool Before(const Entry& a, const Entry& b) {

@@ -246,6 +246,8 @@ absl::Status Shard::After(void* ctx, MonoTime deadline) {
   r.ctx = ctx;
   r.op = OpType::kTimer;
   Enqueue(nullptr, id, deadline);
+  // A timer is in no fd's queue: its links join the timers with its ctx.
+  pool_.PushBack(&timers_by_ctx_[ctx], id);
   // Due already: complete it (and any other due one, in due order) now.
   if (deadline <= MonoNow()) ExpireTimers(MonoNow());
   return absl::OkStatus();
@@ -269,10 +271,11 @@ absl::Status Shard::Cancel(int fd, void* ctx) {
   if (closed_) return absl::FailedPreconditionError("watcher is closed");
   absl::InlinedVector<RequestId, 8> matched;
   if (fd < 0) {
-    // Timers: every one with ctx, in due order.
-    timers_.ForEach([&](const TimerHeap::Entry& e) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      if (e.fd < 0 && pool_[e.id].ctx == ctx) matched.push_back(e.id);
-    });
+    // Timers: every one with ctx (found by ctx, whatever the number of
+    // timers pending), in due order.
+    if (auto it = timers_by_ctx_.find(ctx); it != timers_by_ctx_.end()) {
+      pool_.ForEach(it->second, [&](RequestId id) { matched.push_back(id); });
+    }
     std::sort(matched.begin(), matched.end(),
               [&](RequestId a, RequestId b) ABSL_NO_THREAD_SAFETY_ANALYSIS {
                 return timers_.Before(a, b);

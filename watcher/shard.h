@@ -317,6 +317,9 @@ class Shard {
   uint32_t batch_ ABSL_GUARDED_BY(mu_) = 0;
   FdLine line_ ABSL_GUARDED_BY(mu_){&fds_};  // fds whose swap read waits
   std::vector<OpResult> completions_ ABSL_GUARDED_BY(mu_);
+  // The pending timers by ctx (linked through their Request's prev/next),
+  // so that cancel(-1, ctx) costs what it cancels.
+  absl::flat_hash_map<void*, RequestQueue> timers_by_ctx_ ABSL_GUARDED_BY(mu_);
   // fd -> the status its connect failed with. Every request submitted on fd
   // afterwards (until free/release) completes with it: the socket is of no
   // use, and a request submitted before the caller saw the failure must not

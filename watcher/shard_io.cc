@@ -261,7 +261,13 @@ void Shard::ExpireTimers(MonoTime now) {
 
 void Shard::Complete(FdState* s, RequestId id, const absl::Status& status, const Extra& extra) {
   Request& r = pool_[id];
-  if (s != nullptr) pool_.Remove(QueueOf(s, r.op), id);
+  if (s != nullptr) {
+    pool_.Remove(QueueOf(s, r.op), id);
+  } else if (r.op == OpType::kTimer) {
+    auto it = timers_by_ctx_.find(r.ctx);
+    pool_.Remove(&it->second, id);
+    if (it->second.empty()) timers_by_ctx_.erase(it);
+  }
   if (r.heap_index != kNotInHeap) {
     timers_.Remove(id);
     PublishEarliestDeadline();
