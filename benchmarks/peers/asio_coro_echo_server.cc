@@ -12,8 +12,7 @@
 // Asio 1.22 enables co_await under clang only with libc++'s
 // <experimental/coroutine>; clang with libstdc++'s <coroutine> (the tsan and
 // fuzz configurations) works the same way as gcc does, so say so.
-#if defined(__clang__) && defined(__cpp_impl_coroutine) && \
-    __has_include(<coroutine>) && !defined(ASIO_HAS_CO_AWAIT)
+#if defined(__clang__) && defined(__cpp_impl_coroutine) && __has_include(<coroutine>) && !defined(ASIO_HAS_CO_AWAIT)
 #define ASIO_HAS_CO_AWAIT 1
 #endif
 
