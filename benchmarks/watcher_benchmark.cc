@@ -249,8 +249,10 @@ void BM_CancelTimer(benchmark::State& state) {
     state.SkipWithError("set-up failed");
     return;
   }
-  int others = 0, mine = 0;
-  for (int64_t i = 0; i < state.range(0); ++i) (void)w->after(&others, absl::Hours(1));
+  // The others with a ctx each, as N tasks under with_timeout() would be.
+  std::vector<char> others(static_cast<size_t>(state.range(0)));
+  int mine = 0;
+  for (char& c : others) (void)w->after(&c, absl::Hours(1));
   for (auto _ : state) {
     (void)w->after(&mine, absl::Hours(1));
     (void)w->cancel(-1, &mine);

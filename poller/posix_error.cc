@@ -31,12 +31,13 @@ absl::StatusCode CodeFor(int err) {
 }
 
 // strerror_r comes in two shapes: GNU's returns the message (which may or
-// may not be in buf), XSI's fills buf and returns 0 or an error.
+// may not be in buf), XSI's fills buf and returns 0 or an error (macOS
+// still writes "Unknown error: N" into buf then). nullptr: no message.
 [[maybe_unused]] const char* MessageOf(const char* gnu_result, const char* /*buf*/) {
   return gnu_result;
 }
 [[maybe_unused]] const char* MessageOf(int xsi_result, const char* buf) {
-  return xsi_result == 0 ? buf : "Unknown error";
+  return xsi_result == 0 || buf[0] != '\0' ? buf : nullptr;
 }
 
 }  // namespace
@@ -47,8 +48,10 @@ absl::Status PosixError(int err, const char* op) {
   // published (the library is not instrumented), so the first errors raised
   // on two poller threads at once were reported as a race.
   char buf[256];
+  buf[0] = '\0';
   const char* message = MessageOf(strerror_r(err, buf, sizeof(buf)), buf);
-  absl::Status status(CodeFor(err), absl::StrCat(op, ": ", message));
+  absl::Status status(CodeFor(err), message != nullptr ? absl::StrCat(op, ": ", message)
+                                                       : absl::StrCat(op, ": Unknown error ", err));
   status.SetPayload(kErrnoUrl, absl::Cord(absl::StrCat(err)));
   return status;
 }

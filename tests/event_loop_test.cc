@@ -101,8 +101,8 @@ TEST_P(EventLoop, ZeroAndNegativeDelaysFireAtOnceInfiniteNever) {
   EXPECT_TRUE(absl::IsCancelled(c[0].status));
 }
 
-// cancel(-1, ctx) takes every pending timer with ctx, in due order, and no
-// other; a timer that fired or was cancelled is no longer found by its ctx.
+// cancel(-1, ctx) takes every pending timer with ctx and no other; a timer
+// that fired or was cancelled is no longer found by its ctx.
 TEST_P(EventLoop, CancelTimersByCtxTakesExactlyThoseWithCtx) {
   Watcher w = MakeWatcher(GetParam());
   // ctx 1 three times (due in 3 h, 1 h, 2 h), among 100 timers with other ctxs.

@@ -242,12 +242,14 @@ absl::Status Shard::After(void* ctx, MonoTime deadline) {
   if (absl::Status st = Accepting(); !st.ok()) return st;
   const RequestId id = pool_.Get();
   if (id == kNoRequest) return absl::ResourceExhaustedError("cannot allocate a request record");
+  // A timer is in no fd's queue: its links join the timers with its ctx.
+  // (The map entry first: nothing is enqueued if inserting it fails.)
+  RequestQueue& with_ctx = timers_by_ctx_[ctx];
   Request& r = pool_[id];
   r.ctx = ctx;
   r.op = OpType::kTimer;
   Enqueue(nullptr, id, deadline);
-  // A timer is in no fd's queue: its links join the timers with its ctx.
-  pool_.PushBack(&timers_by_ctx_[ctx], id);
+  pool_.PushBack(&with_ctx, id);
   // Due already: complete it (and any other due one, in due order) now.
   if (deadline <= MonoNow()) ExpireTimers(MonoNow());
   return absl::OkStatus();

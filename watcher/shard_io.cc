@@ -11,6 +11,7 @@
 // finds no space, which keeps its place at the front. So a retry costs what
 // it serves, not the length of the line, and no fd can starve the others
 // however fast its peer writes.
+#include <cassert>
 #include <cerrno>
 #include <utility>
 #include <vector>
@@ -265,6 +266,7 @@ void Shard::Complete(FdState* s, RequestId id, const absl::Status& status, const
     pool_.Remove(QueueOf(s, r.op), id);
   } else if (r.op == OpType::kTimer) {
     auto it = timers_by_ctx_.find(r.ctx);
+    assert(it != timers_by_ctx_.end());  // every pending timer is indexed
     pool_.Remove(&it->second, id);
     if (it->second.empty()) timers_by_ctx_.erase(it);
   }
