@@ -132,33 +132,16 @@ class Child final : public FinishHook {
 
 enum class GroupMode { kAll, kAny, kShield };
 
-// A fixed set of children of types Ts...
-template <GroupMode kMode, class... Ts>
-class TupleGroup final : public GroupBase {
+// What a group does when a child finishes, by mode: kAll cancels the rest at
+// the first failure, kAny at the first finish (the winner), kShield
+// nothing (and ignores the parent's cancellation).
+template <GroupMode kMode>
+class ModeGroup : public GroupBase {
  public:
-  explicit TupleGroup(Task<Ts>... tasks) : children_(Child<Ts>(std::move(tasks))...) {
-    shield_ = kMode == GroupMode::kShield;
-  }
-  TupleGroup(const TupleGroup&) = delete;
-  TupleGroup& operator=(const TupleGroup&) = delete;
-  GroupAwaiter<TupleGroup> wait() { return GroupAwaiter<TupleGroup>(this); }
-  bool ready() const noexcept { return false; }
-  template <class P>
-  bool await_suspend(std::coroutine_handle<P> h) {
-    return suspend(h, sizeof...(Ts));
-  }
-  void await_resume() { resumed(); }
-
-  std::tuple<ValueOf<Ts>...> values() {
-    return std::apply([](auto&... c) { return std::tuple<ValueOf<Ts>...>(c.take()...); },
-                      children_);
-  }
   size_t winner() const { return winner_; }
-  bool parent_cancelled() const { return parent_cancelled_; }
-  template <size_t I>
-  auto& child() {
-    return std::get<I>(children_);
-  }
+
+ protected:
+  ModeGroup() { shield_ = kMode == GroupMode::kShield; }
 
  private:
   void on_child_done(size_t index, const absl::Status& s) noexcept override {
@@ -174,6 +157,37 @@ class TupleGroup final : public GroupBase {
       }
     }
   }
+
+  size_t winner_ = kNoWinner;
+  bool failed_ = false;
+};
+
+// A fixed set of children of types Ts...
+template <GroupMode kMode, class... Ts>
+class TupleGroup final : public ModeGroup<kMode> {
+ public:
+  explicit TupleGroup(Task<Ts>... tasks) : children_(Child<Ts>(std::move(tasks))...) {}
+  TupleGroup(const TupleGroup&) = delete;
+  TupleGroup& operator=(const TupleGroup&) = delete;
+  GroupAwaiter<TupleGroup> wait() { return GroupAwaiter<TupleGroup>(this); }
+  bool ready() const noexcept { return false; }
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    return this->suspend(h, sizeof...(Ts));
+  }
+  void await_resume() { this->resumed(); }
+
+  std::tuple<ValueOf<Ts>...> values() {
+    return std::apply([](auto&... c) { return std::tuple<ValueOf<Ts>...>(c.take()...); },
+                      children_);
+  }
+  bool parent_cancelled() const { return this->parent_cancelled_; }
+  template <size_t I>
+  auto& child() {
+    return std::get<I>(children_);
+  }
+
+ private:
   void cancel_children() noexcept override {
     std::apply([](auto&... c) { (c.cancel(), ...); }, children_);
   }
@@ -187,13 +201,11 @@ class TupleGroup final : public GroupBase {
   }
 
   std::tuple<Child<Ts>...> children_;
-  size_t winner_ = kNoWinner;
-  bool failed_ = false;
 };
 
 // Any number of children of one type T.
 template <GroupMode kMode, class T>
-class VectorGroup final : public GroupBase {
+class VectorGroup final : public ModeGroup<kMode> {
  public:
   explicit VectorGroup(std::vector<Task<T>> tasks) {
     children_.reserve(tasks.size());
@@ -205,9 +217,9 @@ class VectorGroup final : public GroupBase {
   bool ready() const noexcept { return children_.empty(); }
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    return suspend(h, children_.size());
+    return this->suspend(h, children_.size());
   }
-  void await_resume() { resumed(); }
+  void await_resume() { this->resumed(); }
 
   std::vector<ValueOf<T>> values() {
     std::vector<ValueOf<T>> out;
@@ -215,22 +227,8 @@ class VectorGroup final : public GroupBase {
     for (Child<T>& c : children_) out.push_back(c.take());
     return out;
   }
-  size_t winner() const { return winner_; }
 
  private:
-  void on_child_done(size_t index, const absl::Status& s) noexcept override {
-    if constexpr (kMode == GroupMode::kAll) {
-      if (!s.ok() && !failed_) {
-        failed_ = true;
-        cancel_children();
-      }
-    } else if constexpr (kMode == GroupMode::kAny) {
-      if (winner_ == kNoWinner) {
-        winner_ = index;
-        cancel_children();
-      }
-    }
-  }
   void cancel_children() noexcept override {
     for (Child<T>& c : children_) c.cancel();
   }
@@ -239,8 +237,6 @@ class VectorGroup final : public GroupBase {
   }
 
   std::vector<Child<T>> children_;
-  size_t winner_ = kNoWinner;
-  bool failed_ = false;
 };
 
 }  // namespace gaio::coro::internal
