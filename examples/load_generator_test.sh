@@ -8,17 +8,10 @@
 # under --config=asan). Every wait is bounded.
 set -uo pipefail
 generator=$1 server=$2
-log=${TEST_TMPDIR:-/tmp}/echo.$$.log
-"$server" --port=0 >"$log" 2>&1 &
-pid=$!
-trap 'kill -KILL "$pid" 2>/dev/null' EXIT
-port=
-for _ in $(seq 300); do
-  port=$(grep -m1 -oE '127\.0\.0\.1:[0-9]+' "$log" | cut -d: -f2)
-  [[ -n $port ]] && break
-  sleep 0.1
-done
-[[ -n $port ]] || { echo "FAIL: no port"; cat "$log"; exit 1; }
+# shellcheck source=examples/server_harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/server_harness.sh"
+start_server "${TEST_TMPDIR:-/tmp}/echo.$$.log" "$server"
+wait_for_port
 
 out=$(timeout 60 "$generator" --port="$port" --conns=40 --size=300 --seconds=2)
 rc=$?
@@ -28,8 +21,7 @@ grep -q 't=1s:' <<<"$out" || { echo "FAIL: no progress line from the timer"; exi
 grep -qE '40 connections, 40 connected, 0 failed, [1-9][0-9]* round trips' <<<"$out" ||
   { echo "FAIL: summary"; exit 1; }
 
-kill -TERM "$pid"
-wait "$pid"
+stop_server
 
 # Nobody listens there now: every connect is refused.
 out=$(timeout 60 "$generator" --port="$port" --conns=5 --seconds=1 2>&1)
