@@ -94,19 +94,25 @@ void Progress(const LoadOptions& o, const char* name, uint64_t start_ns, uint64_
 
 }  // namespace
 
-int ConnectLoopback(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+int ConnectLoopbackSocket(int port, int type) {
+  const int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    int err = errno;
+    const int err = errno;
     close(fd);
     errno = err;
     return -1;
   }
+  return fd;
+}
+
+int ConnectLoopback(int port) {
+  const int fd = ConnectLoopbackSocket(port, SOCK_STREAM);
+  if (fd < 0) return -1;
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   return fd;

@@ -86,6 +86,10 @@ absl::StatusOr<LoadResult> RunUdpEcho(const LoadOptions& options);
 // VmRSS of `pid` in bytes, from /proc/PID/status.
 absl::StatusOr<int64_t> ReadRssBytes(pid_t pid);
 
+// A socket of `type` (SOCK_STREAM, SOCK_DGRAM) connected to 127.0.0.1:port
+// (blocking). -1 on failure, with errno set.
+int ConnectLoopbackSocket(int port, int type);
+
 // Connects to 127.0.0.1:port (blocking), TCP_NODELAY. -1 on failure.
 int ConnectLoopback(int port);
 

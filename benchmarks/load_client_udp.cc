@@ -1,8 +1,6 @@
 // The UDP echo workload of the load client (RunUdpEcho in load_client.h):
 // the bookkeeping (udp_book.h) and the Watcher driver. The batched driver is
 // in udp_batched_driver.cc.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,26 +28,6 @@ uint64_t NowNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-namespace {
-
-int ConnectUdp(int port) {
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    const int err = errno;
-    close(fd);
-    errno = err;
-    return -1;
-  }
-  return fd;
-}
-
-}  // namespace
-
 Book::~Book() {
   if (!owns_fds_) return;
   for (auto& s : senders_) {
@@ -61,7 +39,7 @@ absl::Status Book::Open() {
   for (int i = first_; i < first_ + count_; ++i) {
     auto s = std::make_unique<Sender>();
     s->id = static_cast<uint32_t>(i);
-    s->fd = ConnectUdp(o_.port);
+    s->fd = ConnectLoopbackSocket(o_.port, SOCK_DGRAM);
     if (s->fd < 0) {
       return absl::UnavailableError(absl::StrCat("UDP socket #", i, ": ", std::strerror(errno)));
     }
