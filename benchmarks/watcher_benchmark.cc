@@ -195,16 +195,21 @@ void BM_Submit(benchmark::State& state) {
 
 BENCHMARK(BM_Submit)->UseManualTime()->MinTime(0.02);
 
-// A timer's whole life: after(0), which fires in the call, and wait_io()
-// handing its completion out. Caller-driven, so nothing else runs.
-void BM_AfterExpiry(benchmark::State& state) {
+// A caller-driven Watcher, so that nothing else runs; on failure the
+// benchmark is marked skipped and the error returned.
+absl::StatusOr<gaio::Watcher> CallerDrivenWatcher(benchmark::State& state) {
   gaio::WatcherOptions o;
   o.num_pollers = 0;
   absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create(o);
-  if (!w.ok()) {
-    state.SkipWithError("set-up failed");
-    return;
-  }
+  if (!w.ok()) state.SkipWithError("set-up failed");
+  return w;
+}
+
+// A timer's whole life: after(0), which fires in the call, and wait_io()
+// handing its completion out.
+void BM_AfterExpiry(benchmark::State& state) {
+  absl::StatusOr<gaio::Watcher> w = CallerDrivenWatcher(state);
+  if (!w.ok()) return;
   for (auto _ : state) {
     (void)w->after(nullptr, absl::ZeroDuration());
     absl::StatusOr<absl::Span<const gaio::OpResult>> b = w->wait_io();
@@ -217,11 +222,10 @@ BENCHMARK(BM_AfterExpiry);
 // cancel() of one pending request among many on an fd, and its Cancelled
 // completion handed out: a read (no data) submitted, cancelled, collected.
 void BM_Cancel(benchmark::State& state) {
-  gaio::WatcherOptions o;
-  o.num_pollers = 0;
-  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create(o);
+  absl::StatusOr<gaio::Watcher> w = CallerDrivenWatcher(state);
+  if (!w.ok()) return;
   int sv[2];
-  if (!w.ok() || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     state.SkipWithError("set-up failed");
     return;
   }
@@ -242,13 +246,8 @@ BENCHMARK(BM_Cancel);
 // A timer set and cancelled (cancel(-1, ctx)) with N other timers pending:
 // the cost must not grow with N (timers are found by ctx, not by a scan).
 void BM_CancelTimer(benchmark::State& state) {
-  gaio::WatcherOptions o;
-  o.num_pollers = 0;
-  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create(o);
-  if (!w.ok()) {
-    state.SkipWithError("set-up failed");
-    return;
-  }
+  absl::StatusOr<gaio::Watcher> w = CallerDrivenWatcher(state);
+  if (!w.ok()) return;
   // The others with a ctx each, as N tasks under with_timeout() would be.
   std::vector<char> others(static_cast<size_t>(state.range(0)));
   int mine = 0;
@@ -266,13 +265,8 @@ BENCHMARK(BM_CancelTimer)->ArgName("pending")->Arg(0)->Arg(100'000);
 // wait_io() with N timers pending (due in an hour): one post per iteration,
 // so each call hands out one completion. Its cost must not grow with N.
 void BM_WaitIOWithTimers(benchmark::State& state) {
-  gaio::WatcherOptions o;
-  o.num_pollers = 0;
-  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create(o);
-  if (!w.ok()) {
-    state.SkipWithError("set-up failed");
-    return;
-  }
+  absl::StatusOr<gaio::Watcher> w = CallerDrivenWatcher(state);
+  if (!w.ok()) return;
   for (int64_t i = 0; i < state.range(0); ++i) (void)w->after(nullptr, absl::Hours(1));
   for (auto _ : state) {
     (void)w->post(nullptr);
