@@ -3,37 +3,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/counting_new.h"
 #include "watcher/watcher.h"
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-void* operator new(size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](size_t n) { return operator new(n); }
-// The engine allocates its pools with the nothrow forms: count them too, and
-// pair them with the free() below (ASan checks new/delete pairing).
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](size_t n, const std::nothrow_t& tag) noexcept { return operator new(n, tag); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
 
 namespace gaio {
 namespace {
@@ -74,18 +50,18 @@ struct Loop {
 void ExpectNoSteadyStateAllocation(int pollers, bool swap) {
   WatcherOptions options;
   options.num_pollers = pollers;
-  const uint64_t at_start = g_allocations.load();
+  const uint64_t at_start = testing::AllocationCount();
   absl::StatusOr<Watcher> w = Watcher::Create(options);
   ASSERT_TRUE(w.ok());
-  ASSERT_GT(g_allocations.load(), at_start) << "the counting operator new is not in use";
+  ASSERT_GT(testing::AllocationCount(), at_start) << "the counting operator new is not in use";
   int sv[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
   Loop loop{*w, sv[0], sv[1], {}, {}, swap};
   for (int i = 0; i < 2000; ++i) ASSERT_TRUE(loop.RoundTrip()) << "warm-up " << i;
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = testing::AllocationCount();
   int ok = 0;
   for (int i = 0; i < 50000; ++i) ok += loop.RoundTrip() ? 1 : 0;  // 100k operations
-  const uint64_t allocations = g_allocations.load() - before;
+  const uint64_t allocations = testing::AllocationCount() - before;
   EXPECT_EQ(ok, 50000);
   EXPECT_EQ(allocations, 0u) << "allocations in 100k steady-state operations";
 }

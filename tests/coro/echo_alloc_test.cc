@@ -7,10 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
-#include <cstdlib>
-#include <new>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -19,38 +16,7 @@
 #include "examples/coro_echo_server/echo.h"
 #include "gtest/gtest.h"
 #include "tests/coro/coro_test_util.h"
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-// Sizes of the allocations made while g_record is set (no allocation here).
-std::atomic<bool> g_record{false};
-size_t g_recorded[16];
-std::atomic<int> g_recorded_count{0};
-
-void Count(size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (g_record.load(std::memory_order_relaxed)) {
-    const int i = g_recorded_count.fetch_add(1);
-    if (i < 16) g_recorded[i] = n;
-  }
-}
-}  // namespace
-
-void* operator new(size_t n) {
-  Count(n);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](size_t n) { return operator new(n); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  Count(n);
-  return std::malloc(n ? n : 1);
-}
-void* operator new[](size_t n, const std::nothrow_t& tag) noexcept { return operator new(n, tag); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
+#include "tests/counting_new.h"
 
 namespace gaio::coro {
 namespace {
@@ -106,13 +72,13 @@ Task<Window> Measure(Shared* sh) {
     if (!s.ok()) co_return Window{};
   }
   const internal::FramePoolStats f0 = internal::ThisThreadFramePoolStats();
-  const uint64_t a0 = g_allocations.load();
+  const uint64_t a0 = gaio::testing::AllocationCount();
   const uint64_t m0 = sh->messages;
   while (sh->messages < m0 + kMeasured && sh->failures == 0) {
     absl::Status s = co_await sleep(absl::Milliseconds(1));
     if (!s.ok()) co_return Window{};
   }
-  const uint64_t a1 = g_allocations.load();
+  const uint64_t a1 = gaio::testing::AllocationCount();
   const internal::FramePoolStats f1 = internal::ThisThreadFramePoolStats();
   Window w{a1 - a0, (f1.hits + f1.carved + f1.large) - (f0.hits + f0.carved + f0.large),
            sh->messages - m0};
@@ -128,7 +94,10 @@ Task<Window> Measure(Shared* sh) {
 
 TEST(EchoAllocation, NoHeapAllocationPerEchoedMessage) {
   for (int pollers : {0, 1}) {
+    const uint64_t at_start = gaio::testing::AllocationCount();
     auto loop = testing::NewLoop(pollers);
+    ASSERT_GT(gaio::testing::AllocationCount(), at_start)
+        << "the counting operator new is not in use";
     Shared sh;
     absl::StatusOr<Window> w = testing::RunBounded(*loop, Measure(&sh), absl::Seconds(60));
     ASSERT_TRUE(w.ok());
