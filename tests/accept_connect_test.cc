@@ -305,6 +305,56 @@ TEST_P(AcceptConnect, PendingConnectEndedByCancelFreeOrClose) {
   }
 }
 
+// Issue 24 (a fuzzer report): a request queued behind a connect, whose own
+// deadline was expired by the engine before cancel() of the connect took
+// effect, keeps its DeadlineExceeded; one still queued when the cancel takes
+// effect ends Cancelled with the connect, even if its deadline has passed
+// meanwhile. Caller-driven mode, so that nothing expires a deadline unless
+// the test makes it: after(0) expires every due deadline at once.
+TEST(AcceptConnectOrder, CancelledConnectTakesWhatIsQueuedNotWhatExpiredBefore) {
+  Watcher w = MakeWatcher(testing::kCallerDriven);
+  Listener l = Listen(/*backlog=*/0);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    (void)connect(f, Addr(l), sizeof(l.addr));  // fills the accept queue
+    fillers.push_back(f);
+  }
+  absl::SleepFor(absl::Milliseconds(50));
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  GAIO_ASSERT_OK(w.connect(Ctx(1), fd, Addr(l), sizeof(l.addr)));
+  char b2[8], b4[8], b5[8];
+  GAIO_ASSERT_OK(
+      w.read_timeout(Ctx(2), fd, absl::MakeSpan(b2), absl::Now() + absl::Milliseconds(1)));
+  absl::SleepFor(absl::Milliseconds(5));
+  // Expires #2 (due) and fires the timer: their completions are queued.
+  GAIO_ASSERT_OK(w.after(Ctx(9), absl::ZeroDuration()));
+  // #4's deadline passes too, but nothing expires it before the cancel.
+  GAIO_ASSERT_OK(
+      w.read_timeout(Ctx(4), fd, absl::MakeSpan(b4), absl::Now() + absl::Milliseconds(1)));
+  const std::string data = "x";
+  GAIO_ASSERT_OK(w.write_timeout(Ctx(5), fd, data, absl::InfiniteFuture()));
+  GAIO_ASSERT_OK(w.read(Ctx(6), fd, absl::MakeSpan(b5)));
+  absl::SleepFor(absl::Milliseconds(5));
+  GAIO_ASSERT_OK(w.cancel(fd, Ctx(1)));
+  std::vector<Completion> c = Collect(w, 6);
+  ASSERT_EQ(c.size(), 6u);
+  // Completed before the cancel, in the order they completed.
+  EXPECT_EQ(c[0].ctx, Ctx(2));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(c[0].status)) << c[0].status;
+  EXPECT_EQ(c[1].ctx, Ctx(9));
+  GAIO_EXPECT_OK(c[1].status);
+  // The connect, then what was queued behind it: reads then writes.
+  EXPECT_EQ(c[2].ctx, Ctx(1));
+  EXPECT_EQ(c[3].ctx, Ctx(4));
+  EXPECT_EQ(c[4].ctx, Ctx(6));
+  EXPECT_EQ(c[5].ctx, Ctx(5));
+  for (int i = 2; i < 6; ++i) EXPECT_TRUE(absl::IsCancelled(c[i].status)) << i << c[i].status;
+  GAIO_EXPECT_OK(w.free(fd));
+  for (int f : fillers) close(f);
+  close(l.fd);
+}
+
 TEST_P(AcceptConnect, ConnectRefusesBadArgumentsAndBusyFds) {
   Watcher w = MakeWatcher(GetParam());
   Listener l = Listen();

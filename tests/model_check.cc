@@ -48,6 +48,7 @@ void DriverStats::Add(const DriverStats& o) {
   deadline += o.deadline;
   cancelled += o.cancelled;
   errors += o.errors;
+  deadline_before_cancel += o.deadline_before_cancel;
   peer_shutdowns += o.peer_shutdowns;
   peer_closes += o.peer_closes;
   peer_resets += o.peer_resets;
@@ -58,8 +59,9 @@ void DriverStats::Add(const DriverStats& o) {
 
 std::string DriverStats::ToString() const {
   return absl::StrCat("steps ", steps, ", requests ", requests, ", completions checked ",
-                      completions, " (ok ", ok, ", eof ", eof, ", deadline ", deadline,
-                      ", cancelled ", cancelled, ", errors ", errors, "), bytes read ", bytes_read,
+                      completions, " (ok ", ok, ", eof ", eof, ", deadline ", deadline, " (",
+                      deadline_before_cancel, " before a connect's cancel)", ", cancelled ",
+                      cancelled, ", errors ", errors, "), bytes read ", bytes_read,
                       ", bytes written ", bytes_written, "; faults: peer shutdowns ",
                       peer_shutdowns, ", peer closes ", peer_closes, ", peer resets ", peer_resets,
                       ", frees ", frees, ", watcher closes ", closes);
@@ -215,7 +217,8 @@ void Run::CheckLoose(const OpResult& r, std::map<uint64_t, std::unique_ptr<Req>>
 bool Run::CheckStatus(const OpResult& r, const Req& q) {
   const absl::Status& s = r.status;
   Conn* c = q.conn;
-  if (q.must_cancel && !absl::IsCancelled(s)) {
+  if (q.must_cancel && !absl::IsCancelled(s) &&
+      !(q.deadline_may_win && absl::IsDeadlineExceeded(s))) {
     Fail(absl::StrCat("#", q.id, ": ", s.ToString(), " although cancel() succeeded"));
     return false;
   }
@@ -266,6 +269,7 @@ bool Run::CheckStatus(const OpResult& r, const Req& q) {
     if (absl::Now() < q.deadline) return bad("before its deadline");
     if (!partial_size) return bad("wrong size for DeadlineExceeded");
     ++stats_.deadline;
+    if (q.must_cancel) ++stats_.deadline_before_cancel;
   } else if (absl::IsCancelled(s)) {
     if (!q.cancel_ok) return bad("Cancelled without free() or close()");
     if (!partial_size) return bad("wrong size for Cancelled");

@@ -28,6 +28,8 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 
@@ -70,6 +72,24 @@ class ByteChoices : public Choices {
   size_t pos_ = 0;
 };
 
+// A fixed list of decisions, for a regression test that must play one exact
+// sequence: each Next() takes the next value (which must be below its
+// bound), then the run ends.
+class ScriptedChoices : public Choices {
+ public:
+  explicit ScriptedChoices(std::vector<uint32_t> values) : values_(std::move(values)) {}
+  uint32_t Next(uint32_t bound) override {
+    if (pos_ >= values_.size()) return 0;
+    const uint32_t v = values_[pos_++];
+    return v < bound ? v : bound - 1;
+  }
+  bool Exhausted() const override { return pos_ >= values_.size(); }
+
+ private:
+  std::vector<uint32_t> values_;
+  size_t pos_ = 0;
+};
+
 struct DriverOptions {
   // Engine mode (testing::Mode, fault_util.h); -1 lets the choices pick.
   int mode = -1;
@@ -92,6 +112,9 @@ struct DriverStats {
   uint64_t bytes_read = 0;   // bytes delivered by reads and checked
   uint64_t bytes_written = 0;
   uint64_t ok = 0, eof = 0, deadline = 0, cancelled = 0, errors = 0;
+  // Requests behind a connect that cancel() ended which completed with
+  // DeadlineExceeded: their deadline had come first (a subset of deadline).
+  uint64_t deadline_before_cancel = 0;
   // Faults injected.
   uint64_t peer_shutdowns = 0, peer_closes = 0, peer_resets = 0, frees = 0, closes = 0;
   uint64_t steps = 0;

@@ -265,15 +265,37 @@ void Run::CancelOne(Conn* c) {
   const uint64_t id = k < c->reads.size() ? c->reads[k] : c->writes[k - c->reads.size()];
   Req& q = *pending_[id];
   absl::Status s = watcher_->cancel(c->watched, Ctx(id));
-  Trace(absl::StrCat("cancel #", id, " c", c->index, ": ", s.ToString()));
+  // The cancel took effect at some instant before this.
+  const absl::Time returned = absl::Now();
+  std::string due;
   if (s.ok()) {
     q.must_cancel = q.cancel_ok = true;
     if (q.kind == Kind::kConnect) {
-      // What waits behind a connect goes with it.
-      for (uint64_t other : c->reads) pending_[other]->must_cancel = pending_[other]->cancel_ok = true;
-      for (uint64_t other : c->writes) pending_[other]->must_cancel = pending_[other]->cancel_ok = true;
+      // What waits behind a connect goes with it: Cancelled, unless its own
+      // deadline came first. The model cannot see when the engine expired a
+      // deadline, only that a DeadlineExceeded result is never early
+      // (CheckStatus) and that a cancel takes effect before it returns. So
+      // the window it allows: a request whose deadline is at or before the
+      // moment cancel() returned may end DeadlineExceeded (its expiry may
+      // have been queued before the cancel); one whose deadline is later
+      // must end Cancelled.
+      for (const auto* queue : {&c->reads, &c->writes}) {
+        for (uint64_t other : *queue) {
+          Req& o = *pending_[other];
+          if (other == id) continue;
+          o.cancel_ok = true;
+          o.must_cancel = true;
+          if (o.deadline <= returned) {
+            o.deadline_may_win = true;
+            absl::StrAppend(&due, " #", other);
+          }
+        }
+      }
     }
-  } else if (!absl::IsNotFound(s)) {
+  }
+  Trace(absl::StrCat("cancel #", id, " c", c->index, ": ", s.ToString(),
+                     due.empty() ? "" : absl::StrCat(" (deadline passed behind it:", due, ")")));
+  if (!s.ok() && !absl::IsNotFound(s)) {
     Fail(absl::StrCat("cancel #", id, ": ", s.ToString()));
   }
   // NotFound: it completed already; its own result is on its way.

@@ -40,6 +40,10 @@ struct Req {
   absl::Time due = absl::InfiniteFuture();  // timers: not before this
   bool cancel_ok = false;     // free()/close()/release() was called while it was pending
   bool must_cancel = false;   // cancel() of its ctx returned OK: Cancelled it is
+  // Queued behind a connect that cancel() ended, with a deadline that had
+  // passed when cancel() returned: the engine may have completed it with
+  // DeadlineExceeded before the cancel took effect (model_run.cc CancelOne).
+  bool deadline_may_win = false;
   bool drain = false;         // a read of the final drain: resubmitted until EOF
   bool is_read() const {
     return kind == Kind::kRead || kind == Kind::kSwapRead || kind == Kind::kReadFull;

@@ -60,5 +60,27 @@ TEST_P(Model, RandomOperationsMatchTheReferenceModel) {
   EXPECT_GT(total.completions, 0u);
 }
 
+// Issue 24, the fuzzer's report played as one exact sequence in
+// caller-driven mode (where only the test's own calls expire deadlines): a
+// TCP conn made by connect() (pending until polled), a read behind it whose
+// deadline has passed, a zero-delay timer (after() expires every due
+// deadline: the read's DeadlineExceeded is queued), then cancel() of the
+// connect. The read keeps its DeadlineExceeded; the model must accept it.
+TEST(ModelRegression, DeadlineExpiredBeforeACancelledConnectStands) {
+  ScriptedChoices choices({
+      2, 1, 0,     // swap 4096 bytes, graceful end, one conn
+      0, 0,        // tcp, made by connect()
+      0, 0, 4, 0,  // step: read on c0, deadline in the past, len 1
+      100, 0, 1,   // step: timer, zero delay
+      105, 0, 1,   // step: cancel on c0: pick #1 (the connect; after the read)
+  });
+  DriverOptions options;
+  options.mode = testing::kCallerDriven;
+  DriverResult r = RunModel(choices, options);
+  ASSERT_TRUE(r.ok) << r.failure;
+  EXPECT_EQ(r.stats.deadline_before_cancel, 1u) << r.stats.ToString();
+  EXPECT_EQ(r.stats.deadline, 1u) << r.stats.ToString();
+}
+
 }  // namespace
 }  // namespace gaio::model

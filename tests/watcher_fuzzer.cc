@@ -5,6 +5,7 @@
 //
 //   ./bazelw build --config=fuzz //tests:watcher_fuzzer
 //   bazel-bin/tests/watcher_fuzzer -max_total_time=600 CORPUS_DIR
+//   GAIO_FUZZ_MODE=0 bazel-bin/tests/watcher_fuzzer INPUT   (mode 0..3 forced)
 //
 // Built without --config=fuzz, the same file links with fuzz_replay_main.cc
 // and replays the inputs named on the command line (files or directories).
@@ -18,7 +19,14 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   gaio::model::ByteChoices choices(data, size);
-  gaio::model::DriverOptions options;  // the input picks the engine mode
+  gaio::model::DriverOptions options;  // the input picks the engine mode,
+  // unless GAIO_FUZZ_MODE names one (0..3, testing::Mode): to replay an
+  // input in every mode.
+  static const int forced_mode = [] {
+    const char* v = std::getenv("GAIO_FUZZ_MODE");
+    return v != nullptr && *v != '\0' ? std::atoi(v) : -1;
+  }();
+  options.mode = forced_mode;
   options.max_steps = 256;
   options.max_deadline = absl::Milliseconds(5);
   options.max_wait = absl::Microseconds(500);

@@ -47,10 +47,13 @@ inline MonoTime MonoAfter(MonoTime now, absl::Duration d) {
 // A caller's wall-clock deadline on the monotonic clock: it falls due after
 // the time left until it now. absl::InfiniteFuture() (and anything too far
 // away to represent) is kMonoNever; a deadline in the past is due at once.
+// The wall clock is read first: time spent between the two reads (the
+// thread may be preempted there) makes the deadline late, never early, so a
+// DeadlineExceeded result always comes after the caller's deadline.
 inline MonoTime MonoDeadline(absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return kMonoNever;
-  const MonoTime now = MonoNow();
-  return MonoAfter(now, deadline - absl::Now());
+  const absl::Duration left = deadline - absl::Now();
+  return MonoAfter(MonoNow(), left);
 }
 
 // Time left from `now` until `deadline`, as a Duration for a blocking call:
