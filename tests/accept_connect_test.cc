@@ -355,6 +355,71 @@ TEST(AcceptConnectOrder, CancelledConnectTakesWhatIsQueuedNotWhatExpiredBefore) 
   close(l.fd);
 }
 
+// Issue 19: an accept that completed but was never delivered owns its
+// connection; dropping it (destruction, with or without close() first)
+// closes it: the client sees the end, and no fd is left behind.
+TEST_P(AcceptConnect, UndeliveredAcceptIsClosedWhenTheWatcherGoes) {
+  for (bool close_first : {false, true}) {
+    Listener l = Listen();
+    const int baseline = testing::FdBaseline();
+    const int client = Dial(l);  // queued before the accept: it completes at once
+    {
+      Watcher w = MakeWatcher(GetParam());
+      GAIO_ASSERT_OK(w.accept(Ctx(1), l.fd));
+      // Let a poller thread (if any) finish the accept; nobody calls wait_io().
+      const absl::Time give_up = absl::Now() + testing::kPatience;
+      while (testing::CountOpenFds() < baseline + 2 + testing::ModePollers(GetParam()) &&
+             absl::Now() < give_up) {
+        absl::SleepFor(absl::Milliseconds(1));
+      }
+      if (close_first) GAIO_ASSERT_OK(w.close());
+    }
+    // The server side of the connection was closed: EOF within patience.
+    timeval tv{5, 0};  // far more than a close takes
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char byte;
+    EXPECT_EQ(recv(client, &byte, 1, 0), 0) << strerror(errno) << " close_first " << close_first;
+    close(client);
+    // The listener was the Watcher's too (its first request registered it).
+    EXPECT_FALSE(FdIsOpen(l.fd));
+    EXPECT_EQ(testing::CountOpenFds(), baseline - 1) << "close_first " << close_first;
+  }
+}
+
+// Issue 19: cancel(fd, ctx) with a connect pending and requests of the same
+// ctx behind it: the connect completes first, then the reads, then the
+// writes (as free() and close() do).
+TEST_P(AcceptConnect, CancelOfAConnectAndItsFollowersCompletesTheConnectFirst) {
+  Watcher w = MakeWatcher(GetParam());
+  Listener l = Listen(/*backlog=*/0);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    (void)connect(f, Addr(l), sizeof(l.addr));  // fills the accept queue
+    fillers.push_back(f);
+  }
+  absl::SleepFor(absl::Milliseconds(50));
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  GAIO_ASSERT_OK(w.connect(Ctx(1), fd, Addr(l), sizeof(l.addr)));
+  const std::string data = "queued";
+  GAIO_ASSERT_OK(w.write(Ctx(1), fd, data));
+  GAIO_ASSERT_OK(w.read(Ctx(1), fd, nullptr));
+  GAIO_ASSERT_OK(w.read(Ctx(2), fd, nullptr));  // another ctx: goes with the connect
+  GAIO_ASSERT_OK(w.cancel(fd, Ctx(1)));
+  std::vector<Completion> c = Collect(w, 4);
+  ASSERT_EQ(c.size(), 4u);
+  EXPECT_EQ(c[0].op, OpType::kConnect);
+  EXPECT_EQ(c[1].op, OpType::kRead);
+  EXPECT_EQ(c[1].ctx, Ctx(1));
+  EXPECT_EQ(c[2].op, OpType::kRead);
+  EXPECT_EQ(c[2].ctx, Ctx(2));
+  EXPECT_EQ(c[3].op, OpType::kWrite);
+  for (const Completion& x : c) EXPECT_TRUE(absl::IsCancelled(x.status)) << x.status;
+  GAIO_EXPECT_OK(w.free(fd));
+  for (int f : fillers) close(f);
+  close(l.fd);
+}
+
 TEST_P(AcceptConnect, ConnectRefusesBadArgumentsAndBusyFds) {
   Watcher w = MakeWatcher(GetParam());
   Listener l = Listen();

@@ -45,7 +45,16 @@ Shard::Shard(std::unique_ptr<Poller> poller, const ShardOptions& options)
   events_.reserve(kInitialBatch);
 }
 
-Shard::~Shard() { Close(); }
+Shard::~Shard() {
+  Close();
+  // Completions never taken are dropped; what one owns goes with it.
+  MutexLock lock(&mu_);
+  for (const OpResult& r : completions_) DropCompletion(r);
+}
+
+void DropCompletion(const OpResult& r) {
+  if (r.op == OpType::kAccept && r.accepted_fd >= 0) CloseFd(r.accepted_fd);
+}
 
 FdState* Shard::Lookup(int fd) {
   FdState* s = fds_.Find(SlotOf(fd));
@@ -77,22 +86,41 @@ absl::StatusOr<FdState*> Shard::Register(int fd, const FdInfo& info) {
   return s;
 }
 
-void Shard::CompleteAll(FdState* s, const absl::Status& status) {
-  // A connect under way completes before what is queued behind it.
-  if (s->connecting && !s->writes.empty() && pool_[s->writes.head].op == OpType::kConnect) {
+size_t Shard::EndRequests(FdState* s, const absl::Status& status, Select select, void* ctx) {
+  auto chosen = [&](RequestId id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return select == Select::kAll || pool_[id].ctx == ctx;
+  };
+  size_t ended = 0;
+  // A connect under way heads the writes (Connect needs empty queues).
+  if (s->connecting && !s->writes.empty() && pool_[s->writes.head].op == OpType::kConnect &&
+      chosen(s->writes.head)) {
+    ended = 1;
+    s->connecting = false;
     Complete(s, s->writes.head, status);
+    select = Select::kAll;  // what waits behind it goes with it
   }
-  while (!s->reads.empty()) Complete(s, s->reads.head, status);
-  while (!s->writes.empty()) Complete(s, s->writes.head, status);
-  s->connecting = false;
-  if (s->in_line) {
+  absl::InlinedVector<RequestId, 8> ids;
+  for (RequestQueue* q : {&s->reads, &s->writes}) {
+    if (select == Select::kAll) {
+      for (; !q->empty(); ++ended) Complete(s, q->head, status);
+      continue;
+    }
+    ids.clear();
+    pool_.ForEach(*q, [&](RequestId id) {
+      if (chosen(id)) ids.push_back(id);
+    });
+    for (RequestId id : ids) Complete(s, id, status);
+    ended += ids.size();
+  }
+  if (s->in_line && s->reads.empty()) {
     line_.Remove(s);
     has_line_.store(!line_.empty(), std::memory_order_relaxed);
   }
+  return ended;
 }
 
 void Shard::Detach(FdState* s, bool keep_open) {
-  CompleteAll(s, CancelledStatus());
+  EndRequests(s, CancelledStatus(), Select::kAll);
   if (s->connect_failed) connect_failures_.erase(s->fd);
   // Deregistration can only fail if the fd was closed behind our back.
   poller_->Remove(s->fd).IgnoreError();
@@ -284,30 +312,18 @@ absl::Status Shard::Cancel(int fd, void* ctx) {
               });
     for (RequestId id : matched) Complete(nullptr, id, CancelledStatus());
   } else if (FdState* s = Lookup(fd)) {
-    for (RequestQueue* q : {&s->reads, &s->writes}) {
-      const size_t before = matched.size();
-      pool_.ForEach(*q, [&](RequestId id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        if (pool_[id].ctx == ctx) matched.push_back(id);
-      });
-      if (matched.size() == before) continue;
-      const bool head_cancelled = matched[before] == q->head;
-      for (size_t i = before; i < matched.size(); ++i) {
-        if (pool_[matched[i]].op == OpType::kConnect) {
-          // Everything queued behind a connect goes with it.
-          FinishConnect(s, matched[i], CancelledStatus());
-          return absl::OkStatus();
-        }
-        Complete(s, matched[i], CancelledStatus());
-      }
-      // The request now at the head may be able to run at once.
-      if (head_cancelled && !q->empty() && !s->connecting) {
-        if (q == &s->reads) {
-          if (s->readable) ServeReads(s);
-        } else if (s->writable) {
-          ProcessWrites(s);
-        }
-      }
+    const RequestId read_head = s->reads.head;
+    const RequestId write_head = s->writes.head;
+    if (EndRequests(s, CancelledStatus(), Select::kCtx, ctx) == 0) {
+      return absl::NotFoundError(absl::StrCat("no pending request with this ctx on fd ", fd));
     }
+    // A request now at the head of its queue may be able to run at once.
+    // (No request was made meanwhile, so a new head has a new id.)
+    if (!s->connecting) {
+      if (!s->reads.empty() && s->reads.head != read_head && s->readable) ServeReads(s);
+      if (!s->writes.empty() && s->writes.head != write_head && s->writable) ProcessWrites(s);
+    }
+    return absl::OkStatus();
   }
   if (matched.empty()) {
     return absl::NotFoundError(absl::StrCat("no pending request with this ctx on fd ", fd));
@@ -367,7 +383,9 @@ void Shard::Close() {
 
 void Shard::Fail(const absl::Status& status) {
   failure_ = status;
-  fds_.ForEachActive([&](FdState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS { CompleteAll(s, status); });
+  fds_.ForEachActive([&](FdState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    EndRequests(s, status, Select::kAll);
+  });
   CompleteTimers(status);
   if (takeover_) takeover_->Stop();
   if (signal_) signal_->Notify();

@@ -45,6 +45,10 @@
 
 namespace gaio::internal {
 
+// Releases what a completion that will never be delivered owns: an
+// accept's connection (accepted_fd) is closed.
+void DropCompletion(const OpResult& r);
+
 // A read, write, writev or accept (Shard::Submit).
 struct SubmitArgs {
   OpType op = OpType::kRead;
@@ -212,9 +216,20 @@ class Shard {
 
   FdState* Lookup(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<FdState*> Register(int fd, const FdInfo& info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Completes fd's requests with `status` (reads then writes, each in order)
-  // and takes it out of the line.
-  void CompleteAll(FdState* s, const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends requests of `s` with `status` in the contract's order. The one
+  // place that ends several requests of an fd at once: free, release,
+  // close, cancel, a poller failure, and a connect that failed, timed out
+  // or was cancelled all come through here.
+  //  1. A connect under way, if selected, completes first, and then every
+  //     request queued behind it ends with it, selected or not: they cannot
+  //     run on a socket that did not connect.
+  //  2. Then the selected reads (and accepts), in submission order.
+  //  3. Then the selected writes, in submission order.
+  // kAll selects every request, kCtx those submitted with `ctx`. An fd left
+  // with no read leaves the line. Returns how many requests ended.
+  enum class Select { kAll, kCtx };
+  size_t EndRequests(FdState* s, const absl::Status& status, Select select, void* ctx = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Cancels fd's requests and deregisters it; then closes it or, with
   // `keep_open`, restores its O_NONBLOCK flag.
   void Detach(FdState* s, bool keep_open) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -228,7 +243,8 @@ class Shard {
   // Queues request `id` (with its deadline) for `s` (nullptr: a timer).
   void Enqueue(FdState* s, RequestId id, MonoTime deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A connect ended (OK, an error, its deadline, cancelled): complete it,
-  // and on failure every request queued behind it with the same status.
+  // and on failure every request queued behind it with the same status
+  // (EndRequests).
   void FinishConnect(FdState* s, RequestId id, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Attempt TryConnect(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

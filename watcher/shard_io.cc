@@ -105,7 +105,7 @@ void Shard::FinishConnect(FdState* s, RequestId id, const absl::Status& status) 
   s->connecting = false;
   Complete(s, id, status);
   if (!status.ok()) {
-    CompleteAll(s, status);  // what was queued behind it
+    EndRequests(s, status, Select::kAll);  // what was queued behind it
     // Refused or unreachable: so are the requests still to come. (After a
     // deadline or a cancel the kernel may still connect; those run.)
     if (ErrnoOf(status) != 0) {

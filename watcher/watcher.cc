@@ -286,6 +286,9 @@ absl::StatusOr<absl::Span<const OpResult>> Watcher::Impl::Wait(absl::Duration ti
       break;
   }
   if (wait_state_.fetch_and(~kInside, std::memory_order_seq_cst) & kDestroying) {
+    // The batch gathered will not be delivered.
+    for (const OpResult& r : batch_) internal::DropCompletion(r);
+    batch_.clear();
     // ~Impl waits for this; nothing of *this may be touched after the unlock.
     internal::MutexLock lock(&exit_mu_);
     waiter_left_ = true;

@@ -18,7 +18,9 @@
 //
 // Destruction. The destructor (and a move-assignment onto a Watcher, which
 // destroys what it held) closes: fds are closed and completions not yet
-// delivered are dropped. To collect every completion, call close() and then
+// delivered are dropped. A dropped completion that owns a resource releases
+// it: the connection of an accept that was never delivered (its
+// accepted_fd) is closed. To collect every completion, call close() and then
 // wait_io() until it returns FailedPrecondition before destroying. A thread
 // inside wait_io() while the Watcher is destroyed returns FailedPrecondition
 // and the destructor waits for it to leave; calls that start after the
