@@ -42,7 +42,13 @@ struct FdInfo {
   // SOCK_SEQPACKET): one read or write moves one whole message.
   bool is_datagram = false;
   bool is_seqpacket = false;
+  // A UDP socket (AF_INET or AF_INET6, SOCK_DGRAM): no datagram is larger
+  // than kMaxUdpDatagram.
+  bool is_udp = false;
 };
+
+// The largest datagram a UDP socket can receive (the 16-bit length field).
+inline constexpr size_t kMaxUdpDatagram = 65535;
 
 // Checks that `fd` is open and reports its kind. InvalidArgument when it is not
 // an open fd. Changes nothing.
@@ -118,7 +124,9 @@ IoResult ReceiveDatagram(int fd, DatagramSlot* slot);
 int ReceiveDatagrams(int fd, DatagramSlot* slots, int count, int* err);
 
 // The length of the next datagram waiting on `fd` (MSG_PEEK | MSG_TRUNC,
-// nothing copied), or the errno in IoResult::err.
+// nothing copied), or the errno in IoResult::err. A pending socket error
+// (e.g. ECONNREFUSED from an ICMP port unreachable) is reported here and
+// thereby cleared: the caller must report it, as no receive will see it.
 IoResult PeekDatagramSize(int fd);
 
 // One datagram out: `len` bytes (zero is a valid, empty datagram), to `to`
@@ -132,6 +140,16 @@ struct DatagramOut {
 
 // One sendmsg(2) (MSG_NOSIGNAL) of `out`: n = bytes sent, or the errno.
 IoResult SendDatagram(int fd, const DatagramOut& out);
+
+// The most pieces one sendmsg(2) takes (IOV_MAX): a gather write on a message
+// socket with more cannot go out as one datagram.
+size_t MaxDatagramPieces();
+
+// One sendmsg(2) (MSG_NOSIGNAL) of the pieces of `bufs` as one datagram, to
+// `to` (null: the connected peer): n = bytes sent, or the errno. At most
+// MaxDatagramPieces() pieces (EMSGSIZE beyond, as the kernel would say).
+IoResult SendDatagramV(int fd, absl::Span<const absl::Span<const char>> bufs,
+                       const sockaddr* to = nullptr, socklen_t to_len = 0);
 
 // One sendmmsg(2) of up to `count` datagrams in order: how many were sent
 // (>= 1), or -1 with *err = errno of the first.

@@ -7,8 +7,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cerrno>
 #include <ctime>
+#include <memory>
+#include <new>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -66,11 +69,13 @@ absl::StatusOr<FdInfo> ProbeFd(int fd) {
   if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return PosixError(errno, "getsockopt");
   sockaddr_storage addr{};
   socklen_t addr_len = sizeof(addr);
-  const bool unix_socket = ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) == 0 &&
-                           addr.ss_family == AF_UNIX;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) addr.ss_family = 0;
+  const bool unix_socket = addr.ss_family == AF_UNIX;
   const bool stream = type == SOCK_STREAM;
   const bool seqpacket = type == SOCK_SEQPACKET;
-  return FdInfo{true, stream, stream && unix_socket, type == SOCK_DGRAM || seqpacket, seqpacket};
+  const bool udp = type == SOCK_DGRAM && (addr.ss_family == AF_INET || addr.ss_family == AF_INET6);
+  return FdInfo{true, stream, stream && unix_socket, type == SOCK_DGRAM || seqpacket, seqpacket,
+                udp};
 }
 
 absl::Status PrepareFd(int fd, const FdInfo& info, bool* was_nonblocking) {
@@ -298,6 +303,35 @@ IoResult SendDatagram(int fd, const DatagramOut& out) {
   msg.msg_iovlen = 1;
   msg.msg_name = const_cast<sockaddr*>(out.to);
   msg.msg_namelen = out.to_len;
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return Result(n);
+}
+
+size_t MaxDatagramPieces() { return IOV_MAX; }
+
+IoResult SendDatagramV(int fd, absl::Span<const absl::Span<const char>> bufs,
+                       const sockaddr* to, socklen_t to_len) {
+  if (bufs.size() > MaxDatagramPieces()) return IoResult{-1, EMSGSIZE};
+  constexpr size_t kOnStack = 64;
+  iovec on_stack[kOnStack];
+  std::unique_ptr<iovec[]> on_heap;
+  iovec* iov = on_stack;
+  if (bufs.size() > kOnStack) {
+    on_heap.reset(new (std::nothrow) iovec[bufs.size()]);
+    if (!on_heap) return IoResult{-1, ENOMEM};
+    iov = on_heap.get();
+  }
+  for (size_t i = 0; i < bufs.size(); ++i) {
+    iov[i] = iovec{const_cast<char*>(bufs[i].data()), bufs[i].size()};
+  }
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = bufs.size();
+  msg.msg_name = const_cast<sockaddr*>(to);
+  msg.msg_namelen = to_len;
   ssize_t n;
   do {
     n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);

@@ -510,5 +510,138 @@ TEST(AcceptAtFdLimit, CompletesWithResourceExhaustedWithoutSpinning) {
   }
 }
 
+// Issue 19: at the fd limit one queued accept fails per attempt, not all of
+// them at once (a server that resubmits on ResourceExhausted would spin);
+// the rest are tried again, in order, when another accept is submitted.
+TEST(AcceptAtFdLimit, OneQueuedAcceptFailsPerAttemptTheRestWait) {
+  for (int mode : kAllModes) {
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      Watcher w = MakeWatcher(mode);
+      Listener l = Listen();
+      // Three accepts wait on an idle listener.
+      for (int i = 1; i <= 3; ++i) {
+        if (!w.accept(Ctx(i), l.fd).ok()) _exit(3);
+      }
+      const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      rlimit lim;
+      getrlimit(RLIMIT_NOFILE, &lim);
+      int highest = 0;
+      for (int fd = 0; fd < 4096; ++fd) {
+        if (FdIsOpen(fd)) highest = fd;
+      }
+      lim.rlim_cur = static_cast<rlim_t>(highest) + 2;
+      if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(2);
+      std::vector<int> holes;
+      for (int f; (f = dup(l.fd)) >= 0;) holes.push_back(f);
+      if (errno != EMFILE || holes.empty()) _exit(9);
+      // One connection arrives: one attempt, one failure; two wait.
+      if (connect(client, Addr(l), sizeof(l.addr)) != 0) _exit(10);
+      std::vector<Completion> c = Collect(w, 3, absl::Milliseconds(300));
+      if (c.size() != 1 || c[0].ctx != Ctx(1) || !absl::IsResourceExhausted(c[0].status)) {
+        std::fprintf(stderr, "at the limit: %zu completions\n", c.size());
+        _exit(4);
+      }
+      // Room for one: a new accept tries the queued ones in order. #2 takes
+      // the connection and the room; #3 fails (accept(2) wants a free fd
+      // before it looks for a connection); #4 waits.
+      close(holes.back());
+      if (!w.accept(Ctx(4), l.fd).ok()) _exit(5);
+      c = Collect(w, 3, absl::Milliseconds(300));
+      if (c.size() != 2 || c[0].ctx != Ctx(2) || !c[0].status.ok() || c[1].ctx != Ctx(3) ||
+          !absl::IsResourceExhausted(c[1].status)) {
+        std::fprintf(stderr, "after room for one: %zu completions\n", c.size());
+        _exit(6);
+      }
+      if (!w.cancel(l.fd, Ctx(4)).ok()) _exit(7);
+      c = Collect(w, 1);
+      if (c.size() != 1 || c[0].ctx != Ctx(4) || !absl::IsCancelled(c[0].status)) _exit(8);
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << ModeName(mode) << ": "
+        << (WIFEXITED(status) ? absl::StrCat("exit ", WEXITSTATUS(status))
+                              : absl::StrCat("signal ", WTERMSIG(status)));
+  }
+}
+
+// Issue 19: a connect that failed (refused) fails the fd's later requests
+// only until the next connect: a new connect that succeeds clears it.
+TEST_P(AcceptConnect, ANewConnectClearsAnEarlierFailure) {
+  Watcher w = MakeWatcher(GetParam());
+  Listener l = Listen();
+  sockaddr_in closed = l.addr;
+  {
+    Listener gone = Listen();
+    closed = gone.addr;
+    close(gone.fd);
+  }
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  GAIO_ASSERT_OK(w.connect(Ctx(1), fd, reinterpret_cast<const sockaddr*>(&closed), sizeof(closed)));
+  std::vector<Completion> c = Collect(w, 1);
+  ASSERT_EQ(c.size(), 1u);
+  ASSERT_EQ(ErrnoOf(c[0].status), ECONNREFUSED) << c[0].status;
+  // Linux answers the first connect after a failed one with ECONNABORTED
+  // (and resets the socket): try a few times.
+  absl::Status connected = absl::UnknownError("not tried");
+  for (int attempt = 0; attempt < 3 && !connected.ok(); ++attempt) {
+    GAIO_ASSERT_OK(w.connect(Ctx(2), fd, Addr(l), sizeof(l.addr)));
+    c = Collect(w, 1);
+    ASSERT_EQ(c.size(), 1u);
+    connected = c[0].status;
+  }
+  GAIO_ASSERT_OK(connected);
+  const int server = accept(l.fd, nullptr, nullptr);
+  ASSERT_GE(server, 0);
+  const std::string data = "after";
+  GAIO_ASSERT_OK(w.write(Ctx(3), fd, data));
+  c = Collect(w, 1);
+  ASSERT_EQ(c.size(), 1u);
+  GAIO_EXPECT_OK(c[0].status);
+  absl::StatusOr<std::string> got = ReadExactly(server, data.size());
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, data);
+  GAIO_EXPECT_OK(w.free(fd));
+  close(server);
+  close(l.fd);
+}
+
+// Issue 19: after a connect ended by its deadline the kernel goes on
+// trying; a new connect on that fd completes with EALREADY, and that does
+// not doom the fd's later requests as a refusal does.
+TEST_P(AcceptConnect, ConnectWhileTheKernelStillTriesIsEalreadyNotAFailedSocket) {
+  Watcher w = MakeWatcher(GetParam());
+  Listener l = Listen(/*backlog=*/0);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    (void)connect(f, Addr(l), sizeof(l.addr));
+    fillers.push_back(f);
+  }
+  absl::SleepFor(absl::Milliseconds(50));
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  GAIO_ASSERT_OK(
+      w.connect(Ctx(1), fd, Addr(l), sizeof(l.addr), absl::Now() + absl::Milliseconds(20)));
+  std::vector<Completion> c = Collect(w, 1);
+  ASSERT_EQ(c.size(), 1u);
+  ASSERT_TRUE(absl::IsDeadlineExceeded(c[0].status)) << c[0].status;
+  GAIO_ASSERT_OK(w.connect(Ctx(2), fd, Addr(l), sizeof(l.addr)));
+  c = Collect(w, 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(ErrnoOf(c[0].status), EALREADY) << c[0].status;
+  // A read now waits (the socket is not failed): it ends by its cancel.
+  GAIO_ASSERT_OK(w.read(Ctx(3), fd, nullptr));
+  GAIO_ASSERT_OK(w.cancel(fd, Ctx(3)));
+  c = Collect(w, 1);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_TRUE(absl::IsCancelled(c[0].status)) << c[0].status;
+  GAIO_EXPECT_OK(w.free(fd));
+  for (int f : fillers) close(f);
+  close(l.fd);
+}
+
 }  // namespace
 }  // namespace gaio

@@ -4,9 +4,14 @@
 // sends by sendmmsg (counted in WatcherStats), order and exactly-once under
 // free/close, swap-buffer bounds, SOCK_SEQPACKET's end, and the refusals.
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 
 #include <cstdint>
 #include <cstring>
@@ -352,6 +357,84 @@ TEST_P(Datagram, RefusalsTouchNothing) {
   close(peer);
   close(stream->watched);
   close(stream->peer);
+}
+
+// Issue 19: a gather write on a message socket is one datagram whatever the
+// number of pieces (it went out as two past 64); more pieces than one
+// sendmsg takes are refused at submission, never split.
+TEST_P(Datagram, WritevOfManyPiecesIsOneDatagram) {
+  for (int type : {SOCK_DGRAM, SOCK_SEQPACKET}) {
+    Watcher w = MakeWatcher(GetParam());
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), 0);
+    const std::string bytes = Pattern(200);
+    std::vector<absl::Span<const char>> pieces;
+    for (size_t i = 0; i < bytes.size(); ++i) pieces.emplace_back(bytes.data() + i, 1);
+    GAIO_ASSERT_OK(w.writev(Ctx(1), sv[0], pieces));
+    std::vector<Completion> c = Collect(w, 1);
+    ASSERT_EQ(c.size(), 1u);
+    GAIO_EXPECT_OK(c[0].status);
+    EXPECT_EQ(c[0].size, bytes.size());
+    char got[4 * IOV_MAX];
+    EXPECT_EQ(recv(sv[1], got, sizeof(got), MSG_DONTWAIT), static_cast<ssize_t>(bytes.size()));
+    EXPECT_EQ(std::string(got, bytes.size()), bytes);
+    EXPECT_EQ(recv(sv[1], got, sizeof(got), MSG_DONTWAIT), -1) << "a second datagram";
+    // IOV_MAX + 1 pieces: InvalidArgument, nothing sent.
+    const std::string one = "x";
+    std::vector<absl::Span<const char>> too_many(IOV_MAX + 1, absl::Span<const char>(one));
+    EXPECT_EQ(w.writev(Ctx(2), sv[0], too_many).code(), absl::StatusCode::kInvalidArgument);
+    too_many.pop_back();
+    GAIO_ASSERT_OK(w.writev(Ctx(3), sv[0], too_many));
+    c = Collect(w, 1);
+    ASSERT_EQ(c.size(), 1u);
+    GAIO_EXPECT_OK(c[0].status);
+    EXPECT_EQ(recv(sv[1], got, sizeof(got), MSG_DONTWAIT), IOV_MAX)
+        << "IOV_MAX pieces: one datagram of IOV_MAX bytes";
+    EXPECT_EQ(recv(sv[1], got, sizeof(got), MSG_DONTWAIT), -1) << "a second datagram";
+    GAIO_EXPECT_OK(w.free(sv[0]));
+    close(sv[1]);
+  }
+}
+
+// Issue 19: a swap receive on a UDP socket whose pending error (an ICMP
+// port unreachable: ECONNREFUSED) is taken by the size peek completes with
+// that error; it hung before (the peek cleared the error, the receive found
+// nothing, no edge came). The peek happens in a half already in use, so
+// another socket of the same shard fills some of it first.
+TEST_P(Datagram, SwapReceiveReportsAPendingSocketError) {
+  Watcher w = MakeWatcher(GetParam());
+  const int pollers = std::max(1, testing::ModePollers(GetParam()));
+  auto [other, other_peer] = UdpPair();
+  // A UDP socket connected to a port nobody listens on (bound, then closed).
+  int fd = Udp();
+  {
+    const int gone = Udp();
+    socklen_t len;
+    const sockaddr_storage to = NameOf(gone, &len);
+    close(gone);
+    ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&to), len), 0);
+  }
+  // Same shard as `other` (fd % pollers).
+  std::vector<int> spare;
+  while (fd % pollers != other % pollers) {
+    spare.push_back(fd);
+    fd = dup(fd);
+  }
+  for (int f : spare) close(f);
+  ASSERT_EQ(send(fd, "?", 1, 0), 1);  // draws the ICMP port unreachable
+  pollfd p{fd, POLLERR, 0};
+  ASSERT_EQ(poll(&p, 1, 5000), 1) << "no ICMP error arrived";
+  ASSERT_EQ(send(other_peer, "first", 5, 0), 5);
+  GAIO_ASSERT_OK(w.read(Ctx(1), other, nullptr));  // completes at once: the half is in use
+  GAIO_ASSERT_OK(w.read(Ctx(2), fd, nullptr));
+  std::vector<Completion> c = Collect(w, 2);
+  ASSERT_EQ(c.size(), 2u) << "the receive with the pending error never completed";
+  EXPECT_EQ(c[0].data, "first");
+  EXPECT_EQ(c[1].ctx, Ctx(2));
+  EXPECT_EQ(ErrnoOf(c[1].status), ECONNREFUSED) << c[1].status;
+  GAIO_EXPECT_OK(w.free(fd));
+  GAIO_EXPECT_OK(w.free(other));
+  close(other_peer);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModes, Datagram, ::testing::ValuesIn(kAllModes),

@@ -54,6 +54,7 @@ struct FdState {
   bool connect_failed : 1 = false;
   bool is_datagram : 1 = false;   // see FdInfo::is_datagram
   bool is_seqpacket : 1 = false;  // see FdInfo::is_seqpacket
+  bool is_udp : 1 = false;        // see FdInfo::is_udp
 };
 static_assert(sizeof(FdState) <= 24, "an FdState is part of every idle connection's cost");
 

@@ -21,6 +21,7 @@
 #include "watcher/op_result.h"
 #include "watcher/request.h"
 #include "watcher/statuses.h"
+#include "watcher/write_vector.h"
 
 namespace gaio::internal {
 
@@ -81,6 +82,7 @@ absl::StatusOr<FdState*> Shard::Register(int fd, const FdInfo& info) {
   s->is_unix_stream = info.is_unix_stream;
   s->is_datagram = info.is_datagram;
   s->is_seqpacket = info.is_seqpacket;
+  s->is_udp = info.is_udp;
   s->was_nonblocking = was_nonblocking;
   s->swap_turn = static_cast<uint8_t>(Turn() - 1);  // its first swap read may run now
   return s;
@@ -147,6 +149,12 @@ absl::Status Shard::CheckKind(const SubmitArgs& args, bool datagram) {
       return absl::InvalidArgumentError("read_full on a datagram socket: a read is one datagram");
     }
     if (args.op == OpType::kAccept) return absl::InvalidArgumentError("accept on a datagram socket");
+    // One request is one datagram: never split over two sends.
+    if (args.vectored && WriteVector::Get(args.data).size() > MaxDatagramPieces()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("writev on a message socket: ", WriteVector::Get(args.data).size(),
+                       " pieces, one datagram takes at most ", MaxDatagramPieces()));
+    }
     return absl::OkStatus();
   }
   if (args.want_peer || args.to != nullptr) {
@@ -222,7 +230,9 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
     Complete(s, id, connect_failures_[s->fd]);
     return absl::OkStatus();
   }
-  if (first_in_line && !s->connecting) {
+  // An accept is tried even behind others: accepts held at the fd limit
+  // (TryAccept) are tried again, in order, when one more is submitted.
+  if ((first_in_line || args.op == OpType::kAccept) && !s->connecting) {
     if (args.op == OpType::kWrite) {
       if (s->writable) ProcessWrites(s);
     } else if (s->readable) {
@@ -249,6 +259,11 @@ absl::Status Shard::Connect(void* ctx, int fd, const void* addr, unsigned addr_l
   }
   const RequestId id = pool_.Get();
   if (id == kNoRequest) return absl::ResourceExhaustedError("cannot allocate a request record");
+  // A new attempt: an earlier connect's failure no longer stands for fd.
+  if (s->connect_failed) {
+    s->connect_failed = false;
+    connect_failures_.erase(fd);
+  }
   Request& r = pool_[id];
   r.ctx = ctx;
   r.op = OpType::kConnect;

@@ -197,7 +197,10 @@ class Shard {
  private:
   // What ServeReads left an fd waiting for.
   enum class Pending { kNothing, kSwapSpace, kTurn };
-  enum class Attempt { kDone, kWouldBlock, kNoSwapSpace, kNoTurn };
+  // kHeld: a request failed for lack of a resource (an accept at the fd
+  // limit); the fd stays ready but its other requests wait for the next
+  // edge or submission.
+  enum class Attempt { kDone, kWouldBlock, kNoSwapSpace, kNoTurn, kHeld };
 
   Shard(std::unique_ptr<Poller> poller, const ShardOptions& options);
   // Polls without blocking until an event or a wake-up arrives, a completion
@@ -337,7 +340,7 @@ class Shard {
   // so that cancel(-1, ctx) costs what it cancels.
   absl::flat_hash_map<void*, RequestQueue> timers_by_ctx_ ABSL_GUARDED_BY(mu_);
   // fd -> the status its connect failed with. Every request submitted on fd
-  // afterwards (until free/release) completes with it: the socket is of no
+  // afterwards (until free/release or a new connect) completes with it: the socket is of no
   // use, and a request submitted before the caller saw the failure must not
   // behave differently from one queued behind the connect.
   absl::flat_hash_map<int, absl::Status> connect_failures_ ABSL_GUARDED_BY(mu_);

@@ -2,8 +2,9 @@
 // message. Receives queued with their own buffers are served by one
 // recvmmsg, sends by one sendmmsg. A swap-buffer receive gets room for the
 // whole datagram: in a half already in use it first learns the datagram's
-// length (MSG_PEEK | MSG_TRUNC) and waits for the next batch's fresh half
-// when it does not fit; one larger than a whole half completes with
+// length (MSG_PEEK | MSG_TRUNC; not needed on a UDP socket while the rest of
+// the half holds 64 KiB) and waits for the next batch's fresh half when it
+// does not fit; one larger than a whole half completes with
 // DataLoss, as one larger than the caller's buffer does. Every function here
 // runs with the shard's mutex held.
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include "watcher/datagram_storage.h"
 #include "watcher/shard.h"
 #include "watcher/statuses.h"
+#include "watcher/write_vector.h"
 
 namespace gaio::internal {
 namespace {
@@ -44,17 +46,24 @@ Shard::Attempt Shard::TryReceive(FdState* s, RequestId id) {
   size_t cap = r.len;
   if (swap) {
     if (s->swap_turn == Turn()) return Attempt::kNoTurn;
-    if (!swap_.fresh()) {
+    // In a half already in use, learn the datagram's length first, unless
+    // the rest holds any datagram this socket can carry.
+    if (!swap_.fresh() && !(s->is_udp && swap_.available() >= kMaxUdpDatagram)) {
       const IoResult next = PeekDatagramSize(s->fd);
       ++datagram_receive_calls_;
       if (next.would_block()) {
         s->readable = false;
         return Attempt::kWouldBlock;
       }
-      if (next.n >= 0 && static_cast<size_t>(next.n) > swap_.available()) {
+      if (next.n < 0) {
+        // A pending socket error (ECONNREFUSED after an ICMP unreachable):
+        // the peek took it, so it is this receive's result.
+        Complete(s, id, PosixError(next.err, "read"));
+        return Attempt::kDone;
+      }
+      if (static_cast<size_t>(next.n) > swap_.available()) {
         return Attempt::kNoSwapSpace;  // the next batch's fresh half
       }
-      // (A peek error is the receive's error: the receive reports it.)
     }
     swap_.ReserveRest(&dst, &cap);
   }
@@ -123,8 +132,26 @@ Shard::Attempt Shard::TryReceiveBatch(FdState* s) {
 
 Shard::Attempt Shard::TrySendBatch(FdState* s) {
   // Whole datagrams at the head of the line; a gather write (writev) goes
-  // alone, through TryWrite.
-  if (pool_[s->writes.head].vectored) return TryWrite(s, s->writes.head);
+  // alone, as one datagram of all its pieces (CheckKind refused more pieces
+  // than one sendmsg takes).
+  if (pool_[s->writes.head].vectored) {
+    const RequestId id = s->writes.head;
+    Request& r = pool_[id];
+    const IoResult io = SendDatagramV(s->fd, WriteVector::Get(r.data));
+    ++datagram_send_calls_;
+    if (io.would_block()) {
+      s->writable = false;
+      return Attempt::kWouldBlock;
+    }
+    if (io.n < 0) {
+      Complete(s, id, PosixError(io.err, "write"));
+      return Attempt::kDone;
+    }
+    ++datagrams_sent_;
+    r.done = static_cast<size_t>(io.n);
+    Complete(s, id, absl::OkStatus());
+    return Attempt::kDone;
+  }
   RequestId ids[kBatch];
   DatagramOut out[kBatch];
   int count = 0;

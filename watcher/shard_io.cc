@@ -51,6 +51,7 @@ Shard::Pending Shard::ProcessReads(FdState* s) {
       case Attempt::kNoTurn:
         return Pending::kTurn;
       case Attempt::kWouldBlock:
+      case Attempt::kHeld:
         return Pending::kNothing;
     }
   }
@@ -80,11 +81,17 @@ Shard::Attempt Shard::TryAccept(FdState* s, RequestId id) {
     s->readable = false;
     return Attempt::kWouldBlock;
   }
-  // EMFILE, ENFILE (ResourceExhausted) and the rest fail this request only.
-  // The connection stays queued and the fd readable: the next accept
-  // request is tried at once and fails the same way while the limit holds,
-  // and no edge arrives to spin on meanwhile.
   Complete(s, id, PosixError(io.err, "accept"));
+  // Out of fds or memory (ResourceExhausted): the connection stays queued
+  // and the listener readable, with no edge to come for it. One accept
+  // fails per attempt; the others wait for the next attempt, made when a
+  // connection arrives or another accept is submitted on this listener (so
+  // a server backs off, then submits again). Failing them all at once
+  // would make a resubmitting server spin. Other errors fail this request
+  // only, and the next one is tried.
+  if (io.err == EMFILE || io.err == ENFILE || io.err == ENOBUFS || io.err == ENOMEM) {
+    return Attempt::kHeld;
+  }
   return Attempt::kDone;
 }
 
@@ -106,9 +113,13 @@ void Shard::FinishConnect(FdState* s, RequestId id, const absl::Status& status) 
   Complete(s, id, status);
   if (!status.ok()) {
     EndRequests(s, status, Select::kAll);  // what was queued behind it
-    // Refused or unreachable: so are the requests still to come. (After a
-    // deadline or a cancel the kernel may still connect; those run.)
-    if (ErrnoOf(status) != 0) {
+    // Refused or unreachable: so are the requests still to come, until a
+    // new connect. (After a deadline or a cancel the kernel may still
+    // connect; those run. EALREADY and EISCONN say that such an earlier
+    // attempt is still going on or has connected: this one failed, the
+    // socket did not.)
+    const int err = ErrnoOf(status);
+    if (err != 0 && err != EALREADY && err != EISCONN) {
       s->connect_failed = true;
       connect_failures_[s->fd] = status;
     }

@@ -193,8 +193,12 @@ class Watcher {
   // OpResult::accepted_fd: non-blocking, close-on-exec and NOT owned by the
   // Watcher until a request names it, so it may go to another Watcher. Queue
   // several to accept several; they complete in order. ECONNABORTED and
-  // EINTR are retried inside; EMFILE/ENFILE complete the request with
-  // ResourceExhausted (the connection stays in the backlog, nothing spins).
+  // EINTR are retried inside. Out of fds or memory (EMFILE, ENFILE,
+  // ENOBUFS, ENOMEM) the first queued accept completes with
+  // ResourceExhausted and the others stay queued: the connection stays in
+  // the backlog and nothing spins. They are tried again, in order, when a
+  // new connection arrives or another accept() is submitted on listen_fd;
+  // so after a ResourceExhausted accept, back off (free fds), then submit.
   absl::Status accept(void* ctx, int listen_fd);
 
   // Connects socket `fd` (blocking or not, created by the caller; owned from
@@ -203,8 +207,12 @@ class Watcher {
   // status when refused or unreachable (also when that is known at once), or
   // DeadlineExceeded. Reads and writes submitted after it wait for it and
   // run once it succeeds; if it fails they complete with its status
-  // (Cancelled if it was cancelled). FailedPrecondition when fd has requests
-  // pending; InvalidArgument for a bad fd or a null address.
+  // (Cancelled if it was cancelled), and so do requests submitted later,
+  // until a new connect() on fd. After a deadline or a cancel the kernel's
+  // attempt may go on: a new connect() on that fd then completes with
+  // EALREADY (still trying) or EISCONN (it connected); use a new socket.
+  // FailedPrecondition when fd has requests pending; InvalidArgument for a
+  // bad fd or a null address.
   absl::Status connect(void* ctx, int fd, const sockaddr* addr, socklen_t addrlen,
                        absl::Time deadline = absl::InfiniteFuture());
 
