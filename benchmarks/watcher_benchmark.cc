@@ -195,6 +195,30 @@ void BM_Submit(benchmark::State& state) {
 
 BENCHMARK(BM_Submit)->UseManualTime()->MinTime(0.02);
 
+// pending_write_bytes() with `queued` writes waiting on a full socket: O(1),
+// whatever the queue (it walked the queue before issue 19).
+void BM_PendingWriteBytes(benchmark::State& state) {
+  gaio::WatcherOptions o;
+  o.num_pollers = 0;
+  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create(o);
+  int sv[2];
+  if (!w.ok() || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    state.SkipWithError("set-up failed");
+    return;
+  }
+  static char chunk[64 * 1024];
+  for (int64_t i = 0; i < state.range(0); ++i)
+    (void)w->write(nullptr, sv[0], absl::MakeSpan(chunk));
+  size_t sum = 0;
+  for (auto _ : state) {
+    sum += w->pending_write_bytes(sv[0]);
+    benchmark::DoNotOptimize(sum);
+  }
+  (void)w->close();
+  close(sv[1]);
+}
+BENCHMARK(BM_PendingWriteBytes)->ArgName("queued")->Arg(1)->Arg(100)->Arg(10'000);
+
 // A caller-driven Watcher, so that nothing else runs; on failure the
 // benchmark is marked skipped and the error returned.
 absl::StatusOr<gaio::Watcher> CallerDrivenWatcher(benchmark::State& state) {

@@ -31,6 +31,14 @@ class PeerArena {
     }
     return &h.chunks[chunk][h.used++ % kChunk];
   }
+  // Gives back the last `n` slots reserved (a batched receive that got fewer
+  // datagrams than it had room for), so that the arena holds one slot per
+  // address delivered in the batch: bounded by the batch's completions.
+  void Unreserve(size_t n) {
+    Half& h = halves_[current_];
+    h.used = n < h.used ? h.used - n : 0;
+  }
+  size_t reserved() const { return halves_[current_].used; }
   // The current half's addresses now belong to the batch just taken; the
   // other half, released by the new wait_io() call, is reused.
   void Flip() {

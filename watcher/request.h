@@ -40,6 +40,10 @@ struct Request {
   // send_to: data is a SendTarget (datagram_storage.h) with the address and
   // the caller's buffer.
   bool addressed : 1 = false;
+  // A write whose unwritten bytes (len - done) are in its Shard's count for
+  // the fd (Shard::unwritten_): one that stayed queued after its submitting
+  // call.
+  bool counted : 1 = false;
   void* ctx = nullptr;
   char* data = nullptr;  // caller's buffer; nullptr for a swap-buffer read
   size_t len = 0;        // caller's buffer length (0 for swap reads)

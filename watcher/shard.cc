@@ -4,6 +4,7 @@
 #include "watcher/shard.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <memory>
 #include <utility>
@@ -239,10 +240,16 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
       ServeReads(s);
     }
   }
-  // A write of swap bytes still pending (not tried, or written in part): its
-  // rest must outlive the swap bytes. (A completed one has left the queue,
-  // and its id may be free: not touched then.)
-  if (args.from_swap && (!first_in_line || s->writes.head == id)) KeepUnsent(s, id);
+  // A write still pending (not tried, or written in part; a completed one
+  // has left the queue, and its id may be free: not touched then) joins the
+  // count of unwritten bytes, and if its bytes are in the swap buffer, its
+  // rest is copied to outlive them.
+  if (args.op == OpType::kWrite && (!first_in_line || s->writes.head == id)) {
+    Request& w = pool_[id];
+    w.counted = true;
+    unwritten_[s->fd] += w.len - w.done;
+    if (args.from_swap) KeepUnsent(s, id);
+  }
   return absl::OkStatus();
 }
 
@@ -368,12 +375,30 @@ size_t Shard::PendingWriteBytes(int fd) {
   MutexLock lock(&mu_);
   FdState* s = Lookup(fd);
   if (s == nullptr) return 0;
-  size_t n = 0;
+  auto it = unwritten_.find(fd);
+  const size_t n = it == unwritten_.end() ? 0 : it->second;
+#ifndef NDEBUG
+  // Debug builds check the count against the queue.
+  size_t walked = 0;
   pool_.ForEach(s->writes, [&](RequestId id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     const Request& r = pool_[id];
-    if (r.op == OpType::kWrite) n += r.len - r.done;
+    if (r.op == OpType::kWrite) walked += r.len - r.done;
   });
+  assert(walked == n);
+#endif
   return n;
+}
+
+void Shard::Advance(FdState* s, Request& r, size_t n) {
+  r.done += n;
+  if (r.counted) Uncount(s->fd, n);
+}
+
+void Shard::Uncount(int fd, size_t n) {
+  if (n == 0) return;
+  auto it = unwritten_.find(fd);
+  assert(it != unwritten_.end() && it->second >= n);
+  if ((it->second -= n) == 0) unwritten_.erase(it);
 }
 
 void Shard::CompleteTimers(const absl::Status& status) {

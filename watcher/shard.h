@@ -251,6 +251,11 @@ class Shard {
   void FinishConnect(FdState* s, RequestId id, const absl::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Attempt TryConnect(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Write request `r` of `s` moved `n` more bytes (r.done += n), keeping
+  // unwritten_ exact.
+  void Advance(FdState* s, Request& r, size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes `n` bytes off fd's count in unwritten_.
+  void Uncount(int fd, size_t n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Copies the unsent rest of a pending write out of the swap buffer.
   void KeepUnsent(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Attempt TryAccept(FdState* s, RequestId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -339,6 +344,10 @@ class Shard {
   // The pending timers by ctx (linked through their Request's prev/next),
   // so that cancel(-1, ctx) costs what it cancels.
   absl::flat_hash_map<void*, RequestQueue> timers_by_ctx_ ABSL_GUARDED_BY(mu_);
+  // fd -> bytes not yet written of its counted writes (Request::counted),
+  // so that PendingWriteBytes is O(1). A write that completes in its
+  // submitting call is never counted: the common case costs no map update.
+  absl::flat_hash_map<int, size_t> unwritten_ ABSL_GUARDED_BY(mu_);
   // fd -> the status its connect failed with. Every request submitted on fd
   // afterwards (until free/release or a new connect) completes with it: the socket is of no
   // use, and a request submitted before the caller saw the failure must not

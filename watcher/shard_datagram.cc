@@ -70,6 +70,7 @@ Shard::Attempt Shard::TryReceive(FdState* s, RequestId id) {
   DatagramSlot slot{.buf = dst, .cap = cap, .peer = r.want_peer ? peers_.Reserve() : nullptr};
   const IoResult io = ReceiveDatagram(s->fd, &slot);
   ++datagram_receive_calls_;
+  if (io.n < 0 && slot.peer != nullptr) peers_.Unreserve(1);  // no datagram, no address
   if (io.would_block()) {
     s->readable = false;
     return Attempt::kWouldBlock;
@@ -110,6 +111,11 @@ Shard::Attempt Shard::TryReceiveBatch(FdState* s) {
   int err = 0;
   const int n = ReceiveDatagrams(s->fd, slots, count, &err);
   ++datagram_receive_calls_;
+  // Address slots reserved for datagrams that did not come go back (they
+  // are the arena's last ones): the arena holds what the batch delivers.
+  int unused_peers = 0;
+  for (int i = n < 0 ? 0 : n; i < count; ++i) unused_peers += slots[i].peer != nullptr;
+  peers_.Unreserve(static_cast<size_t>(unused_peers));
   if (n < 0) {
     if (err == EAGAIN || err == EWOULDBLOCK) {
       s->readable = false;
@@ -148,7 +154,7 @@ Shard::Attempt Shard::TrySendBatch(FdState* s) {
       return Attempt::kDone;
     }
     ++datagrams_sent_;
-    r.done = static_cast<size_t>(io.n);
+    Advance(s, r, static_cast<size_t>(io.n));
     Complete(s, id, absl::OkStatus());
     return Attempt::kDone;
   }
@@ -186,7 +192,8 @@ Shard::Attempt Shard::TrySendBatch(FdState* s) {
   }
   datagrams_sent_ += static_cast<uint64_t>(n);
   for (int i = 0; i < n; ++i) {
-    pool_[ids[i]].done = pool_[ids[i]].len;
+    Request& r = pool_[ids[i]];
+    Advance(s, r, r.len - r.done);
     Complete(s, ids[i], absl::OkStatus());
   }
   return Attempt::kDone;

@@ -203,7 +203,7 @@ Shard::Attempt Shard::TryWrite(FdState* s, RequestId id) {
         r.vectored ? poller_->WriteV(s->fd, s->is_socket, WriteVector::Get(r.data), r.done)
                    : poller_->Write(s->fd, s->is_socket, r.data + r.done, cap);
     if (io.n >= 0) {
-      r.done += static_cast<size_t>(io.n);
+      Advance(s, r, static_cast<size_t>(io.n));
       if (r.done == r.len) {
         Complete(s, id, absl::OkStatus());
         return Attempt::kDone;
@@ -285,6 +285,7 @@ void Shard::Complete(FdState* s, RequestId id, const absl::Status& status, const
     timers_.Remove(id);
     PublishEarliestDeadline();
   }
+  if (r.counted) Uncount(s->fd, r.len - r.done);
   const bool is_swap = r.op == OpType::kRead && r.data == nullptr;
   absl::Span<char> buffer;
   size_t size = r.done;

@@ -10,7 +10,8 @@
 
 namespace gaio::internal {
 
-thread_local const Takeover* Takeover::t_caller = nullptr;
+std::atomic<uint64_t> Takeover::next_id_{0};
+thread_local uint64_t Takeover::t_caller = 0;
 
 Takeover::Begin Takeover::BeginCallerPoll(bool ask) {
   uint64_t s = state_.load(std::memory_order_seq_cst);

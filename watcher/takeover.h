@@ -74,8 +74,10 @@ class Takeover {
   // that thread only, so a plain increment suffices. IsCaller() tells
   // whether the calling thread is the last one to call wait_io().
   void NoteCallerWork() { work_.store(work_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
-  bool IsCaller() const { return t_caller == this; }
-  void MarkCaller() { t_caller = this; }
+  // (Known by a number no other Takeover of the process ever had, not by
+  // address: a new Watcher may be built where a dead one was.)
+  bool IsCaller() const { return t_caller == id_; }
+  void MarkCaller() { t_caller = id_; }
 
   // ---- The poller thread.
   enum class Watched { kStop, kCallerAway, kDeadline };
@@ -126,7 +128,9 @@ class Takeover {
   // is given up to this many ticks before a takeover.
   static constexpr int kBusyCallerTicks = 4;
   std::atomic<uint64_t> work_{0};  // NoteCallerWork() calls
-  static thread_local const Takeover* t_caller;
+  static std::atomic<uint64_t> next_id_;
+  const uint64_t id_ = next_id_.fetch_add(1, std::memory_order_relaxed) + 1;  // never 0
+  static thread_local uint64_t t_caller;                                      // 0: none
   std::atomic<MonoTime> earliest_deadline_{kMonoNever};
   // When Watch() will next wake; kNotSleeping while it is not asleep.
   static constexpr MonoTime kNotSleeping = -1;
