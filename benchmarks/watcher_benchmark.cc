@@ -195,6 +195,36 @@ void BM_Submit(benchmark::State& state) {
 
 BENCHMARK(BM_Submit)->UseManualTime()->MinTime(0.02);
 
+// As BM_Submit, with wait_readable() instead of read(): a readiness request
+// must cost no more than a read request (issue 20).
+void BM_SubmitReadable(benchmark::State& state) {
+  absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create();
+  if (!w.ok()) {
+    state.SkipWithError("set-up failed");
+    return;
+  }
+  constexpr int kPerIteration = 4096;
+  for (auto _ : state) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) break;
+    (void)w->wait_readable(nullptr, sv[0]);  // registers; learns "no data"
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kPerIteration; ++i) (void)w->wait_readable(nullptr, sv[0]);
+    const auto end = std::chrono::steady_clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(end - start).count());
+    (void)w->free(sv[0]);
+    for (int got = 0; got < kPerIteration + 1;) {
+      absl::StatusOr<absl::Span<const gaio::OpResult>> b = w->wait_io();
+      if (!b.ok()) break;
+      got += static_cast<int>(b->size());
+    }
+    close(sv[1]);
+  }
+  state.SetItemsProcessed(state.iterations() * kPerIteration);
+}
+
+BENCHMARK(BM_SubmitReadable)->UseManualTime()->MinTime(0.02);
+
 // pending_write_bytes() with `queued` writes waiting on a full socket: O(1),
 // whatever the queue (it walked the queue before issue 19).
 void BM_PendingWriteBytes(benchmark::State& state) {

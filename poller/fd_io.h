@@ -155,6 +155,11 @@ IoResult SendDatagramV(int fd, absl::Span<const absl::Span<const char>> bufs,
 // (>= 1), or -1 with *err = errno of the first.
 int SendDatagrams(int fd, const DatagramOut* out, int count, int* err);
 
+// Whether `fd` is readable (or, with `write`, writable) right now: poll(2)
+// with no wait; an error or hang-up counts as ready (the caller's syscall
+// will report it). A failed poll(2) counts as ready too, for the same reason.
+bool PollReady(int fd, bool write);
+
 // True when the peer of socket `fd` has shut down its writing side
 // (poll(2) with POLLRDHUP, no wait): a zero-byte read on a SOCK_SEQPACKET
 // socket is then its end, not an empty message.

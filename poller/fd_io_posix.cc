@@ -364,6 +364,15 @@ int SendDatagrams(int fd, const DatagramOut* out, int count, int* err) {
   return n;
 }
 
+bool PollReady(int fd, bool write) {
+  pollfd p{fd, static_cast<short>(write ? POLLOUT : POLLIN), 0};
+  int n;
+  do {
+    n = ::poll(&p, 1, 0);
+  } while (n < 0 && errno == EINTR);
+  return n != 0;
+}
+
 bool PeerShutDown(int fd) {
   pollfd p{fd, POLLRDHUP, 0};
   int n;

@@ -120,14 +120,16 @@ void Run::Check(const OpResult& r) {
   Conn* c = q.conn;
   Trace(absl::StrCat("  done #", id, " c", c->index, " size ", r.size, " ", r.status.ToString()));
   const bool swap = q.kind == Kind::kSwapRead;
-  const OpType op = q.is_read() ? OpType::kRead
-                    : q.kind == Kind::kConnect ? OpType::kConnect
-                                               : OpType::kWrite;
+  const OpType op = q.is_read()                 ? OpType::kRead
+                    : q.kind == Kind::kConnect  ? OpType::kConnect
+                    : q.kind == Kind::kReadable ? OpType::kReadable
+                    : q.kind == Kind::kWritable ? OpType::kWritable
+                                                : OpType::kWrite;
   if (r.fd != q.fd || r.op != op || r.is_swap_buffer != swap) {
     return Fail(absl::StrCat("#", id, ": fd/op/is_swap_buffer differ from the request"));
   }
   const bool own_buffer = q.kind != Kind::kSwapRead && q.kind != Kind::kWritev &&
-                          q.kind != Kind::kConnect;
+                          q.kind != Kind::kConnect && !q.is_readiness();
   if (own_buffer && (r.buffer.data() != q.buf.get() || r.buffer.size() != q.len)) {
     return Fail(absl::StrCat("#", id, ": buffer is not the caller's"));
   }
@@ -243,6 +245,35 @@ bool Run::CheckStatus(const OpResult& r, const Req& q) {
       return false;
     }
     ++stats_.errors;
+    return true;
+  }
+  if (q.is_readiness()) {
+    // No bytes move. OK for wait_readable needs something to read at that
+    // moment: bytes the reads completed before it did not take, or the
+    // peer's end (or a reset).
+    if (r.size != 0) {
+      Fail(absl::StrCat("#", q.id, ": a readiness request reported ", r.size, " bytes"));
+      return false;
+    }
+    if (s.ok()) {
+      if (q.kind == Kind::kReadable && c->sent == c->delivered &&
+          c->peer_state == PeerState::kOpen && !c->reset_possible) {
+        Fail(absl::StrCat("#", q.id, ": readable with nothing to read (", c->delivered, " of ",
+                          c->sent, " bytes delivered, peer open)"));
+        return false;
+      }
+      ++stats_.ok;
+    } else if (absl::IsDeadlineExceeded(s) && q.deadline != absl::InfiniteFuture() &&
+               absl::Now() >= q.deadline) {
+      ++stats_.deadline;
+      if (q.must_cancel) ++stats_.deadline_before_cancel;
+    } else if (absl::IsCancelled(s) && q.cancel_ok) {
+      ++stats_.cancelled;
+    } else {
+      Fail(absl::StrCat("#", q.id, " (", q.kind == Kind::kReadable ? "readable" : "writable",
+                        "): status not possible: ", s.ToString()));
+      return false;
+    }
     return true;
   }
   const bool fill = q.kind == Kind::kReadFull || q.is_write();

@@ -50,6 +50,10 @@ const char* KindName(Kind k) {
       return "timer";
     case Kind::kPost:
       return "post";
+    case Kind::kReadable:
+      return "wait_readable";
+    case Kind::kWritable:
+      return "wait_writable";
   }
   return "?";
 }
@@ -156,7 +160,7 @@ Conn* Run::NewConn() {
 Conn* Run::PickConn() { return slots_[choices_.Next(static_cast<uint32_t>(slots_.size()))]; }
 
 void Run::Step() {
-  const uint32_t op = choices_.Next(110);
+  const uint32_t op = choices_.Next(114);
   Conn* c = PickConn();
   if (op < 12) {
     SubmitRead(c, Kind::kRead);
@@ -201,8 +205,10 @@ void Run::Step() {
     CancelOne(c);
   } else if (op < 109) {
     CancelTimer();
-  } else {
+  } else if (op < 110) {
     Release(c);
+  } else {
+    SubmitReadiness(c, /*write=*/op >= 112);
   }
 }
 
@@ -362,6 +368,19 @@ void Run::SubmitRead(Conn* c, Kind kind, bool drain) {
                 : w.read(Ctx(q->id), q->fd, buf);
     }
   }
+  Accept(std::move(q), s);
+}
+
+void Run::SubmitReadiness(Conn* c, bool write) {
+  if ((write ? c->writes : c->reads).size() >= 32) return;
+  auto q = std::make_unique<Req>();
+  q->id = next_id_++;
+  q->conn = c;
+  q->fd = c->watched;
+  q->kind = write ? Kind::kWritable : Kind::kReadable;
+  q->deadline = PickDeadline();
+  const absl::Status s = write ? watcher_->wait_writable(Ctx(q->id), q->fd, q->deadline)
+                               : watcher_->wait_readable(Ctx(q->id), q->fd, q->deadline);
   Accept(std::move(q), s);
 }
 

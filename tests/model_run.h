@@ -25,7 +25,18 @@ namespace gaio::model {
 // pure function of its key, so a misplaced, lost or repeated byte shows.
 uint8_t StreamByte(uint64_t key, uint64_t offset);
 
-enum class Kind { kRead, kSwapRead, kReadFull, kWrite, kWritev, kConnect, kTimer, kPost };
+enum class Kind {
+  kRead,
+  kSwapRead,
+  kReadFull,
+  kWrite,
+  kWritev,
+  kConnect,
+  kTimer,
+  kPost,
+  kReadable,
+  kWritable  // wait_readable / wait_writable
+};
 
 struct Conn;
 
@@ -49,8 +60,10 @@ struct Req {
     return kind == Kind::kRead || kind == Kind::kSwapRead || kind == Kind::kReadFull;
   }
   bool is_write() const { return kind == Kind::kWrite || kind == Kind::kWritev; }
-  // The queue of the conn it waits in: reads, or writes (connects too).
-  bool in_reads() const { return is_read(); }
+  bool is_readiness() const { return kind == Kind::kReadable || kind == Kind::kWritable; }
+  // The queue of the conn it waits in: reads (and wait_readable), or writes
+  // (connects and wait_writable too).
+  bool in_reads() const { return is_read() || kind == Kind::kReadable; }
 };
 
 // A write's bytes that the peer must receive next, in order.
@@ -102,6 +115,7 @@ class Run {
   Conn* NewConn();
   Conn* PickConn();
   void SubmitRead(Conn* c, Kind kind, bool drain = false);
+  void SubmitReadiness(Conn* c, bool write);
   void SubmitWrite(Conn* c);
   void SubmitTimer();
   void SubmitPost();

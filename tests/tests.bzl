@@ -11,6 +11,7 @@ own are declared in both builds by hand; tools/check_test_lists.sh fails when
 # Small suites of the Watcher API: //watcher, test_util, fault_util.
 WATCHER_TESTS = [
     "latency_modes_test",
+    "readiness_test",
     "swap_buffer_test",
     "takeover_test",
     "watcher_api_test",

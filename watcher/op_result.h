@@ -13,8 +13,18 @@
 namespace gaio {
 
 // What a request was: read*/recv_from (kRead), write*/writev/send_to
-// (kWrite), accept, connect, after (kTimer), post.
-enum class OpType : uint8_t { kRead, kWrite, kAccept, kConnect, kTimer, kPost };
+// (kWrite), accept, connect, after (kTimer), post, wait_readable
+// (kReadable), wait_writable (kWritable).
+enum class OpType : uint8_t {
+  kRead,
+  kWrite,
+  kAccept,
+  kConnect,
+  kTimer,
+  kPost,
+  kReadable,
+  kWritable
+};
 
 // The completion of one request. Produced exactly once for every request that
 // a read*/write* call accepted. Valid until the next wait_io() call.
@@ -26,7 +36,7 @@ struct OpResult {
   void* ctx;
   // The caller's buffer (whole span as submitted), or, for a swap-buffer read,
   // exactly the bytes read inside the swap buffer. Empty for writev, accept,
-  // connect, timers and posts.
+  // connect, timers, posts and readiness requests.
   absl::Span<char> buffer;
   // Bytes read or written (writev: all its buffers). For reads the data is
   // buffer.data()[0, size). On DeadlineExceeded, Cancelled and errors it is

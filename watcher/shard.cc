@@ -234,7 +234,7 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
   // An accept is tried even behind others: accepts held at the fd limit
   // (TryAccept) are tried again, in order, when one more is submitted.
   if ((first_in_line || args.op == OpType::kAccept) && !s->connecting) {
-    if (args.op == OpType::kWrite) {
+    if (!InReads(args.op)) {
       if (s->writable) ProcessWrites(s);
     } else if (s->readable) {
       ServeReads(s);

@@ -274,10 +274,13 @@ class Shard {
   absl::Status DatagramStatus(const FdState* s, const DatagramSlot& slot) const;
   // Refuses what a message socket (or a byte stream) cannot do.
   static absl::Status CheckKind(const SubmitArgs& args, bool datagram);
-  // The queue a request of kind `op` waits in: reads and accepts in reads,
-  // writes and connects in writes.
+  // The queue a request of kind `op` waits in: reads, accepts and
+  // wait_readable in reads; writes, connects and wait_writable in writes.
+  static bool InReads(OpType op) {
+    return op == OpType::kRead || op == OpType::kAccept || op == OpType::kReadable;
+  }
   static RequestQueue* QueueOf(FdState* s, OpType op) {
-    return op == OpType::kRead || op == OpType::kAccept ? &s->reads : &s->writes;
+    return InReads(op) ? &s->reads : &s->writes;
   }
 
   // Runs fd's queued reads while it is readable, and puts it in the line

@@ -97,7 +97,7 @@ Shard::Attempt Shard::TryReceiveBatch(FdState* s) {
   RequestId ids[kBatch];
   int count = 0;
   pool_.ForEachWhile(s->reads, [&](RequestId id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    if (pool_[id].data == nullptr || count == kBatch) return false;
+    if (pool_[id].op != OpType::kRead || pool_[id].data == nullptr || count == kBatch) return false;
     ids[count++] = id;
     return true;
   });
@@ -163,7 +163,7 @@ Shard::Attempt Shard::TrySendBatch(FdState* s) {
   int count = 0;
   pool_.ForEachWhile(s->writes, [&](RequestId id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     Request& r = pool_[id];
-    if (r.vectored || count == kBatch) return false;
+    if (r.op != OpType::kWrite || r.vectored || count == kBatch) return false;
     const SendTarget* t = r.addressed ? reinterpret_cast<SendTarget*>(r.data) : nullptr;
     out[count] = DatagramOut{.buf = BytesOf(r),
                              .len = r.len,

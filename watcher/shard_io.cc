@@ -40,9 +40,20 @@ Shard::Pending Shard::ProcessReads(FdState* s) {
   if (s->connecting) return Pending::kNothing;
   while (s->readable && !s->reads.empty()) {
     const RequestId head = s->reads.head;
-    const Attempt a = pool_[head].op == OpType::kAccept ? TryAccept(s, head)
-                      : s->is_datagram                  ? TryReceiveBatch(s)
-                                                        : TryRead(s, head);
+    const OpType op = pool_[head].op;
+    if (op == OpType::kReadable) {
+      // `readable` may be an assumption (set at registration) or stale (the
+      // caller's own reads drained the fd): look before saying so.
+      if (!PollReady(s->fd, /*write=*/false)) {
+        s->readable = false;
+        return Pending::kNothing;
+      }
+      Complete(s, head, absl::OkStatus());  // the caller reads
+      continue;
+    }
+    const Attempt a = op == OpType::kAccept ? TryAccept(s, head)
+                      : s->is_datagram      ? TryReceiveBatch(s)
+                                            : TryRead(s, head);
     switch (a) {
       case Attempt::kDone:
         continue;
@@ -67,6 +78,15 @@ void Shard::ProcessWrites(FdState* s) {
       continue;
     }
     if (!s->writable) return;
+    if (pool_[head].op == OpType::kWritable) {
+      // As for kReadable: `writable` may be assumed or stale; look first.
+      if (!PollReady(s->fd, /*write=*/true)) {
+        s->writable = false;
+        return;
+      }
+      Complete(s, head, absl::OkStatus());  // the caller writes
+      continue;
+    }
     if ((s->is_datagram ? TrySendBatch(s) : TryWrite(s, head)) != Attempt::kDone) return;
   }
 }

@@ -500,6 +500,16 @@ absl::Status Watcher::writev_timeout(void* ctx, int fd,
   return status;
 }
 
+absl::Status Watcher::wait_readable(void* ctx, int fd, absl::Time deadline) {
+  if (!impl_) return MovedFrom();
+  return impl_->Submit(Args(OpType::kReadable, ctx, fd, nullptr, 0, false, deadline));
+}
+
+absl::Status Watcher::wait_writable(void* ctx, int fd, absl::Time deadline) {
+  if (!impl_) return MovedFrom();
+  return impl_->Submit(Args(OpType::kWritable, ctx, fd, nullptr, 0, false, deadline));
+}
+
 absl::Status Watcher::accept(void* ctx, int listen_fd) {
   if (!impl_) return MovedFrom();
   return impl_->Submit(Args(OpType::kAccept, ctx, listen_fd, nullptr, 0, false,

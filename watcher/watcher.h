@@ -216,6 +216,24 @@ class Watcher {
   absl::Status connect(void* ctx, int fd, const sockaddr* addr, socklen_t addrlen,
                        absl::Time deadline = absl::InfiniteFuture());
 
+  // Readiness requests, for code that makes its own syscalls on a watched fd
+  // (c-ares, libpq, OpenSSL on its own fd): completes (kReadable /
+  // kWritable, no bytes moved) with OK once fd is readable (data, end of
+  // file, an error, or a connection to accept) / writable, else
+  // DeadlineExceeded, Cancelled (cancel, free, release, close) or the
+  // poller's failure. The fd is registered and owned as by any request;
+  // the caller does the I/O and, when it gets EAGAIN, submits again: the
+  // submission looks at the fd's state (one poll(2) when the Watcher
+  // cannot know it: the caller's own syscalls may have drained it), so a
+  // readiness that came before the call is not lost and a drained fd waits
+  // for the next edge. Each kind queues with its direction: a wait_readable
+  // completes in order with the fd's reads (and accepts), a wait_writable
+  // with its writes, behind a connect under way. Readiness is level at the
+  // moment it is checked: every such request queued while the fd is ready
+  // completes. InvalidArgument for a bad fd.
+  absl::Status wait_readable(void* ctx, int fd, absl::Time deadline = absl::InfiniteFuture());
+  absl::Status wait_writable(void* ctx, int fd, absl::Time deadline = absl::InfiniteFuture());
+
   // A timer: completes (kTimer, fd -1) with OK once `delay` has passed.
   // Zero or negative fires at once; absl::InfiniteDuration() never fires
   // unless cancelled. Timers complete in due order across the Watcher (equal
