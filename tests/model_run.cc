@@ -429,11 +429,12 @@ void Run::PeerWrite(Conn* c) {
 
 void Run::PeerRead(Conn* c, size_t max) {
   if (c->peer < 0) return;
-  std::string buf(max, '\0');
-  const ssize_t k = recv(c->peer, buf.data(), max, MSG_DONTWAIT);
+  if (peer_buf_.size() < max) peer_buf_.resize(max);  // reused: no 64 KiB fill per call
+  char* const buf = peer_buf_.data();
+  const ssize_t k = recv(c->peer, buf, max, MSG_DONTWAIT);
   if (k > 0) {
     Trace(absl::StrCat("peer read c", c->index, " ", k));
-    c->unmatched.append(buf.data(), static_cast<size_t>(k));
+    c->unmatched.append(buf, static_cast<size_t>(k));
     c->peer_received += static_cast<uint64_t>(k);
     Match(c);
   } else if (k == 0) {
@@ -563,12 +564,21 @@ void Run::EndGracefully() {
   }
   for (Conn* c : slots_) PeerShutdown(c);
   for (Conn* c : slots_) SubmitRead(c, Kind::kSwapRead, /*drain=*/true);
-  const absl::Time give_up = absl::Now() + options_.patience;
+  // Patience counts from the last completion: a drain that makes progress
+  // may be long (a 64-byte swap buffer moves 64 bytes per fd and batch, and
+  // the peers may have sent megabytes), one that makes none is a hang.
+  absl::Time give_up = absl::Now() + options_.patience;
+  uint64_t completions = stats_.completions;
   while (!pending_.empty() && !failed()) {
+    if (stats_.completions != completions) {
+      completions = stats_.completions;
+      give_up = absl::Now() + options_.patience;
+    }
     if (absl::Now() > give_up) {
       std::string ids;
       for (const auto& [id, q] : pending_) absl::StrAppend(&ids, " #", id);
-      return Fail(absl::StrCat("requests never completed:", ids));
+      return Fail(absl::StrCat("requests never completed (nothing completed for ",
+                               absl::FormatDuration(options_.patience), "):", ids));
     }
     for (Conn* c : slots_) PeerReadAll(c);
     if (!Wait(absl::Milliseconds(2))) return Fail("wait_io failed while draining");

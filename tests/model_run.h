@@ -167,6 +167,7 @@ class Run {
   std::vector<Conn*> slots_;                  // the live ones
   std::vector<Conn*> retired_;                // freed, waiting for their completions
   std::map<uint64_t, std::unique_ptr<Req>> pending_;
+  std::string peer_buf_;         // PeerRead's buffer
   std::deque<uint64_t> timers_;  // pending timer ids, in (due, id) order
   std::deque<uint64_t> posts_;   // pending post ids, in order
   int listener_ = -1;            // for conns made by the watcher's connect()

@@ -246,8 +246,10 @@ absl::Status Shard::Submit(const SubmitArgs& args) {
   // rest is copied to outlive them.
   if (args.op == OpType::kWrite && (!first_in_line || s->writes.head == id)) {
     Request& w = pool_[id];
-    w.counted = true;
-    unwritten_[s->fd] += w.len - w.done;
+    if (w.len > w.done) {  // (an empty datagram counts nothing)
+      w.counted = true;
+      unwritten_[s->fd] += w.len - w.done;
+    }
     if (args.from_swap) KeepUnsent(s, id);
   }
   return absl::OkStatus();

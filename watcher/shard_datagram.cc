@@ -7,6 +7,7 @@
 // does not fit; one larger than a whole half completes with
 // DataLoss, as one larger than the caller's buffer does. Every function here
 // runs with the shard's mutex held.
+#include <cassert>
 #include <cerrno>
 
 #include "absl/status/status.h"
@@ -143,6 +144,7 @@ Shard::Attempt Shard::TrySendBatch(FdState* s) {
   if (pool_[s->writes.head].vectored) {
     const RequestId id = s->writes.head;
     Request& r = pool_[id];
+    assert(!r.addressed);  // no call makes a gather send_to
     const IoResult io = SendDatagramV(s->fd, WriteVector::Get(r.data));
     ++datagram_send_calls_;
     if (io.would_block()) {
@@ -154,6 +156,7 @@ Shard::Attempt Shard::TrySendBatch(FdState* s) {
       return Attempt::kDone;
     }
     ++datagrams_sent_;
+    assert(static_cast<size_t>(io.n) == r.len);  // a datagram goes whole or not at all
     Advance(s, r, static_cast<size_t>(io.n));
     Complete(s, id, absl::OkStatus());
     return Attempt::kDone;

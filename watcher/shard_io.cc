@@ -136,10 +136,10 @@ void Shard::FinishConnect(FdState* s, RequestId id, const absl::Status& status) 
     // Refused or unreachable: so are the requests still to come, until a
     // new connect. (After a deadline or a cancel the kernel may still
     // connect; those run. EALREADY and EISCONN say that such an earlier
-    // attempt is still going on or has connected: this one failed, the
-    // socket did not.)
+    // attempt is still going on or has connected, and EAGAIN (AF_UNIX) that
+    // the listener's queue is full: this attempt failed, the socket did not.)
     const int err = ErrnoOf(status);
-    if (err != 0 && err != EALREADY && err != EISCONN) {
+    if (err != 0 && err != EALREADY && err != EISCONN && err != EAGAIN) {
       s->connect_failed = true;
       connect_failures_[s->fd] = status;
     }

@@ -197,8 +197,9 @@ class Watcher {
   // ENOBUFS, ENOMEM) the first queued accept completes with
   // ResourceExhausted and the others stay queued: the connection stays in
   // the backlog and nothing spins. They are tried again, in order, when a
-  // new connection arrives or another accept() is submitted on listen_fd;
-  // so after a ResourceExhausted accept, back off (free fds), then submit.
+  // new connection arrives or another accept() is submitted on listen_fd
+  // (or the head one is cancelled or times out), and only then; so after a
+  // ResourceExhausted accept, back off (free fds), then submit one again.
   absl::Status accept(void* ctx, int listen_fd);
 
   // Connects socket `fd` (blocking or not, created by the caller; owned from
