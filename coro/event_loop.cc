@@ -23,7 +23,8 @@ absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const WatcherOption
   return std::unique_ptr<EventLoop>(new EventLoop(*std::move(watcher)));
 }
 
-EventLoop::EventLoop(Watcher watcher) : watcher_(std::move(watcher)), ready_(kInitialReady) {
+EventLoop::EventLoop(Watcher watcher)
+    : watcher_(std::move(watcher)), anchor_(new internal::LoopAnchor(this)), ready_(kInitialReady) {
   root_scope_ = std::make_unique<Scope>(*this);
   remote_taken_.reserve(64);
   internal::MutexLock lock(&remote_mu_);
@@ -39,6 +40,9 @@ EventLoop::~EventLoop() {
   pending_.clear();
   root_scope_.reset();
   watcher_.close().IgnoreError();
+  // Sockets and Listeners that outlive the loop see it gone from here on.
+  anchor_->detach();
+  internal::LoopAnchor::Unref(anchor_);
 }
 
 EventLoop* EventLoop::current() { return tls_current; }

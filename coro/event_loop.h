@@ -28,13 +28,16 @@
 // the task given to run() finished anyway; the loop is unusable afterwards.
 //
 // Destruction. Destroy the loop after run() returned, on any thread; it
-// closes the Watcher (and so every fd it owns).
+// closes the Watcher (and so every fd it owns). Sockets and Listeners of the
+// loop may outlive it (socket.h): they then touch no loop. Tasks left
+// suspended by a failed run() (see Shutdown) are leaked, not destroyed.
 #ifndef GAIO_CORO_EVENT_LOOP_H_
 #define GAIO_CORO_EVENT_LOOP_H_
 
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -52,6 +55,33 @@
 namespace gaio::coro {
 
 class Scope;
+class EventLoop;
+
+namespace internal {
+// What the Sockets and Listeners of a loop hold instead of the loop itself:
+// a reference-counted cell that lives until the loop and every one of them
+// are gone, and says whether the loop still exists (nullptr once it is
+// destroyed). So a Socket may outlive its loop without touching it.
+class LoopAnchor {
+ public:
+  explicit LoopAnchor(EventLoop* loop) : loop_(loop) {}
+  LoopAnchor(const LoopAnchor&) = delete;
+  LoopAnchor& operator=(const LoopAnchor&) = delete;
+  static LoopAnchor* Ref(LoopAnchor* a) {
+    if (a != nullptr) a->refs_.fetch_add(1, std::memory_order_relaxed);
+    return a;
+  }
+  static void Unref(LoopAnchor* a) {
+    if (a != nullptr && a->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete a;
+  }
+  EventLoop* loop() const { return loop_.load(std::memory_order_acquire); }
+  void detach() { loop_.store(nullptr, std::memory_order_release); }
+
+ private:
+  std::atomic<EventLoop*> loop_;
+  std::atomic<uint32_t> refs_{1};  // the loop's own and one per Socket/Listener
+};
+}  // namespace internal
 
 class EventLoop {
  public:
@@ -98,6 +128,8 @@ class EventLoop {
   void start_spawned(std::coroutine_handle<> task, internal::SpawnRecord* rec);
   void register_scope(Scope* scope);
   void unregister_scope(Scope* scope);
+  // For Socket and Listener (socket.h): see LoopAnchor.
+  internal::LoopAnchor* anchor() { return anchor_; }
 
  private:
   class RootBase : public internal::FinishHook {
@@ -150,6 +182,7 @@ class EventLoop {
   bool finished(const RootBase& root) const { return root.done && live_tasks_ == 0; }
 
   Watcher watcher_;
+  internal::LoopAnchor* anchor_;
   std::unique_ptr<Scope> root_scope_;
   // Ready queue: a ring buffer of handles (capacity a power of two).
   std::vector<std::coroutine_handle<>> ready_;

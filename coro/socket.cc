@@ -16,10 +16,12 @@ namespace gaio::coro {
 namespace {
 
 // Closes an fd that `watcher` may own. NotFound from free(): never
-// registered, ours to close. FailedPrecondition: the Watcher is closed and has
-// closed every fd it owned, so close it only if it never went to the Watcher
-// (the number may belong to someone else by now).
+// registered, ours to close. FailedPrecondition, or no Watcher any more (the
+// loop is gone): the Watcher is closed and has closed every fd it owned, so
+// close it only if it never went to the Watcher (the number may belong to
+// someone else by now).
 absl::Status CloseFd(Watcher* watcher, int fd, bool maybe_registered) {
+  if (watcher == nullptr && maybe_registered) return absl::OkStatus();
   if (watcher != nullptr) {
     absl::Status s = watcher->free(fd);
     if (s.ok()) return s;
@@ -105,7 +107,10 @@ absl::Status Socket::close() {
 int Socket::release() {
   if (fd_ < 0) return -1;
   const int fd = std::exchange(fd_, -1);
-  if (Watcher* w = watcher()) w->release(fd).IgnoreError();  // NotFound: never registered
+  Watcher* w = watcher();
+  if (w == nullptr) return registered_ ? -1 : fd;  // the loop, gone, closed it
+  absl::Status s = w->release(fd);                   // NotFound: never registered
+  if (absl::IsFailedPrecondition(s) && registered_) return -1;  // closed with the Watcher
   return fd;
 }
 
@@ -128,7 +133,8 @@ size_t Socket::pending_write_bytes() const {
 absl::Status Listener::close() {
   if (fd_ < 0) return absl::OkStatus();
   const int fd = std::exchange(fd_, -1);
-  return CloseFd(loop_ != nullptr ? &loop_->watcher() : nullptr, fd, registered_);
+  EventLoop* loop = this->loop();
+  return CloseFd(loop != nullptr ? &loop->watcher() : nullptr, fd, registered_);
 }
 
 absl::StatusOr<Listener> listen(EventLoop& loop, absl::string_view address, int backlog) {

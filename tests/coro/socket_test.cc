@@ -3,9 +3,11 @@
 // and no fd left behind.
 #include "coro/socket.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -304,6 +306,103 @@ TEST(Listener, SeveralTasksAcceptAtOnce) {
   absl::StatusOr<int> r = RunBounded(*loop, ManyAcceptors(100));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, 100);
+}
+
+// ---- Lifetimes against the loop (docs/CORO.md, "Sockets and the loop") ----
+
+Task<absl::Status> ReadSome(const Socket* s) {
+  char buf[8];
+  absl::StatusOr<size_t> n = co_await s->read(absl::MakeSpan(buf));
+  co_return n.status();
+}
+
+bool FdIsOpen(int fd) { return fcntl(fd, F_GETFD) != -1; }
+
+TEST(Socket, SocketsAndListenersMayOutliveTheirLoop) {
+  const int fds = CountOpenFds();
+  FdPair used = UnixPair();
+  FdPair unused = UnixPair();
+  std::optional<Socket> registered;
+  std::optional<Socket> unregistered;
+  std::optional<Listener> listener;
+  {
+    auto loop = NewLoop();
+    registered.emplace(*loop, used.watched);
+    unregistered.emplace(*loop, unused.watched);
+    absl::StatusOr<Listener> l = listen(*loop, "127.0.0.1:0");
+    ASSERT_TRUE(l.ok()) << l.status();
+    listener.emplace(*std::move(l));
+    ASSERT_TRUE(WriteAll(used.peer, "x").ok());
+    ASSERT_TRUE(RunBounded(*loop, ReadSome(&*registered)).ok());  // the Watcher owns it now
+    EXPECT_EQ(registered->loop(), loop.get());
+  }
+  // The loop is gone: its Watcher closed the fd it owned; the others are the
+  // Sockets' own, and no Socket touches the dead loop (ASan would see it).
+  EXPECT_EQ(registered->loop(), nullptr);
+  EXPECT_EQ(unregistered->loop(), nullptr);
+  EXPECT_EQ(listener->loop(), nullptr);
+  EXPECT_FALSE(FdIsOpen(used.watched));
+  EXPECT_TRUE(FdIsOpen(unused.watched));
+  EXPECT_TRUE(registered->close().ok());
+  registered.reset();
+  unregistered.reset();  // ::close()s its fd
+  EXPECT_FALSE(FdIsOpen(unused.watched));
+  listener.reset();
+  close(used.peer);
+  close(unused.peer);
+  EXPECT_EQ(CountOpenFds(), fds);
+}
+
+TEST(Socket, ReleaseAfterTheLoopIsGone) {
+  FdPair p = UnixPair();
+  std::optional<Socket> s;
+  {
+    auto loop = NewLoop();
+    s.emplace(*loop, p.watched);
+  }
+  EXPECT_EQ(s->release(), p.watched);  // never went to the Watcher: still open, now the caller's
+  EXPECT_TRUE(FdIsOpen(p.watched));
+  close(p.watched);
+  close(p.peer);
+}
+
+TEST(Socket, AnAwaitThatSubmittedNothingLeavesTheFdToTheSocket) {
+  auto loop = NewLoop();
+  FdPair p = UnixPair();
+  Socket s(*loop, p.watched);
+  loop->stop();  // applies to the next run(): the read is never submitted
+  absl::StatusOr<absl::Status> r = loop->run(ReadSome(&s));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(absl::IsCancelled(*r)) << *r;
+  ASSERT_TRUE(loop->watcher().close().ok());
+  // The Watcher never owned the fd, so closing it is the Socket's job.
+  EXPECT_TRUE(s.close().ok());
+  EXPECT_FALSE(FdIsOpen(p.watched));
+  close(p.peer);
+}
+
+// ---- An empty caller buffer is never a swap-buffer read ----
+
+Task<> ReadIntoEmptySpans(int fd, absl::Status* plain, absl::Status* timed) {
+  Socket s(*EventLoop::current(), fd);
+  absl::StatusOr<size_t> a = co_await s.read(absl::Span<char>());
+  *plain = a.status();
+  absl::StatusOr<size_t> b = co_await s.read(absl::Span<char>(), absl::Now() + absl::Seconds(10));
+  *timed = b.status();
+  (void)s.release();
+}
+
+TEST(Socket, ReadIntoAnEmptyBufferIsInvalidArgumentAndConsumesNothing) {
+  auto loop = NewLoop();
+  FdPair p = UnixPair();
+  ASSERT_TRUE(WriteAll(p.peer, "abc").ok());
+  absl::Status plain, timed;
+  ASSERT_TRUE(RunBounded(*loop, ReadIntoEmptySpans(p.watched, &plain, &timed)).ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(plain)) << plain;
+  EXPECT_TRUE(absl::IsInvalidArgument(timed)) << timed;
+  EXPECT_EQ(testing::Readable(p.watched), 3);  // the peer's bytes are still there
+  close(p.watched);
+  close(p.peer);
 }
 
 }  // namespace
