@@ -1,5 +1,6 @@
 #include "coro/event_loop.h"
 
+#include <cstdint>
 #include <utility>
 
 #include "coro/scope.h"
@@ -8,8 +9,19 @@ namespace gaio::coro {
 
 namespace {
 thread_local EventLoop* tls_current = nullptr;
+// The frame address of run_root() of the loop running on this thread.
+thread_local uintptr_t tls_stack_base = 0;
 constexpr size_t kInitialReady = 256;
 }  // namespace
+
+namespace internal {
+bool PastResumeDepth() noexcept {
+  if (tls_stack_base == 0) return false;
+  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  // Stacks grow down on every platform the project builds for.
+  return here < tls_stack_base && tls_stack_base - here > kMaxResumeStack;
+}
+}  // namespace internal
 
 WatcherOptions EventLoop::DefaultOptions() {
   WatcherOptions options;
@@ -148,6 +160,7 @@ absl::Status EventLoop::run_root(RootBase& root, std::coroutine_handle<> start) 
     return absl::FailedPreconditionError("run: another loop is running on this thread");
   }
   tls_current = this;
+  tls_stack_base = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   running_ = true;
   root_ = &root;
   root.started = true;
@@ -173,6 +186,7 @@ absl::Status EventLoop::run_root(RootBase& root, std::coroutine_handle<> start) 
   root_ = nullptr;
   running_ = false;
   tls_current = nullptr;
+  tls_stack_base = 0;
   return status;
 }
 

@@ -81,6 +81,16 @@ class LoopAnchor {
   std::atomic<EventLoop*> loop_;
   std::atomic<uint32_t> refs_{1};  // the loop's own and one per Socket/Listener
 };
+
+// Resumption depth. Where the compiler does not make symmetric transfer a
+// tail call (gcc 12 at -O0..-O2, sanitizers), every coroutine that resumes
+// another from its final suspension (a spawned task resuming its
+// JoinHandle's waiter, which finishes and resumes the next, ...) adds stack
+// frames. True once the calling thread's stack is more than
+// kMaxResumeStack bytes deeper than where the running loop's run() began:
+// a resumption is then queued on the loop instead (SpawnRecord::on_finish).
+inline constexpr size_t kMaxResumeStack = 64 * 1024;
+bool PastResumeDepth() noexcept;
 }  // namespace internal
 
 class EventLoop {

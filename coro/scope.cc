@@ -23,6 +23,12 @@ std::coroutine_handle<> SpawnRecord::on_finish(std::coroutine_handle<> task) noe
     next = joiner;
   }
   drop(kRunning, task);
+  // Each link of a chain of such transfers may cost stack (no tail call):
+  // past a bound, let the loop resume the next one.
+  if (next != std::noop_coroutine() && PastResumeDepth()) {
+    loop->schedule(next);
+    next = std::noop_coroutine();
+  }
   return next;
 }
 
