@@ -82,7 +82,7 @@ class JoinHandle {
     explicit Awaiter(JoinHandle* j) : j_(j) {}
     bool await_ready() const noexcept {
       internal::BumpAwaitEpoch();
-      return j_->rec_->done();
+      return j_->rec_ == nullptr || j_->rec_->done();
     }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
@@ -94,6 +94,7 @@ class JoinHandle {
     }
     T await_resume() {
       if (fiber_ != nullptr) fiber_->clear_hook();
+      if (j_->rec_ == nullptr) return internal::EmptyHandleValue<T>("co_await on an empty JoinHandle");
       if constexpr (!std::is_void_v<T>) return std::move(j_->h_.promise().result());
     }
     void request_cancel() noexcept override { j_->rec_->fiber().cancel(); }
@@ -104,7 +105,9 @@ class JoinHandle {
   };
   // Waits for the task and returns its value (moved out: await once). If the
   // awaiting task is cancelled meanwhile, the spawned task is cancelled and
-  // still awaited.
+  // still awaited. An empty handle (default-constructed, moved-from, detached,
+  // or the spawn of an empty Task) returns FailedPrecondition at once when T
+  // is a Status or StatusOr, and aborts with a message otherwise.
   Awaiter operator co_await() & noexcept { return Awaiter(this); }
   Awaiter operator co_await() && noexcept { return Awaiter(this); }
 

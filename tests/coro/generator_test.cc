@@ -221,5 +221,14 @@ TEST(Lines, DialLinesReportsTheDialError) {
   EXPECT_EQ(ErrnoOf(s), ECONNREFUSED) << s;
 }
 
+TEST(Generator, AnEmptyGeneratorSaysFailedPrecondition) {
+  AsyncGenerator<int> empty;
+  EXPECT_TRUE(empty.done());
+  EXPECT_TRUE(absl::IsFailedPrecondition(empty.status())) << empty.status();
+  AsyncGenerator<int> g = SlowCount(1);
+  AsyncGenerator<int> moved = std::move(g);
+  EXPECT_TRUE(absl::IsFailedPrecondition(g.status())) << g.status();  // NOLINT(bugprone-use-after-move)
+}
+
 }  // namespace
 }  // namespace gaio::coro

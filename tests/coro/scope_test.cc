@@ -268,5 +268,26 @@ TEST(Scope, CancelAppliesToTasksSpawnedLater) {
   EXPECT_EQ(*r, 1);
 }
 
+// ---- Awaiting an empty JoinHandle ----
+
+Task<absl::Status> AwaitEmptyJoinHandles() {
+  Scope scope;
+  JoinHandle<absl::Status> of_empty = scope.spawn(Task<absl::Status>());
+  if (of_empty.valid()) co_return absl::InternalError("spawn of an empty Task gave a handle");
+  absl::Status a = co_await of_empty;
+  JoinHandle<absl::StatusOr<int>> none;
+  absl::StatusOr<int> b = co_await none;
+  co_await scope.join();
+  if (!absl::IsFailedPrecondition(a)) co_return absl::InternalError("empty handle (spawn)");
+  if (!absl::IsFailedPrecondition(b.status())) co_return absl::InternalError("empty handle");
+  co_return absl::OkStatus();
+}
+
+TEST(Scope, AwaitingAnEmptyJoinHandleIsFailedPrecondition) {
+  auto loop = NewLoop();
+  absl::Status s = testing::RunBounded(*loop, AwaitEmptyJoinHandles());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
 }  // namespace
 }  // namespace gaio::coro
