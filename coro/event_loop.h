@@ -30,7 +30,9 @@
 // Destruction. Destroy the loop after run() returned, on any thread; it
 // closes the Watcher (and so every fd it owns). Sockets and Listeners of the
 // loop may outlive it (socket.h): they then touch no loop. Tasks left
-// suspended by a failed run() (see Shutdown) are leaked, not destroyed.
+// suspended by a failed run() (see Shutdown) are leaked, not destroyed (also
+// those of the root scope); a Promise they wait for must be set or
+// destroyed before the loop is, not after (it would wake a dead loop).
 #ifndef GAIO_CORO_EVENT_LOOP_H_
 #define GAIO_CORO_EVENT_LOOP_H_
 
@@ -124,6 +126,8 @@ class EventLoop {
   Watcher& watcher() { return watcher_; }
   // The scope of spawn() (scope.h): tasks spawned outside any Scope.
   Scope& root_scope() { return *root_scope_; }
+  // The same, or nullptr while the loop is being destroyed.
+  Scope* root_scope_if_any() { return root_scope_.get(); }
   // Spawned tasks not yet finished, over all scopes of this loop.
   size_t live_tasks() const { return live_tasks_; }
 
