@@ -14,11 +14,14 @@
 // starves the I/O. Steady state allocates nothing.
 //
 // Threads. A loop is used by the thread that calls run(); only stop() and the
-// Promise<T> setters (future.h) may be called from other threads. One loop
+// Promise<T> setters (future.h) may be called from other threads, and stop()
+// also from a signal handler. One loop
 // per thread may run at a time; EventLoop::current() is the one running on
 // the calling thread.
 //
-// Shutdown. stop() (any thread) cancels every task of the running loop: what
+// Shutdown. stop() (any thread, or a signal handler) cancels every task of
+// the run in progress when it is called (or, between runs, of the next run):
+// what
 // each one is suspended on ends with Cancelled (I/O and timers through
 // Watcher::cancel), and every later I/O, sleep or future await in a
 // cancelled task returns Cancelled at once. Tasks are expected to return when
@@ -101,7 +104,7 @@ class EventLoop {
   static WatcherOptions DefaultOptions();
 
   // Creates the Watcher (any options) and the loop. Returns the Watcher's
-  // error if it cannot be created.
+  // error if it cannot be created, or pipe()'s for the loop's self-pipe.
   static absl::StatusOr<std::unique_ptr<EventLoop>> Create(
       const WatcherOptions& options = DefaultOptions());
 
@@ -116,8 +119,13 @@ class EventLoop {
   template <class T>
   Result<T> run(Task<T> task);
 
-  // Any thread: cancels every task of the running loop (see Shutdown). A
-  // stop() while the loop is not running applies to the next run().
+  // Cancels every task of the run in progress (see Shutdown). A stop() while
+  // the loop is not running applies to the next run(). A stop() made during a
+  // run applies to that run only: if the run ends before the loop sees it,
+  // it is dropped, not carried over to the next run(). Any thread, and
+  // async-signal-safe (lock-free atomics and one write(2) to the loop's
+  // self-pipe; errno is preserved), so a signal handler may call it; the
+  // loop must not be destroyed meanwhile.
   void stop();
 
   // The loop running on the calling thread (inside run()), else nullptr.
@@ -173,9 +181,11 @@ class EventLoop {
    private:
     EventLoop* loop_;
   };
-  class StopPost : public internal::Operation {
+  // The read of the self-pipe that stop() writes to: pending while the loop
+  // runs (and possibly between runs).
+  class StopRead : public internal::Operation {
    public:
-    explicit StopPost(EventLoop* loop) : loop_(loop) {}
+    explicit StopRead(EventLoop* loop) : loop_(loop) {}
     void complete(const OpResult& r) noexcept override;
     void request_cancel() noexcept override {}
 
@@ -183,7 +193,13 @@ class EventLoop {
     EventLoop* loop_;
   };
 
-  explicit EventLoop(Watcher watcher);
+  EventLoop(Watcher watcher, int stop_read_fd, int stop_write_fd);
+  // Submits the StopRead unless it is pending.
+  void arm_stop_read();
+  // True when a stop() applies to the current run.
+  bool stop_applies() const {
+    return stop_target_.load(std::memory_order_acquire) >= run_serial_;
+  }
   // Runs the loop with `root` started; returns when it and every spawned task
   // have finished, or the error that ended the loop.
   absl::Status run_root(RootBase& root, std::coroutine_handle<> start);
@@ -210,8 +226,19 @@ class EventLoop {
   bool running_ = false;
   bool failed_ = false;
   RemoteWake remote_wake_{this};
-  StopPost stop_post_{this};
-  std::atomic<bool> stop_requested_{false};
+  // stop(): the serial number of the run it applies to (runs count from 1),
+  // and the self-pipe it wakes the loop through. run_word_ is the serial of
+  // the current or last run, times two, plus one while it runs.
+  StopRead stop_read_{this};
+  int stop_read_fd_;   // owned by the Watcher from the first run on
+  int stop_write_fd_;  // non-blocking; closed by the destructor
+  bool stop_read_pending_ = false;
+  bool stop_read_registered_ = false;  // the Watcher owns stop_read_fd_
+  char stop_buf_[64];
+  uint64_t run_serial_ = 0;  // loop thread
+  std::atomic<uint64_t> run_word_{0};
+  std::atomic<uint64_t> stop_target_{0};
+  static_assert(std::atomic<uint64_t>::is_always_lock_free, "stop() must be signal-safe");
 
   internal::Mutex remote_mu_;
   std::vector<std::coroutine_handle<>> remote_ ABSL_GUARDED_BY(remote_mu_);

@@ -1,7 +1,13 @@
 // Scope, JoinHandle, spawn(), run() waiting for spawned tasks, stop().
 #include "coro/scope.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
@@ -224,6 +230,100 @@ TEST(EventLoop, StopFromAnotherThreadCancelsEveryTask) {
 TEST(EventLoop, StopBeforeRunCancelsThatRun) {
   auto loop = NewLoop();
   loop->stop();
+  std::atomic<int> started{0};
+  absl::Status s = RunBounded(*loop, ForeverSleeping(&started));
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+}
+
+Task<int> StopAndReturn() {
+  EventLoop::current()->stop();  // the run ends before the loop sees the stop
+  co_return 1;
+}
+
+Task<absl::Status> SleepBriefly() { co_return co_await sleep(absl::Milliseconds(5)); }
+
+TEST(EventLoop, AStopAppliesToTheRunItWasMadeIn) {
+  for (int pollers : {0, 1}) {
+    auto loop = NewLoop(pollers);
+    absl::StatusOr<int> first = RunBounded(*loop, StopAndReturn());
+    ASSERT_TRUE(first.ok());
+    // The stop of the first run does not carry over into this one.
+    absl::Status second = RunBounded(*loop, SleepBriefly());
+    EXPECT_TRUE(second.ok()) << second << " pollers=" << pollers;
+    absl::Status third = RunBounded(*loop, SleepBriefly());
+    EXPECT_TRUE(third.ok()) << third << " pollers=" << pollers;
+  }
+}
+
+// ---- stop() from a signal handler ----
+
+std::atomic<EventLoop*> g_signal_loop{nullptr};
+std::atomic<int> g_signals{0};
+
+void StopOnSignal(int) {
+  g_signal_loop.load()->stop();
+  g_signals.fetch_add(1);
+}
+
+// Installs StopOnSignal for SIGUSR1 while it lives.
+class SignalStopsLoop {
+ public:
+  explicit SignalStopsLoop(EventLoop* loop) {
+    g_signal_loop.store(loop);
+    g_signals.store(0);
+    struct sigaction sa = {};
+    sa.sa_handler = StopOnSignal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, &old_);
+  }
+  ~SignalStopsLoop() { sigaction(SIGUSR1, &old_, nullptr); }
+
+ private:
+  struct sigaction old_ = {};
+};
+
+TEST(EventLoop, AStopFromASignalHandlerCancelsTheRun) {
+  auto loop = NewLoop();
+  SignalStopsLoop handler(loop.get());
+  std::atomic<int> started{0};
+  const pthread_t loop_thread = pthread_self();
+  std::thread sender([&] {
+    while (started.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    pthread_kill(loop_thread, SIGUSR1);  // interrupts the loop's thread, wherever it is
+  });
+  absl::Status s = RunBounded(*loop, ForeverSleeping(&started));
+  sender.join();
+  EXPECT_TRUE(absl::IsCancelled(s)) << s;
+  EXPECT_EQ(g_signals.load(), 1);
+  EXPECT_EQ(loop->live_tasks(), 0u);
+}
+
+// A signal handler may interrupt a thread anywhere, also inside stop() of the
+// same loop: stop() takes no lock (a mutex there would deadlock).
+TEST(EventLoop, StopIsAsyncSignalSafe) {
+  auto loop = NewLoop();
+  SignalStopsLoop handler(loop.get());
+  std::atomic<bool> done{false};
+  std::thread stopper([&] {
+    for (int i = 0; i < 100000; ++i) loop->stop();  // signalled all along
+    done.store(true);
+  });
+  std::thread sender([&] {
+    const pthread_t target = stopper.native_handle();
+    while (!done.load()) pthread_kill(target, SIGUSR1);
+  });
+  const absl::Time deadline = absl::Now() + testing::kPatience;
+  while (!done.load() && absl::Now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!done.load()) {
+    std::fprintf(stderr, "stop() deadlocked in a signal handler\n");
+    std::abort();  // the stopper cannot be joined
+  }
+  stopper.join();
+  sender.join();
+  EXPECT_GT(g_signals.load(), 0);
+  // Those stops were made between runs: they apply to the next run.
   std::atomic<int> started{0};
   absl::Status s = RunBounded(*loop, ForeverSleeping(&started));
   EXPECT_TRUE(absl::IsCancelled(s)) << s;
