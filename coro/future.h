@@ -228,7 +228,7 @@ class Future {
     Result<T> await_resume() {
       if (fiber_ != nullptr) fiber_->clear_hook();
       if (cancelled_early_) return absl::CancelledError("future: task cancelled");
-      if (s_ == nullptr) return absl::FailedPreconditionError("co_await on an empty Future");
+      if (s_ == nullptr) return absl::FailedPreconditionError("awaiting an empty Future");
       internal::MutexLock lock(&s_->mu);
       switch (s_->phase) {
         case internal::FuturePhase::kValue:

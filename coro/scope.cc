@@ -97,6 +97,12 @@ Scope::~Scope() {
   loop_->unregister_scope(this);
 }
 
+Task<> Scope::join() {
+  // The last task's finish may resume a JoinHandle's waiter first, which may
+  // spawn into the scope before this joiner runs: wait again then.
+  while (live_ > 0) co_await JoinWait(this);
+}
+
 void Scope::add(internal::SpawnRecord* rec) {
   rec->next_ = head_;
   if (head_ != nullptr) head_->prev_ = rec;

@@ -21,7 +21,9 @@
 // cancelling the spawner does not cancel it, except through the scope
 // (cancel(), or a cancelled join()) or a cancelled await of its handle.
 //
-// join() returns once no task of the scope is running. Cancelling the task
+// join() returns once no task of the scope is running at that moment: a task
+// spawned into the scope while join() waits (also by a JoinHandle's waiter
+// that the scope's last task resumed) is waited for too. Cancelling the task
 // that waits in join() cancels every task of the scope, and join() still
 // waits for them to finish. cancel() cancels every running task and every
 // task spawned later.
@@ -94,7 +96,7 @@ class JoinHandle {
     }
     T await_resume() {
       if (fiber_ != nullptr) fiber_->clear_hook();
-      if (j_->rec_ == nullptr) return internal::EmptyHandleValue<T>("co_await on an empty JoinHandle");
+      if (j_->rec_ == nullptr) return internal::EmptyHandleValue<T>("awaiting an empty JoinHandle");
       if constexpr (!std::is_void_v<T>) return std::move(j_->h_.promise().result());
     }
     void request_cancel() noexcept override { j_->rec_->fiber().cancel(); }
@@ -138,9 +140,24 @@ class Scope {
   template <class T>
   JoinHandle<T> spawn(Task<T> task);
 
-  class JoinAwaiter : public internal::CancelHook {
+  // Waits until no task of the scope is running (see above). One joiner at a
+  // time.
+  [[nodiscard]] Task<> join();
+
+  // Cancels every running task of the scope, and every task spawned later.
+  void cancel();
+  bool cancelled() const { return cancelled_; }
+  // Tasks of the scope that have not finished.
+  size_t live() const { return live_; }
+  EventLoop& loop() const { return *loop_; }
+
+ private:
+  friend class internal::SpawnRecord;
+  friend class EventLoop;
+  // One wait of join(): until the scope's last task finishes.
+  class JoinWait : public internal::CancelHook {
    public:
-    explicit JoinAwaiter(Scope* s) : s_(s) {}
+    explicit JoinWait(Scope* s) : s_(s) {}
     bool await_ready() const noexcept {
       internal::BumpAwaitEpoch();
       return s_->live_ == 0;
@@ -162,19 +179,6 @@ class Scope {
     Scope* s_;
     internal::Fiber* fiber_ = nullptr;
   };
-  // Waits until no task of the scope is running. One joiner at a time.
-  [[nodiscard]] JoinAwaiter join() { return JoinAwaiter(this); }
-
-  // Cancels every running task of the scope, and every task spawned later.
-  void cancel();
-  bool cancelled() const { return cancelled_; }
-  // Tasks of the scope that have not finished.
-  size_t live() const { return live_; }
-  EventLoop& loop() const { return *loop_; }
-
- private:
-  friend class internal::SpawnRecord;
-  friend class EventLoop;
   void add(internal::SpawnRecord* rec);
   // Unlinks a finished task; returns the joiner to wake, if this was the last.
   std::coroutine_handle<> remove(internal::SpawnRecord* rec);

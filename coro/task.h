@@ -110,7 +110,7 @@ class [[nodiscard]] Task {
       return internal::RunInline(h_, parent);
     }
     T await_resume() {
-      if (!h_) return internal::EmptyHandleValue<T>("co_await on an empty Task");
+      if (!h_) return internal::EmptyHandleValue<T>("awaiting an empty Task");
       if constexpr (!std::is_void_v<T>) return std::move(h_.promise().result());
     }
 

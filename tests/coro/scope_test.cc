@@ -242,6 +242,40 @@ Task<int> StopAndReturn() {
 
 Task<absl::Status> SleepBriefly() { co_return co_await sleep(absl::Milliseconds(5)); }
 
+// ---- join() returns only when the scope is empty at that moment ----
+
+Task<int> ShortWorker() {
+  co_await yield();
+  co_return 1;
+}
+
+// Resumed by the worker's finish (the JoinHandle's waiter), it restarts the
+// worker in the same scope before the joiner runs.
+Task<> Supervisor(Scope* workers, JoinHandle<int> first) {
+  int v = co_await first;
+  (void)v;
+  workers->spawn(ShortWorker());
+}
+
+Task<size_t> JoinWhileASupervisorRestarts() {
+  Scope workers;
+  Scope supervisors;
+  JoinHandle<int> w = workers.spawn(ShortWorker());
+  supervisors.spawn(Supervisor(&workers, std::move(w)));
+  co_await workers.join();
+  const size_t live_after_join = workers.live();
+  co_await supervisors.join();
+  co_await workers.join();
+  co_return live_after_join;
+}
+
+TEST(Scope, JoinReturnsOnlyWhenTheScopeIsEmpty) {
+  auto loop = NewLoop();
+  absl::StatusOr<size_t> live = RunBounded(*loop, JoinWhileASupervisorRestarts());
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(*live, 0u);
+}
+
 TEST(EventLoop, AStopAppliesToTheRunItWasMadeIn) {
   for (int pollers : {0, 1}) {
     auto loop = NewLoop(pollers);

@@ -217,7 +217,7 @@ TEST(TaskDeathTest, AwaitingAnEmptyTaskWithNoStatusAborts) {
         auto loop = NewLoop();
         (void)loop->run(AwaitEmptyTaskOfInt());
       },
-      "co_await on an empty Task");
+      "awaiting an empty Task");
 }
 
 }  // namespace
