@@ -197,9 +197,7 @@ class EventLoop {
   // Submits the StopRead unless it is pending.
   void arm_stop_read();
   // True when a stop() applies to the current run.
-  bool stop_applies() const {
-    return stop_target_.load(std::memory_order_acquire) >= run_serial_;
-  }
+  bool stop_applies() const { return stop_target_.load(std::memory_order_acquire) >= run_serial_; }
   // Runs the loop with `root` started; returns when it and every spawned task
   // have finished, or the error that ended the loop.
   absl::Status run_root(RootBase& root, std::coroutine_handle<> start);

@@ -108,8 +108,8 @@ int Socket::release() {
   if (fd_ < 0) return -1;
   const int fd = std::exchange(fd_, -1);
   Watcher* w = watcher();
-  if (w == nullptr) return registered_ ? -1 : fd;  // the loop, gone, closed it
-  absl::Status s = w->release(fd);                   // NotFound: never registered
+  if (w == nullptr) return registered_ ? -1 : fd;               // the loop, gone, closed it
+  absl::Status s = w->release(fd);                              // NotFound: never registered
   if (absl::IsFailedPrecondition(s) && registered_) return -1;  // closed with the Watcher
   return fd;
 }

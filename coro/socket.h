@@ -272,25 +272,17 @@ class Socket {
     absl::Time deadline_;
   };
 
-  ReadOp<internal::NoDeadline> read(absl::Span<char> buf) const {
-    return {this, buf, {}};
-  }
+  ReadOp<internal::NoDeadline> read(absl::Span<char> buf) const { return {this, buf, {}}; }
   ReadOp<absl::Time> read(absl::Span<char> buf, absl::Time deadline) const {
     return {this, buf, deadline};
   }
-  SwapReadOp<internal::NoDeadline> read() const {
-    return {this, {}};
-  }
-  SwapReadOp<absl::Time> read(absl::Time deadline) const {
-    return {this, deadline};
-  }
+  SwapReadOp<internal::NoDeadline> read() const { return {this, {}}; }
+  SwapReadOp<absl::Time> read(absl::Time deadline) const { return {this, deadline}; }
   ReadFullOp read_full(absl::Span<char> buf, absl::Time deadline = absl::InfiniteFuture()) const {
     return {this, buf, deadline};
   }
   // `buf` may be swap bytes just read (an echo): see bytes.h.
-  WriteOp<internal::NoDeadline> write(absl::Span<const char> buf) const {
-    return {this, buf, {}};
-  }
+  WriteOp<internal::NoDeadline> write(absl::Span<const char> buf) const { return {this, buf, {}}; }
   WriteOp<absl::Time> write(absl::Span<const char> buf, absl::Time deadline) const {
     return {this, buf, deadline};
   }

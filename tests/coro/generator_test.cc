@@ -154,8 +154,8 @@ TEST(Lines, ALineLongerThanTheLimitEndsTheGenerator) {
 // it came whole with its newline, or in pieces.
 TEST(Lines, TheLimitHoldsHoweverTheBytesAreSplit) {
   const size_t kMax = 100;
-  const std::string stream = "ok\n" + std::string(kMax, 'a') + "\n" + std::string(kMax + 1, 'x') +
-                             "\nnever\n";
+  const std::string stream =
+      "ok\n" + std::string(kMax, 'a') + "\n" + std::string(kMax + 1, 'x') + "\nnever\n";
   for (size_t split : {size_t{0}, size_t{2}, size_t{50}, size_t{104}, size_t{150}, stream.size()}) {
     auto loop = NewLoop(1);
     FdPair p = UnixPair();
@@ -254,7 +254,8 @@ TEST(Generator, AnEmptyGeneratorSaysFailedPrecondition) {
   EXPECT_TRUE(absl::IsFailedPrecondition(empty.status())) << empty.status();
   AsyncGenerator<int> g = SlowCount(1);
   AsyncGenerator<int> moved = std::move(g);
-  EXPECT_TRUE(absl::IsFailedPrecondition(g.status())) << g.status();  // NOLINT(bugprone-use-after-move)
+  EXPECT_TRUE(absl::IsFailedPrecondition(g.status()))
+      << g.status();  // NOLINT(bugprone-use-after-move)
 }
 
 }  // namespace

@@ -211,7 +211,7 @@ TEST(Shutdown, DestroyingALoopWithATaskAFailureLeftSuspended) {
     EXPECT_EQ(loop->live_tasks(), 1u);
     absl::Status again = loop->run(Sleeper());
     EXPECT_TRUE(absl::IsFailedPrecondition(again)) << again;
-  }  // the broken promise queues its waiter on the loop, which never runs it
+  }              // the broken promise queues its waiter on the loop, which never runs it
   loop.reset();  // the root scope still has a live task: it stays leaked
 }
 }  // namespace
