@@ -35,7 +35,10 @@
 //
 // Threads: a Scope and its handles are used on its loop's thread only. A
 // Scope must not outlive its loop; a JoinHandle must not be moved while a
-// task awaits it.
+// task awaits it. cancel() may be called outside the loop's run() (before
+// it, after it, from a task of another loop): no task of the scope is then
+// waiting for I/O (run() returns only once every task has finished), so the
+// cancel reaches each task as its sticky flag when it runs.
 #ifndef GAIO_CORO_SCOPE_H_
 #define GAIO_CORO_SCOPE_H_
 

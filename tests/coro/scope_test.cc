@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -15,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
+#include "coro/socket.h"
 #include "coro/coro.h"
 #include "gtest/gtest.h"
 #include "tests/coro/coro_test_util.h"
@@ -372,6 +374,61 @@ TEST(EventLoop, TasksSpawnedBeforeRunStartInRun) {
   ASSERT_TRUE(RunBounded(*loop, Plus(0, 0)).ok());
   EXPECT_TRUE(flag);
   EXPECT_TRUE(h.done());
+}
+
+// ---- cancel() outside the loop's run() ----
+// A task waits for a Watcher request only while its loop's run() is in
+// progress (run() returns once every task finished; a failed run closed the
+// Watcher, which completes every request), and Scopes and JoinHandles are
+// used on the loop's thread: so a cancel() made outside that run (before
+// it, after it, or inside another loop's run) never finds a request to
+// cancel; it reaches the task as its sticky flag, and its first I/O returns
+// Cancelled without submitting anything.
+
+Task<absl::Status> ReadOnce(int fd) {
+  Socket s(*EventLoop::current(), fd);
+  char buf[8];
+  absl::StatusOr<size_t> n = co_await s.read(absl::MakeSpan(buf));
+  (void)s.release();
+  co_return n.status();
+}
+
+Task<absl::Status> AwaitHandle(JoinHandle<absl::Status>* h) {
+  absl::Status s = co_await *h;
+  co_return s;
+}
+
+Task<absl::Status> CancelAScopeOfAnotherLoop(Scope* other) {
+  other->cancel();  // inside this loop's run, on a Scope of a loop not running
+  co_return absl::OkStatus();
+}
+
+TEST(Scope, CancelOutsideTheLoopsRunReachesTheTaskWhenItRuns) {
+  auto loop = NewLoop();
+  auto other = NewLoop();
+  testing::FdPair a = testing::UnixPair();
+  testing::FdPair b = testing::UnixPair();
+  ASSERT_TRUE(testing::WriteAll(a.peer, "a").ok());
+  ASSERT_TRUE(testing::WriteAll(b.peer, "b").ok());
+  Scope outside(*loop);
+  JoinHandle<absl::Status> h1 = outside.spawn(ReadOnce(a.watched));
+  h1.cancel();  // before the run: no request yet
+  Scope scope_b(*loop);
+  JoinHandle<absl::Status> h2 = scope_b.spawn(ReadOnce(b.watched));
+  ASSERT_TRUE(RunBounded(*other, CancelAScopeOfAnotherLoop(&scope_b)).ok());
+  absl::Status r1 = RunBounded(*loop, AwaitHandle(&h1));
+  EXPECT_TRUE(absl::IsCancelled(r1)) << r1;
+  EXPECT_TRUE(h2.done());
+  absl::Status r2 = RunBounded(*loop, AwaitHandle(&h2));
+  EXPECT_TRUE(absl::IsCancelled(r2)) << r2;
+  // Nothing was submitted: the bytes are still there.
+  EXPECT_EQ(testing::Readable(a.watched), 1);
+  EXPECT_EQ(testing::Readable(b.watched), 1);
+  // After the run: the tasks have finished; cancel() changes nothing.
+  h1.cancel();
+  outside.cancel();
+  EXPECT_EQ(loop->live_tasks(), 0u);
+  for (int fd : {a.watched, a.peer, b.watched, b.peer}) close(fd);
 }
 
 TEST(EventLoop, TasksSpawnedButNeverRunAreFreedWithTheLoop) {
