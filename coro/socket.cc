@@ -7,13 +7,18 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 
 namespace gaio::coro {
 
 namespace {
+
+constexpr absl::string_view kBytesWrittenUrl = "gaio.coro/bytes_written";
 
 // Closes an fd that `watcher` may own. NotFound from free(): never
 // registered, ours to close. FailedPrecondition, or no Watcher any more (the
@@ -33,6 +38,23 @@ absl::Status CloseFd(Watcher* watcher, int fd, bool maybe_registered) {
 }
 
 }  // namespace
+
+size_t BytesWritten(const absl::Status& status) {
+  if (status.ok()) return 0;
+  absl::optional<absl::Cord> payload = status.GetPayload(kBytesWrittenUrl);
+  size_t n = 0;
+  if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &n)) return 0;
+  return n;
+}
+
+namespace internal {
+absl::Status WriteStatus(const OpResult& r) {
+  if (r.status.ok() || r.size == 0) return r.status;
+  absl::Status s = r.status;
+  s.SetPayload(kBytesWrittenUrl, absl::Cord(absl::StrCat(r.size)));
+  return s;
+}
+}  // namespace internal
 
 int SocketAddress::port() const {
   if (family() == AF_INET) return ntohs(addr.v4.sin_port);

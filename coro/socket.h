@@ -35,8 +35,11 @@
 // OK; end of file as an OutOfRange status (gaio::IsEof); DeadlineExceeded
 // when a deadline given here passes; Cancelled; the errno status of a failed
 // syscall (gaio::ErrnoOf). Submission errors (InvalidArgument for an empty
-// Socket, FailedPrecondition once the loop's Watcher is closed) come back
-// the same way.
+// Socket or an empty read buffer, FailedPrecondition once the loop's Watcher
+// is closed) come back the same way. A write (write, writev, with or without
+// a deadline) that fails part way says how far it got: BytesWritten(status)
+// is the number of bytes that went out before the error (those bytes are
+// gone to the peer); an OK write wrote everything.
 //
 // Addresses are numeric, "IPv4:port" or "[IPv6]:port" (no DNS):
 // "127.0.0.1:8080", "[::1]:0". Malformed ones give InvalidArgument.
@@ -83,7 +86,16 @@ struct SocketAddress {
 // Parses "a.b.c.d:port" or "[v6]:port"; InvalidArgument otherwise.
 absl::StatusOr<SocketAddress> ParseAddress(absl::string_view address);
 
+// The bytes a write had written when it ended with the non-OK `status` (a
+// payload of the status, kept when it is copied); 0 for an OK status, for an
+// error that came before any byte went out, and for any status that is not a
+// write's result.
+size_t BytesWritten(const absl::Status& status);
+
 namespace internal {
+// A write's result: the completion's status, carrying OpResult::size when it
+// is an error after some bytes went out.
+absl::Status WriteStatus(const OpResult& r);
 struct NoDeadline {};
 template <class D>
 inline constexpr bool kTimed = std::is_same_v<D, absl::Time>;
@@ -217,7 +229,7 @@ class Socket {
         return s_->Submitted(w->write(ctx, s_->fd_, buf_));
       });
     }
-    absl::Status await_resume() const { return Completion().status; }
+    absl::Status await_resume() const { return internal::WriteStatus(Completion()); }
 
    private:
     const Socket* s_;
@@ -245,7 +257,7 @@ class Socket {
         return w->write(ctx, fd_, bytes_->span_unchecked());
       });
     }
-    absl::Status await_resume() const { return Completion().status; }
+    absl::Status await_resume() const { return internal::WriteStatus(Completion()); }
 
    private:
     int fd_;
@@ -264,7 +276,7 @@ class Socket {
         return s_->Submitted(w->writev_timeout(ctx, s_->fd_, bufs_, deadline_));
       });
     }
-    absl::Status await_resume() const { return Completion().status; }
+    absl::Status await_resume() const { return internal::WriteStatus(Completion()); }
 
    private:
     const Socket* s_;

@@ -405,5 +405,76 @@ TEST(Socket, ReadIntoAnEmptyBufferIsInvalidArgumentAndConsumesNothing) {
   close(p.peer);
 }
 
+// ---- Writes say how far they got ----
+
+// Reads fd until EOF; the number of bytes.
+size_t DrainToEof(int fd) {
+  timeval tv{20, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  static char buf[1 << 16];
+  size_t total = 0;
+  for (;;) {
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return total;
+    total += static_cast<size_t>(n);
+  }
+}
+
+constexpr size_t kBig = 8 << 20;  // far more than a socket buffer holds
+
+Task<absl::Status> TimedWrites(int fd, bool vectored) {
+  Socket s(*EventLoop::current(), fd);
+  std::string big(kBig, 'w');
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(50);
+  if (vectored) {
+    const absl::Span<const char> parts[] = {absl::string_view(big).substr(0, kBig / 2),
+                                            absl::string_view(big).substr(kBig / 2)};
+    absl::Status st = co_await s.writev(parts, deadline);
+    co_return st;
+  }
+  absl::Status st = co_await s.write(big, deadline);
+  co_return st;
+}  // the Socket closes: the peer reads what went out, then EOF
+
+Task<absl::Status> WriteBig(int fd) {
+  Socket s(*EventLoop::current(), fd);
+  std::string big(kBig, 'c');
+  absl::Status st = co_await s.write(big);
+  co_return st;
+}
+
+Task<absl::Status> CancelABigWrite(int fd) {
+  Scope scope;
+  JoinHandle<absl::Status> h = scope.spawn(WriteBig(fd));
+  absl::Status slept = co_await sleep(absl::Milliseconds(20));
+  (void)slept;
+  h.cancel();
+  absl::Status st = co_await h;
+  co_await scope.join();
+  co_return st;
+}
+
+TEST(Socket, AFailedWriteSaysHowManyBytesWentOut) {
+  for (int kind = 0; kind < 3; ++kind) {
+    auto loop = NewLoop();
+    FdPair p = UnixPair();
+    absl::Status st;
+    if (kind < 2) {
+      st = RunBounded(*loop, TimedWrites(p.watched, kind == 1));
+      EXPECT_TRUE(absl::IsDeadlineExceeded(st)) << st << " kind " << kind;
+    } else {
+      st = RunBounded(*loop, CancelABigWrite(p.watched));
+      EXPECT_TRUE(absl::IsCancelled(st)) << st;
+    }
+    const size_t drained = DrainToEof(p.peer);
+    EXPECT_GT(BytesWritten(st), 0u) << "kind " << kind;
+    EXPECT_LT(BytesWritten(st), kBig);
+    EXPECT_EQ(BytesWritten(st), drained) << "kind " << kind;
+    close(p.peer);
+  }
+  EXPECT_EQ(BytesWritten(absl::OkStatus()), 0u);
+  EXPECT_EQ(BytesWritten(absl::CancelledError("not a write")), 0u);
+}
+
 }  // namespace
 }  // namespace gaio::coro
