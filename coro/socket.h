@@ -385,6 +385,12 @@ class Listener {
   // One connection: a Socket of the same loop, or the error (the Watcher's
   // accept(): ResourceExhausted at the fd limit, the connection staying in
   // the backlog; Cancelled). Several tasks may accept at once.
+  //
+  // At the fd limit the listening fd stays readable, so an acceptor that
+  // retries at once spins: back off before the next accept (co_await
+  // sleep(...) on ResourceExhausted, as examples/coro_echo_server does). The
+  // retry tries the syscall at once, so the waiting connection is taken as
+  // soon as fds are free again.
   class AcceptOp : public internal::IoAwaiter {
    public:
     explicit AcceptOp(const Listener* l) : l_(l) {}

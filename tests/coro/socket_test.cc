@@ -4,6 +4,7 @@
 #include "coro/socket.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -474,6 +475,53 @@ TEST(Socket, AFailedWriteSaysHowManyBytesWentOut) {
   }
   EXPECT_EQ(BytesWritten(absl::OkStatus()), 0u);
   EXPECT_EQ(BytesWritten(absl::CancelledError("not a write")), 0u);
+}
+
+// ---- Accept at the fd limit: back off without spinning ----
+
+struct FdFill {
+  std::vector<int> fds;
+  void Release() {
+    for (int fd : fds) close(fd);
+    fds.clear();
+  }
+};
+
+// Accepts with the backoff Listener::accept() documents (sleep on
+// ResourceExhausted); the fd limit is lifted after a few refusals.
+Task<absl::Status> AcceptWithBackoff(const Listener* l, FdFill* fill, int* refusals) {
+  for (;;) {
+    absl::StatusOr<Socket> s = co_await l->accept();
+    if (s.ok()) co_return absl::OkStatus();
+    if (!absl::IsResourceExhausted(s.status())) co_return s.status();
+    if (++*refusals == 3) fill->Release();  // fds free again
+    absl::Status slept = co_await sleep(absl::Milliseconds(20));
+    if (!slept.ok()) co_return slept;
+  }
+}
+
+TEST(Listener, AcceptAtTheFdLimitIsResourceExhaustedAndRecovers) {
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  auto loop = NewLoop();
+  absl::StatusOr<Listener> l = listen(*loop, "127.0.0.1:0");
+  ASSERT_TRUE(l.ok()) << l.status();
+  const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  ASSERT_EQ(connect(client, l->local_address().get(), l->local_address().len), 0);
+  // Lower the limit a little above what is open, then take every fd left.
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(CountOpenFds() + 16);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  FdFill fill;
+  for (int fd; (fd = dup(client)) >= 0;) fill.fds.push_back(fd);
+  int refusals = 0;
+  absl::Status s = RunBounded(*loop, AcceptWithBackoff(&*l, &fill, &refusals));
+  fill.Release();
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(refusals, 3);  // one refusal per try: the backoff paces them
+  close(client);
 }
 
 }  // namespace
