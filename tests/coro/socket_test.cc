@@ -319,7 +319,7 @@ Task<absl::Status> ReadSome(const Socket* s) {
 
 bool FdIsOpen(int fd) { return fcntl(fd, F_GETFD) != -1; }
 
-TEST(Socket, SocketsAndListenersMayOutliveTheirLoop) {
+void OutliveTheLoop(int pollers) {
   const int fds = CountOpenFds();
   FdPair used = UnixPair();
   FdPair unused = UnixPair();
@@ -327,7 +327,7 @@ TEST(Socket, SocketsAndListenersMayOutliveTheirLoop) {
   std::optional<Socket> unregistered;
   std::optional<Listener> listener;
   {
-    auto loop = NewLoop();
+    auto loop = NewLoop(pollers);
     registered.emplace(*loop, used.watched);
     unregistered.emplace(*loop, unused.watched);
     absl::StatusOr<Listener> l = listen(*loop, "127.0.0.1:0");
@@ -351,7 +351,12 @@ TEST(Socket, SocketsAndListenersMayOutliveTheirLoop) {
   listener.reset();
   close(used.peer);
   close(unused.peer);
-  EXPECT_EQ(CountOpenFds(), fds);
+  EXPECT_EQ(CountOpenFds(), fds) << "pollers=" << pollers;
+}
+
+TEST(Socket, SocketsAndListenersMayOutliveTheirLoop) {
+  OutliveTheLoop(0);
+  OutliveTheLoop(1);
 }
 
 TEST(Socket, ReleaseAfterTheLoopIsGone) {
