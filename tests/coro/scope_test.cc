@@ -16,8 +16,8 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
-#include "coro/socket.h"
 #include "coro/coro.h"
+#include "coro/socket.h"
 #include "gtest/gtest.h"
 #include "tests/coro/coro_test_util.h"
 
