@@ -258,7 +258,8 @@ Task<absl::Status> AwaitEmptyFutures() {
   if (!absl::IsFailedPrecondition(a.status())) co_return a.status();
   Future<int> moved = std::move(first);
   Future<int> empty;
-  absl::StatusOr<int> b = co_await std::move(first);  // moved-from
+  // NOLINTNEXTLINE(bugprone-use-after-move): a moved-from Future is empty
+  absl::StatusOr<int> b = co_await std::move(first);
   if (!absl::IsFailedPrecondition(b.status())) co_return b.status();
   Future<void> none;
   absl::Status c = co_await none;

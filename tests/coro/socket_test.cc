@@ -516,7 +516,7 @@ TEST(Listener, AcceptAtTheFdLimitIsResourceExhaustedAndRecovers) {
   ASSERT_EQ(connect(client, l->local_address().get(), l->local_address().len), 0);
   // Lower the limit a little above what is open, then take every fd left.
   rlimit low = old;
-  low.rlim_cur = static_cast<rlim_t>(CountOpenFds() + 16);
+  low.rlim_cur = static_cast<rlim_t>(CountOpenFds()) + 16;
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
   FdFill fill;
   for (int fd; (fd = dup(client)) >= 0;) fill.fds.push_back(fd);
