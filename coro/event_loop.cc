@@ -1,5 +1,10 @@
 #include "coro/event_loop.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
 #include <utility>
 
 #include "coro/scope.h"
@@ -8,8 +13,19 @@ namespace gaio::coro {
 
 namespace {
 thread_local EventLoop* tls_current = nullptr;
+// The frame address of run_root() of the loop running on this thread.
+thread_local uintptr_t tls_stack_base = 0;
 constexpr size_t kInitialReady = 256;
 }  // namespace
+
+namespace internal {
+bool PastResumeDepth() noexcept {
+  if (tls_stack_base == 0) return false;
+  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  // Stacks grow down on every platform the project builds for.
+  return here < tls_stack_base && tls_stack_base - here > kMaxResumeStack;
+}
+}  // namespace internal
 
 WatcherOptions EventLoop::DefaultOptions() {
   WatcherOptions options;
@@ -20,10 +36,22 @@ WatcherOptions EventLoop::DefaultOptions() {
 absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(const WatcherOptions& options) {
   absl::StatusOr<Watcher> watcher = Watcher::Create(options);
   if (!watcher.ok()) return watcher.status();
-  return std::unique_ptr<EventLoop>(new EventLoop(*std::move(watcher)));
+  // The self-pipe of stop(): write(2) is what a signal handler may call.
+  int fds[2];
+  if (::pipe(fds) != 0) return absl::ErrnoToStatus(errno, "pipe");
+  for (int fd : fds) {
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  return std::unique_ptr<EventLoop>(new EventLoop(*std::move(watcher), fds[0], fds[1]));
 }
 
-EventLoop::EventLoop(Watcher watcher) : watcher_(std::move(watcher)), ready_(kInitialReady) {
+EventLoop::EventLoop(Watcher watcher, int stop_read_fd, int stop_write_fd)
+    : watcher_(std::move(watcher)),
+      anchor_(new internal::LoopAnchor(this)),
+      ready_(kInitialReady),
+      stop_read_fd_(stop_read_fd),
+      stop_write_fd_(stop_write_fd) {
   root_scope_ = std::make_unique<Scope>(*this);
   remote_taken_.reserve(64);
   internal::MutexLock lock(&remote_mu_);
@@ -39,6 +67,12 @@ EventLoop::~EventLoop() {
   pending_.clear();
   root_scope_.reset();
   watcher_.close().IgnoreError();
+  // The read end went with the Watcher if it ever had it.
+  if (!stop_read_registered_) ::close(stop_read_fd_);
+  ::close(stop_write_fd_);
+  // Sockets and Listeners that outlive the loop see it gone from here on.
+  anchor_->detach();
+  internal::LoopAnchor::Unref(anchor_);
 }
 
 EventLoop* EventLoop::current() { return tls_current; }
@@ -80,13 +114,35 @@ void EventLoop::take_remote() {
 
 void EventLoop::RemoteWake::complete(const OpResult&) noexcept { loop_->take_remote(); }
 
-void EventLoop::StopPost::complete(const OpResult&) noexcept {
-  if (loop_->stop_requested_.exchange(false) && loop_->running_) loop_->cancel_all();
+void EventLoop::StopRead::complete(const OpResult& r) noexcept {
+  EventLoop* loop = loop_;
+  loop->stop_read_pending_ = false;
+  if (!r.status.ok()) return;  // the Watcher closed (Cancelled) or failed
+  // Bytes written during an earlier run are dropped: only the target counts.
+  if (loop->running_ && loop->stop_applies()) loop->cancel_all();
+  if (loop->running_) loop->arm_stop_read();
+}
+
+void EventLoop::arm_stop_read() {
+  if (stop_read_pending_) return;
+  stop_read_pending_ =
+      watcher_.read(stop_read_.ctx(), stop_read_fd_, absl::MakeSpan(stop_buf_)).ok();
+  if (stop_read_pending_) stop_read_registered_ = true;
 }
 
 void EventLoop::stop() {
-  stop_requested_.store(true);
-  watcher_.post(stop_post_.ctx()).IgnoreError();
+  // Async-signal-safe: lock-free atomics and write(2) only.
+  const int saved_errno = errno;
+  const uint64_t word = run_word_.load(std::memory_order_acquire);
+  const uint64_t target = (word >> 1) + ((word & 1) != 0 ? 0 : 1);  // this run, or the next
+  uint64_t current = stop_target_.load(std::memory_order_relaxed);
+  while (current < target &&
+         !stop_target_.compare_exchange_weak(current, target, std::memory_order_acq_rel)) {
+  }
+  const char byte = 1;
+  // A full pipe (EAGAIN) already holds a wake-up.
+  [[maybe_unused]] const ssize_t n = ::write(stop_write_fd_, &byte, 1);
+  errno = saved_errno;
 }
 
 void EventLoop::start_spawned(std::coroutine_handle<> task, internal::SpawnRecord* rec) {
@@ -144,13 +200,17 @@ absl::Status EventLoop::run_root(RootBase& root, std::coroutine_handle<> start) 
     return absl::FailedPreconditionError("run: another loop is running on this thread");
   }
   tls_current = this;
+  tls_stack_base = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   running_ = true;
+  ++run_serial_;
+  run_word_.store((run_serial_ << 1) | 1, std::memory_order_release);
   root_ = &root;
   root.started = true;
   schedule(start);
   for (auto& [task, rec] : pending_) schedule(task);
   pending_.clear();
-  if (stop_requested_.exchange(false)) cancel_all();
+  arm_stop_read();
+  if (stop_applies()) cancel_all();  // a stop() made before this run
 
   absl::Status status;
   for (;;) {
@@ -168,7 +228,9 @@ absl::Status EventLoop::run_root(RootBase& root, std::coroutine_handle<> start) 
   }
   root_ = nullptr;
   running_ = false;
+  run_word_.store(run_serial_ << 1, std::memory_order_release);
   tls_current = nullptr;
+  tls_stack_base = 0;
   return status;
 }
 

@@ -14,11 +14,14 @@
 // starves the I/O. Steady state allocates nothing.
 //
 // Threads. A loop is used by the thread that calls run(); only stop() and the
-// Promise<T> setters (future.h) may be called from other threads. One loop
+// Promise<T> setters (future.h) may be called from other threads, and stop()
+// also from a signal handler. One loop
 // per thread may run at a time; EventLoop::current() is the one running on
 // the calling thread.
 //
-// Shutdown. stop() (any thread) cancels every task of the running loop: what
+// Shutdown. stop() (any thread, or a signal handler) cancels every task of
+// the run in progress when it is called (or, between runs, of the next run):
+// what
 // each one is suspended on ends with Cancelled (I/O and timers through
 // Watcher::cancel), and every later I/O, sleep or future await in a
 // cancelled task returns Cancelled at once. Tasks are expected to return when
@@ -28,13 +31,18 @@
 // the task given to run() finished anyway; the loop is unusable afterwards.
 //
 // Destruction. Destroy the loop after run() returned, on any thread; it
-// closes the Watcher (and so every fd it owns).
+// closes the Watcher (and so every fd it owns). Sockets and Listeners of the
+// loop may outlive it (socket.h): they then touch no loop. Tasks left
+// suspended by a failed run() (see Shutdown) are leaked, not destroyed (also
+// those of the root scope); a Promise they wait for must be set or
+// destroyed before the loop is, not after (it would wake a dead loop).
 #ifndef GAIO_CORO_EVENT_LOOP_H_
 #define GAIO_CORO_EVENT_LOOP_H_
 
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -52,6 +60,43 @@
 namespace gaio::coro {
 
 class Scope;
+class EventLoop;
+
+namespace internal {
+// What the Sockets and Listeners of a loop hold instead of the loop itself:
+// a reference-counted cell that lives until the loop and every one of them
+// are gone, and says whether the loop still exists (nullptr once it is
+// destroyed). So a Socket may outlive its loop without touching it.
+class LoopAnchor {
+ public:
+  explicit LoopAnchor(EventLoop* loop) : loop_(loop) {}
+  LoopAnchor(const LoopAnchor&) = delete;
+  LoopAnchor& operator=(const LoopAnchor&) = delete;
+  static LoopAnchor* Ref(LoopAnchor* a) {
+    if (a != nullptr) a->refs_.fetch_add(1, std::memory_order_relaxed);
+    return a;
+  }
+  static void Unref(LoopAnchor* a) {
+    if (a != nullptr && a->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete a;
+  }
+  EventLoop* loop() const { return loop_.load(std::memory_order_acquire); }
+  void detach() { loop_.store(nullptr, std::memory_order_release); }
+
+ private:
+  std::atomic<EventLoop*> loop_;
+  std::atomic<uint32_t> refs_{1};  // the loop's own and one per Socket/Listener
+};
+
+// Resumption depth. Where the compiler does not make symmetric transfer a
+// tail call (gcc 12 at -O0..-O2, sanitizers), every coroutine that resumes
+// another from its final suspension (a spawned task resuming its
+// JoinHandle's waiter, which finishes and resumes the next, ...) adds stack
+// frames. True once the calling thread's stack is more than
+// kMaxResumeStack bytes deeper than where the running loop's run() began:
+// a resumption is then queued on the loop instead (SpawnRecord::on_finish).
+inline constexpr size_t kMaxResumeStack = 64 * 1024;
+bool PastResumeDepth() noexcept;
+}  // namespace internal
 
 class EventLoop {
  public:
@@ -59,7 +104,7 @@ class EventLoop {
   static WatcherOptions DefaultOptions();
 
   // Creates the Watcher (any options) and the loop. Returns the Watcher's
-  // error if it cannot be created.
+  // error if it cannot be created, or pipe()'s for the loop's self-pipe.
   static absl::StatusOr<std::unique_ptr<EventLoop>> Create(
       const WatcherOptions& options = DefaultOptions());
 
@@ -74,8 +119,13 @@ class EventLoop {
   template <class T>
   Result<T> run(Task<T> task);
 
-  // Any thread: cancels every task of the running loop (see Shutdown). A
-  // stop() while the loop is not running applies to the next run().
+  // Cancels every task of the run in progress (see Shutdown). A stop() while
+  // the loop is not running applies to the next run(). A stop() made during a
+  // run applies to that run only: if the run ends before the loop sees it,
+  // it is dropped, not carried over to the next run(). Any thread, and
+  // async-signal-safe (lock-free atomics and one write(2) to the loop's
+  // self-pipe; errno is preserved), so a signal handler may call it; the
+  // loop must not be destroyed meanwhile.
   void stop();
 
   // The loop running on the calling thread (inside run()), else nullptr.
@@ -84,6 +134,8 @@ class EventLoop {
   Watcher& watcher() { return watcher_; }
   // The scope of spawn() (scope.h): tasks spawned outside any Scope.
   Scope& root_scope() { return *root_scope_; }
+  // The same, or nullptr while the loop is being destroyed.
+  Scope* root_scope_if_any() { return root_scope_.get(); }
   // Spawned tasks not yet finished, over all scopes of this loop.
   size_t live_tasks() const { return live_tasks_; }
 
@@ -98,6 +150,8 @@ class EventLoop {
   void start_spawned(std::coroutine_handle<> task, internal::SpawnRecord* rec);
   void register_scope(Scope* scope);
   void unregister_scope(Scope* scope);
+  // For Socket and Listener (socket.h): see LoopAnchor.
+  internal::LoopAnchor* anchor() { return anchor_; }
 
  private:
   class RootBase : public internal::FinishHook {
@@ -127,9 +181,11 @@ class EventLoop {
    private:
     EventLoop* loop_;
   };
-  class StopPost : public internal::Operation {
+  // The read of the self-pipe that stop() writes to: pending while the loop
+  // runs (and possibly between runs).
+  class StopRead : public internal::Operation {
    public:
-    explicit StopPost(EventLoop* loop) : loop_(loop) {}
+    explicit StopRead(EventLoop* loop) : loop_(loop) {}
     void complete(const OpResult& r) noexcept override;
     void request_cancel() noexcept override {}
 
@@ -137,7 +193,11 @@ class EventLoop {
     EventLoop* loop_;
   };
 
-  explicit EventLoop(Watcher watcher);
+  EventLoop(Watcher watcher, int stop_read_fd, int stop_write_fd);
+  // Submits the StopRead unless it is pending.
+  void arm_stop_read();
+  // True when a stop() applies to the current run.
+  bool stop_applies() const { return stop_target_.load(std::memory_order_acquire) >= run_serial_; }
   // Runs the loop with `root` started; returns when it and every spawned task
   // have finished, or the error that ended the loop.
   absl::Status run_root(RootBase& root, std::coroutine_handle<> start);
@@ -150,6 +210,7 @@ class EventLoop {
   bool finished(const RootBase& root) const { return root.done && live_tasks_ == 0; }
 
   Watcher watcher_;
+  internal::LoopAnchor* anchor_;
   std::unique_ptr<Scope> root_scope_;
   // Ready queue: a ring buffer of handles (capacity a power of two).
   std::vector<std::coroutine_handle<>> ready_;
@@ -163,8 +224,19 @@ class EventLoop {
   bool running_ = false;
   bool failed_ = false;
   RemoteWake remote_wake_{this};
-  StopPost stop_post_{this};
-  std::atomic<bool> stop_requested_{false};
+  // stop(): the serial number of the run it applies to (runs count from 1),
+  // and the self-pipe it wakes the loop through. run_word_ is the serial of
+  // the current or last run, times two, plus one while it runs.
+  StopRead stop_read_{this};
+  int stop_read_fd_;   // owned by the Watcher from the first run on
+  int stop_write_fd_;  // non-blocking; closed by the destructor
+  bool stop_read_pending_ = false;
+  bool stop_read_registered_ = false;  // the Watcher owns stop_read_fd_
+  char stop_buf_[64];
+  uint64_t run_serial_ = 0;  // loop thread
+  std::atomic<uint64_t> run_word_{0};
+  std::atomic<uint64_t> stop_target_{0};
+  static_assert(std::atomic<uint64_t>::is_always_lock_free, "stop() must be signal-safe");
 
   internal::Mutex remote_mu_;
   std::vector<std::coroutine_handle<>> remote_ ABSL_GUARDED_BY(remote_mu_);

@@ -181,9 +181,13 @@ class Future {
   Future& operator=(const Future&) = delete;
   ~Future() { reset(); }
 
+  // False for an empty Future (default-constructed, moved-from, or from a
+  // second get_future()): awaiting it returns FailedPrecondition at once.
   bool valid() const { return state_ != nullptr; }
-  // True once set, failed or cancelled.
+  // True once set, failed or cancelled; true for an empty Future too (an
+  // await of it returns at once).
   bool ready() const {
+    if (state_ == nullptr) return true;
     internal::MutexLock lock(&state_->mu);
     return state_->phase != internal::FuturePhase::kPending;
   }
@@ -200,6 +204,7 @@ class Future {
     explicit Awaiter(internal::FutureState<T>* s) : s_(s) {}
     bool await_ready() const {
       internal::BumpAwaitEpoch();
+      if (s_ == nullptr) return true;
       internal::MutexLock lock(&s_->mu);
       return s_->phase != internal::FuturePhase::kPending;
     }
@@ -223,6 +228,7 @@ class Future {
     Result<T> await_resume() {
       if (fiber_ != nullptr) fiber_->clear_hook();
       if (cancelled_early_) return absl::CancelledError("future: task cancelled");
+      if (s_ == nullptr) return absl::FailedPreconditionError("awaiting an empty Future");
       internal::MutexLock lock(&s_->mu);
       switch (s_->phase) {
         case internal::FuturePhase::kValue:

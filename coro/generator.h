@@ -83,8 +83,13 @@ class [[nodiscard]] AsyncGenerator {
   bool valid() const { return static_cast<bool>(h_); }
   // True once the body has ended.
   bool done() const { return !h_ || h_.done(); }
-  // Why the body ended (meaningful once done()): OK for a normal end.
-  const absl::Status& status() const { return h_.promise().status_; }
+  // Why the body ended (meaningful once done()): OK for a normal end;
+  // FailedPrecondition for an empty generator (default-constructed or
+  // moved-from), whose next() returns std::nullopt at once.
+  const absl::Status& status() const {
+    if (!h_) return EmptyStatus();
+    return h_.promise().status_;
+  }
 
   class NextAwaiter {
    public:
@@ -113,6 +118,11 @@ class [[nodiscard]] AsyncGenerator {
 
  private:
   explicit AsyncGenerator(Handle h) : h_(h) {}
+  static const absl::Status& EmptyStatus() {
+    static const absl::Status* const empty =
+        new absl::Status(absl::FailedPreconditionError("empty AsyncGenerator"));
+    return *empty;
+  }
   void reset() {
     if (h_) h_.destroy();
     h_ = nullptr;

@@ -12,6 +12,8 @@ AsyncGenerator<SwapBytes> lines(Socket& socket, size_t max_line) {
   size_t start = 0;  // first byte of buf not yet yielded
   for (;;) {
     for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1) {
+      // However the line arrived (whole in one read or in pieces).
+      if (nl - start > max_line) co_return absl::ResourceExhaustedError("lines: line too long");
       co_yield SwapBytes(buf.data() + start, nl - start);
     }
     buf.erase(0, start);

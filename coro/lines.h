@@ -12,11 +12,12 @@
 // holds no read buffer, only the start of an unfinished line, copied into a
 // line buffer of its own that grows to the longest line seen.
 //
-// Ends with OK at end of file; with ResourceExhausted when a line grows
-// beyond `max_line` bytes; with the read's error otherwise (Cancelled when
-// the consuming task is cancelled). lines() refers to `socket`, which must
-// outlive the generator; dial_lines() owns the socket it dials (its status
-// is the dial's error if that fails).
+// Ends with OK at end of file; with ResourceExhausted at a line longer than
+// `max_line` bytes (without its '\n'), however the bytes were split into
+// reads, after yielding the lines before it; with the read's error otherwise
+// (Cancelled when the consuming task is cancelled). lines() refers to
+// `socket`, which must outlive the generator; dial_lines() owns the socket it
+// dials (its status is the dial's error if that fails).
 #ifndef GAIO_CORO_LINES_H_
 #define GAIO_CORO_LINES_H_
 

@@ -12,6 +12,8 @@
 #ifndef GAIO_CORO_RESULT_H_
 #define GAIO_CORO_RESULT_H_
 
+#include <cstdio>
+#include <cstdlib>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -71,6 +73,22 @@ absl::Status StatusOf(const T& value) {
 }
 
 namespace internal {
+// Awaiting an empty handle (a default-constructed or moved-from Task, an
+// empty JoinHandle): a T that carries a status gets FailedPrecondition; any
+// other T has no way to say so, and the process aborts with `what`.
+[[noreturn]] inline void DieOfEmptyHandle(const char* what) {
+  std::fprintf(stderr, "gaio::coro: %s\n", what);
+  std::abort();
+}
+template <class T>
+T EmptyHandleValue(const char* what) {
+  if constexpr (kCarriesStatus<T>) {
+    return T(absl::FailedPreconditionError(what));
+  } else {
+    DieOfEmptyHandle(what);
+  }
+}
+
 // Builds a Result<T> from a T (moved).
 template <class T>
 Result<T> ToResult(T&& value) {

@@ -23,6 +23,12 @@ std::coroutine_handle<> SpawnRecord::on_finish(std::coroutine_handle<> task) noe
     next = joiner;
   }
   drop(kRunning, task);
+  // Each link of a chain of such transfers may cost stack (no tail call):
+  // past a bound, let the loop resume the next one.
+  if (next != std::noop_coroutine() && PastResumeDepth()) {
+    loop->schedule(next);
+    next = std::noop_coroutine();
+  }
   return next;
 }
 
@@ -70,23 +76,31 @@ Scope::Scope() : Scope(CurrentLoopOrDie()) {}
 Scope::Scope(EventLoop& loop) : loop_(&loop) { loop_->register_scope(this); }
 
 Scope::~Scope() {
-  if (live_ > 0 && this != &loop_->root_scope()) {
+  // While the loop is destroyed (root == nullptr), what is still live is
+  // what a failed run() left suspended: it stays leaked where it is.
+  Scope* root = loop_->root_scope_if_any();
+  if (live_ > 0 && root != nullptr && this != root) {
     // A Scope left without join(): cancel its tasks and let the loop's root
     // scope own them, so that they still finish before run() returns.
     cancel();
-    Scope& root = loop_->root_scope();
     while (internal::SpawnRecord* rec = head_) {
       head_ = rec->next_;
-      rec->set_scope(&root);
+      rec->set_scope(root);
       rec->prev_ = nullptr;
-      rec->next_ = root.head_;
-      if (root.head_ != nullptr) root.head_->prev_ = rec;
-      root.head_ = rec;
-      ++root.live_;
+      rec->next_ = root->head_;
+      if (root->head_ != nullptr) root->head_->prev_ = rec;
+      root->head_ = rec;
+      ++root->live_;
     }
     live_ = 0;
   }
   loop_->unregister_scope(this);
+}
+
+Task<> Scope::join() {
+  // The last task's finish may resume a JoinHandle's waiter first, which may
+  // spawn into the scope before this joiner runs: wait again then.
+  while (live_ > 0) co_await JoinWait(this);
 }
 
 void Scope::add(internal::SpawnRecord* rec) {

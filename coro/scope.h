@@ -21,7 +21,9 @@
 // cancelling the spawner does not cancel it, except through the scope
 // (cancel(), or a cancelled join()) or a cancelled await of its handle.
 //
-// join() returns once no task of the scope is running. Cancelling the task
+// join() returns once no task of the scope is running at that moment: a task
+// spawned into the scope while join() waits (also by a JoinHandle's waiter
+// that the scope's last task resumed) is waited for too. Cancelling the task
 // that waits in join() cancels every task of the scope, and join() still
 // waits for them to finish. cancel() cancels every running task and every
 // task spawned later.
@@ -33,7 +35,10 @@
 //
 // Threads: a Scope and its handles are used on its loop's thread only. A
 // Scope must not outlive its loop; a JoinHandle must not be moved while a
-// task awaits it.
+// task awaits it. cancel() may be called outside the loop's run() (before
+// it, after it, from a task of another loop): no task of the scope is then
+// waiting for I/O (run() returns only once every task has finished), so the
+// cancel reaches each task as its sticky flag when it runs.
 #ifndef GAIO_CORO_SCOPE_H_
 #define GAIO_CORO_SCOPE_H_
 
@@ -82,7 +87,7 @@ class JoinHandle {
     explicit Awaiter(JoinHandle* j) : j_(j) {}
     bool await_ready() const noexcept {
       internal::BumpAwaitEpoch();
-      return j_->rec_->done();
+      return j_->rec_ == nullptr || j_->rec_->done();
     }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
@@ -94,6 +99,7 @@ class JoinHandle {
     }
     T await_resume() {
       if (fiber_ != nullptr) fiber_->clear_hook();
+      if (j_->rec_ == nullptr) return internal::EmptyHandleValue<T>("awaiting an empty JoinHandle");
       if constexpr (!std::is_void_v<T>) return std::move(j_->h_.promise().result());
     }
     void request_cancel() noexcept override { j_->rec_->fiber().cancel(); }
@@ -104,7 +110,9 @@ class JoinHandle {
   };
   // Waits for the task and returns its value (moved out: await once). If the
   // awaiting task is cancelled meanwhile, the spawned task is cancelled and
-  // still awaited.
+  // still awaited. An empty handle (default-constructed, moved-from, detached,
+  // or the spawn of an empty Task) returns FailedPrecondition at once when T
+  // is a Status or StatusOr, and aborts with a message otherwise.
   Awaiter operator co_await() & noexcept { return Awaiter(this); }
   Awaiter operator co_await() && noexcept { return Awaiter(this); }
 
@@ -135,9 +143,24 @@ class Scope {
   template <class T>
   JoinHandle<T> spawn(Task<T> task);
 
-  class JoinAwaiter : public internal::CancelHook {
+  // Waits until no task of the scope is running (see above). One joiner at a
+  // time.
+  [[nodiscard]] Task<> join();
+
+  // Cancels every running task of the scope, and every task spawned later.
+  void cancel();
+  bool cancelled() const { return cancelled_; }
+  // Tasks of the scope that have not finished.
+  size_t live() const { return live_; }
+  EventLoop& loop() const { return *loop_; }
+
+ private:
+  friend class internal::SpawnRecord;
+  friend class EventLoop;
+  // One wait of join(): until the scope's last task finishes.
+  class JoinWait : public internal::CancelHook {
    public:
-    explicit JoinAwaiter(Scope* s) : s_(s) {}
+    explicit JoinWait(Scope* s) : s_(s) {}
     bool await_ready() const noexcept {
       internal::BumpAwaitEpoch();
       return s_->live_ == 0;
@@ -159,19 +182,6 @@ class Scope {
     Scope* s_;
     internal::Fiber* fiber_ = nullptr;
   };
-  // Waits until no task of the scope is running. One joiner at a time.
-  [[nodiscard]] JoinAwaiter join() { return JoinAwaiter(this); }
-
-  // Cancels every running task of the scope, and every task spawned later.
-  void cancel();
-  bool cancelled() const { return cancelled_; }
-  // Tasks of the scope that have not finished.
-  size_t live() const { return live_; }
-  EventLoop& loop() const { return *loop_; }
-
- private:
-  friend class internal::SpawnRecord;
-  friend class EventLoop;
   void add(internal::SpawnRecord* rec);
   // Unlinks a finished task; returns the joiner to wake, if this was the last.
   std::coroutine_handle<> remove(internal::SpawnRecord* rec);

@@ -7,19 +7,26 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
 
 namespace gaio::coro {
 
 namespace {
 
+constexpr absl::string_view kBytesWrittenUrl = "gaio.coro/bytes_written";
+
 // Closes an fd that `watcher` may own. NotFound from free(): never
-// registered, ours to close. FailedPrecondition: the Watcher is closed and has
-// closed every fd it owned, so close it only if it never went to the Watcher
-// (the number may belong to someone else by now).
+// registered, ours to close. FailedPrecondition, or no Watcher any more (the
+// loop is gone): the Watcher is closed and has closed every fd it owned, so
+// close it only if it never went to the Watcher (the number may belong to
+// someone else by now).
 absl::Status CloseFd(Watcher* watcher, int fd, bool maybe_registered) {
+  if (watcher == nullptr && maybe_registered) return absl::OkStatus();
   if (watcher != nullptr) {
     absl::Status s = watcher->free(fd);
     if (s.ok()) return s;
@@ -31,6 +38,23 @@ absl::Status CloseFd(Watcher* watcher, int fd, bool maybe_registered) {
 }
 
 }  // namespace
+
+size_t BytesWritten(const absl::Status& status) {
+  if (status.ok()) return 0;
+  absl::optional<absl::Cord> payload = status.GetPayload(kBytesWrittenUrl);
+  size_t n = 0;
+  if (!payload.has_value() || !absl::SimpleAtoi(std::string(*payload), &n)) return 0;
+  return n;
+}
+
+namespace internal {
+absl::Status WriteStatus(const OpResult& r) {
+  if (r.status.ok() || r.size == 0) return r.status;
+  absl::Status s = r.status;
+  s.SetPayload(kBytesWrittenUrl, absl::Cord(absl::StrCat(r.size)));
+  return s;
+}
+}  // namespace internal
 
 int SocketAddress::port() const {
   if (family() == AF_INET) return ntohs(addr.v4.sin_port);
@@ -105,7 +129,10 @@ absl::Status Socket::close() {
 int Socket::release() {
   if (fd_ < 0) return -1;
   const int fd = std::exchange(fd_, -1);
-  if (Watcher* w = watcher()) w->release(fd).IgnoreError();  // NotFound: never registered
+  Watcher* w = watcher();
+  if (w == nullptr) return registered_ ? -1 : fd;               // the loop, gone, closed it
+  absl::Status s = w->release(fd);                              // NotFound: never registered
+  if (absl::IsFailedPrecondition(s) && registered_) return -1;  // closed with the Watcher
   return fd;
 }
 
@@ -128,7 +155,8 @@ size_t Socket::pending_write_bytes() const {
 absl::Status Listener::close() {
   if (fd_ < 0) return absl::OkStatus();
   const int fd = std::exchange(fd_, -1);
-  return CloseFd(loop_ != nullptr ? &loop_->watcher() : nullptr, fd, registered_);
+  EventLoop* loop = this->loop();
+  return CloseFd(loop != nullptr ? &loop->watcher() : nullptr, fd, registered_);
 }
 
 absl::StatusOr<Listener> listen(EventLoop& loop, absl::string_view address, int backlog) {

@@ -7,9 +7,18 @@
 //   absl::Status s = co_await socket.write(*in);                // echo it
 //
 // Ownership. A Socket owns one fd and closes it when destroyed or close()d:
-// through Watcher::free() once the Watcher owns it (from its first request
-// on), with ::close() before that. Moving a Socket moves the fd; a moved-from
-// Socket is empty. A Listener is the same for a listening socket.
+// through Watcher::free() once the Watcher owns it (from its first accepted
+// request on), with ::close() before that. Moving a Socket moves the fd; a
+// moved-from Socket is empty. A Listener is the same for a listening socket.
+//
+// Lifetime against the loop. A Socket or Listener may outlive its EventLoop
+// (e.g. one declared before the loop, or kept after it): it never touches a
+// destroyed loop. The loop's Watcher closed, with the loop, every fd it
+// owned; an fd that never went to the Watcher is closed by the Socket itself
+// (destructor or close()). Once the loop is gone, loop() is nullptr, requests
+// fail with FailedPrecondition and release() of an fd the Watcher had closed
+// returns -1. Destroying a Socket while its loop is being destroyed on
+// another thread is a data race (a Socket belongs to its loop's thread).
 //
 // Awaiting. Each call returns an awaiter that submits the request when
 // co_awaited and holds the request's state in the awaiting frame (no
@@ -26,8 +35,11 @@
 // OK; end of file as an OutOfRange status (gaio::IsEof); DeadlineExceeded
 // when a deadline given here passes; Cancelled; the errno status of a failed
 // syscall (gaio::ErrnoOf). Submission errors (InvalidArgument for an empty
-// Socket, FailedPrecondition once the loop's Watcher is closed) come back
-// the same way.
+// Socket or an empty read buffer, FailedPrecondition once the loop's Watcher
+// is closed) come back the same way. A write (write, writev, with or without
+// a deadline) that fails part way says how far it got: BytesWritten(status)
+// is the number of bytes that went out before the error (those bytes are
+// gone to the peer); an OK write wrote everything.
 //
 // Addresses are numeric, "IPv4:port" or "[IPv6]:port" (no DNS):
 // "127.0.0.1:8080", "[::1]:0". Malformed ones give InvalidArgument.
@@ -74,7 +86,16 @@ struct SocketAddress {
 // Parses "a.b.c.d:port" or "[v6]:port"; InvalidArgument otherwise.
 absl::StatusOr<SocketAddress> ParseAddress(absl::string_view address);
 
+// The bytes a write had written when it ended with the non-OK `status` (a
+// payload of the status, kept when it is copied); 0 for an OK status, for an
+// error that came before any byte went out, and for any status that is not a
+// write's result.
+size_t BytesWritten(const absl::Status& status);
+
 namespace internal {
+// A write's result: the completion's status, carrying OpResult::size when it
+// is an error after some bytes went out.
+absl::Status WriteStatus(const OpResult& r);
 struct NoDeadline {};
 template <class D>
 inline constexpr bool kTimed = std::is_same_v<D, absl::Time>;
@@ -85,13 +106,16 @@ class Socket {
   Socket() = default;
   // Takes ownership of `fd` (a connected stream socket, a pipe end, ...), to
   // be used with `loop`'s Watcher.
-  Socket(EventLoop& loop, int fd) : loop_(&loop), fd_(fd) {}
+  Socket(EventLoop& loop, int fd) : anchor_(internal::LoopAnchor::Ref(loop.anchor())), fd_(fd) {}
   Socket(Socket&& o) noexcept
-      : loop_(o.loop_), fd_(std::exchange(o.fd_, -1)), registered_(o.registered_) {}
+      : anchor_(std::exchange(o.anchor_, nullptr)),
+        fd_(std::exchange(o.fd_, -1)),
+        registered_(o.registered_) {}
   Socket& operator=(Socket&& o) noexcept {
     if (this != &o) {
       close().IgnoreError();
-      loop_ = o.loop_;
+      internal::LoopAnchor::Unref(anchor_);
+      anchor_ = std::exchange(o.anchor_, nullptr);
       fd_ = std::exchange(o.fd_, -1);
       registered_ = o.registered_;
     }
@@ -99,11 +123,15 @@ class Socket {
   }
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
-  ~Socket() { close().IgnoreError(); }
+  ~Socket() {
+    close().IgnoreError();
+    internal::LoopAnchor::Unref(anchor_);
+  }
 
   bool valid() const { return fd_ >= 0; }
   int fd() const { return fd_; }
-  EventLoop* loop() const { return loop_; }
+  // The Socket's loop; nullptr for an empty Socket or once the loop is gone.
+  EventLoop* loop() const { return anchor_ != nullptr ? anchor_->loop() : nullptr; }
 
   // ---- awaiters (co_await them at once) ----
   // One read into `buf`: bytes read (> 0), or an error (EOF: IsEof).
@@ -111,14 +139,18 @@ class Socket {
   class ReadOp : public internal::IoAwaiter {
    public:
     ReadOp(const Socket* s, absl::Span<char> buf, D deadline)
-        : fd_(s->fd_), buf_(buf), deadline_(deadline) {}
+        : s_(s), buf_(buf), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, fd_, "read: task cancelled", [this](void* ctx) {
+      return Begin(h, s_->fd_, "read: task cancelled", [this](void* ctx) {
         Watcher* w = LoopWatcher();
         if (w == nullptr) return NoLoop();
-        if constexpr (internal::kTimed<D>) return w->read_timeout(ctx, fd_, buf_, deadline_);
-        return w->read(ctx, fd_, buf_);
+        // An empty span would be a swap-buffer read to the Watcher.
+        if (buf_.empty()) return absl::InvalidArgumentError("read: empty buffer");
+        if constexpr (internal::kTimed<D>) {
+          return s_->Submitted(w->read_timeout(ctx, s_->fd_, buf_, deadline_));
+        }
+        return s_->Submitted(w->read(ctx, s_->fd_, buf_));
       });
     }
     absl::StatusOr<size_t> await_resume() const {
@@ -128,7 +160,7 @@ class Socket {
     }
 
    private:
-    int fd_;
+    const Socket* s_;
     absl::Span<char> buf_;
     [[no_unique_address]] D deadline_;
   };
@@ -138,14 +170,16 @@ class Socket {
   template <class D>
   class SwapReadOp : public internal::IoAwaiter {
    public:
-    SwapReadOp(const Socket* s, D deadline) : fd_(s->fd_), deadline_(deadline) {}
+    SwapReadOp(const Socket* s, D deadline) : s_(s), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, fd_, "read: task cancelled", [this](void* ctx) {
+      return Begin(h, s_->fd_, "read: task cancelled", [this](void* ctx) {
         Watcher* w = LoopWatcher();
         if (w == nullptr) return NoLoop();
-        if constexpr (internal::kTimed<D>) return w->read_timeout(ctx, fd_, nullptr, deadline_);
-        return w->read(ctx, fd_, nullptr);
+        if constexpr (internal::kTimed<D>) {
+          return s_->Submitted(w->read_timeout(ctx, s_->fd_, nullptr, deadline_));
+        }
+        return s_->Submitted(w->read(ctx, s_->fd_, nullptr));
       });
     }
     absl::StatusOr<SwapBytes> await_resume() const {
@@ -155,26 +189,26 @@ class Socket {
     }
 
    private:
-    int fd_;
+    const Socket* s_;
     [[no_unique_address]] D deadline_;
   };
   // Fills `buf` entirely: OK, or the error (EOF: IsEof) that stopped it.
   class ReadFullOp : public internal::IoAwaiter {
    public:
     ReadFullOp(const Socket* s, absl::Span<char> buf, absl::Time deadline)
-        : fd_(s->fd_), buf_(buf), deadline_(deadline) {}
+        : s_(s), buf_(buf), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, fd_, "read_full: task cancelled", [this](void* ctx) {
+      return Begin(h, s_->fd_, "read_full: task cancelled", [this](void* ctx) {
         Watcher* w = LoopWatcher();
         if (w == nullptr) return NoLoop();
-        return w->read_full(ctx, fd_, buf_, deadline_);
+        return s_->Submitted(w->read_full(ctx, s_->fd_, buf_, deadline_));
       });
     }
     absl::Status await_resume() const { return Completion().status; }
 
    private:
-    int fd_;
+    const Socket* s_;
     absl::Span<char> buf_;
     absl::Time deadline_;
   };
@@ -183,20 +217,22 @@ class Socket {
   class WriteOp : public internal::IoAwaiter {
    public:
     WriteOp(const Socket* s, absl::Span<const char> buf, D deadline)
-        : fd_(s->fd_), buf_(buf), deadline_(deadline) {}
+        : s_(s), buf_(buf), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, fd_, "write: task cancelled", [this](void* ctx) {
+      return Begin(h, s_->fd_, "write: task cancelled", [this](void* ctx) {
         Watcher* w = LoopWatcher();
         if (w == nullptr) return NoLoop();
-        if constexpr (internal::kTimed<D>) return w->write_timeout(ctx, fd_, buf_, deadline_);
-        return w->write(ctx, fd_, buf_);
+        if constexpr (internal::kTimed<D>) {
+          return s_->Submitted(w->write_timeout(ctx, s_->fd_, buf_, deadline_));
+        }
+        return s_->Submitted(w->write(ctx, s_->fd_, buf_));
       });
     }
-    absl::Status await_resume() const { return Completion().status; }
+    absl::Status await_resume() const { return internal::WriteStatus(Completion()); }
 
    private:
-    int fd_;
+    const Socket* s_;
     absl::Span<const char> buf_;
     [[no_unique_address]] D deadline_;
   };
@@ -221,7 +257,7 @@ class Socket {
         return w->write(ctx, fd_, bytes_->span_unchecked());
       });
     }
-    absl::Status await_resume() const { return Completion().status; }
+    absl::Status await_resume() const { return internal::WriteStatus(Completion()); }
 
    private:
     int fd_;
@@ -231,50 +267,35 @@ class Socket {
   class WritevOp : public internal::IoAwaiter {
    public:
     WritevOp(const Socket* s, absl::Span<const absl::Span<const char>> bufs, absl::Time deadline)
-        : fd_(s->fd_), bufs_(bufs), deadline_(deadline) {}
+        : s_(s), bufs_(bufs), deadline_(deadline) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, fd_, "writev: task cancelled", [this](void* ctx) {
+      return Begin(h, s_->fd_, "writev: task cancelled", [this](void* ctx) {
         Watcher* w = LoopWatcher();
         if (w == nullptr) return NoLoop();
-        return w->writev_timeout(ctx, fd_, bufs_, deadline_);
+        return s_->Submitted(w->writev_timeout(ctx, s_->fd_, bufs_, deadline_));
       });
     }
-    absl::Status await_resume() const { return Completion().status; }
+    absl::Status await_resume() const { return internal::WriteStatus(Completion()); }
 
    private:
-    int fd_;
+    const Socket* s_;
     absl::Span<const absl::Span<const char>> bufs_;
     absl::Time deadline_;
   };
 
-  ReadOp<internal::NoDeadline> read(absl::Span<char> buf) const {
-    registered_ = true;
-    return {this, buf, {}};
-  }
+  ReadOp<internal::NoDeadline> read(absl::Span<char> buf) const { return {this, buf, {}}; }
   ReadOp<absl::Time> read(absl::Span<char> buf, absl::Time deadline) const {
-    registered_ = true;
     return {this, buf, deadline};
   }
-  SwapReadOp<internal::NoDeadline> read() const {
-    registered_ = true;
-    return {this, {}};
-  }
-  SwapReadOp<absl::Time> read(absl::Time deadline) const {
-    registered_ = true;
-    return {this, deadline};
-  }
+  SwapReadOp<internal::NoDeadline> read() const { return {this, {}}; }
+  SwapReadOp<absl::Time> read(absl::Time deadline) const { return {this, deadline}; }
   ReadFullOp read_full(absl::Span<char> buf, absl::Time deadline = absl::InfiniteFuture()) const {
-    registered_ = true;
     return {this, buf, deadline};
   }
   // `buf` may be swap bytes just read (an echo): see bytes.h.
-  WriteOp<internal::NoDeadline> write(absl::Span<const char> buf) const {
-    registered_ = true;
-    return {this, buf, {}};
-  }
+  WriteOp<internal::NoDeadline> write(absl::Span<const char> buf) const { return {this, buf, {}}; }
   WriteOp<absl::Time> write(absl::Span<const char> buf, absl::Time deadline) const {
-    registered_ = true;
     return {this, buf, deadline};
   }
   SwapWriteOp<internal::NoDeadline> write(const SwapBytes& bytes) const {
@@ -291,7 +312,6 @@ class Socket {
   // The list of spans is copied by the Watcher; the bytes must stay valid.
   WritevOp writev(absl::Span<const absl::Span<const char>> bufs,
                   absl::Time deadline = absl::InfiniteFuture()) const {
-    registered_ = true;
     return {this, bufs, deadline};
   }
 
@@ -299,7 +319,8 @@ class Socket {
   // empty Socket.
   absl::Status close();
   // Gives the fd up without closing it (the Watcher deregisters it first);
-  // -1 for an empty Socket.
+  // -1 for an empty Socket, and when the Watcher owned the fd and has closed
+  // it already (it was closed, or the loop is gone).
   int release();
   absl::Status set_nodelay(bool on) const;
   absl::StatusOr<SocketAddress> local_address() const;
@@ -317,10 +338,19 @@ class Socket {
     return loop != nullptr ? &loop->watcher() : nullptr;
   }
   static absl::Status NoLoop() { return absl::FailedPreconditionError("no loop runs this task"); }
-  Watcher* watcher() const { return loop_ != nullptr ? &loop_->watcher() : nullptr; }
-  EventLoop* loop_ = nullptr;
+  Watcher* watcher() const {
+    EventLoop* loop = this->loop();
+    return loop != nullptr ? &loop->watcher() : nullptr;
+  }
+  // Notes an accepted request (from then on the Watcher owns fd_).
+  absl::Status Submitted(absl::Status s) const {
+    if (s.ok()) registered_ = true;
+    return s;
+  }
+  internal::LoopAnchor* anchor_ = nullptr;  // the loop, while it exists
   int fd_ = -1;
-  // Set once a request may have been submitted: the Watcher may own fd_.
+  // Set once a request was accepted (write(SwapBytes): once one was built):
+  // the Watcher owns fd_.
   mutable bool registered_ = false;
 };
 
@@ -328,16 +358,17 @@ class Listener {
  public:
   Listener() = default;
   Listener(EventLoop& loop, int fd, SocketAddress address)
-      : loop_(&loop), fd_(fd), address_(address) {}
+      : anchor_(internal::LoopAnchor::Ref(loop.anchor())), fd_(fd), address_(address) {}
   Listener(Listener&& o) noexcept
-      : loop_(o.loop_),
+      : anchor_(std::exchange(o.anchor_, nullptr)),
         fd_(std::exchange(o.fd_, -1)),
         address_(o.address_),
         registered_(o.registered_) {}
   Listener& operator=(Listener&& o) noexcept {
     if (this != &o) {
       close().IgnoreError();
-      loop_ = o.loop_;
+      internal::LoopAnchor::Unref(anchor_);
+      anchor_ = std::exchange(o.anchor_, nullptr);
       fd_ = std::exchange(o.fd_, -1);
       address_ = o.address_;
       registered_ = o.registered_;
@@ -346,37 +377,49 @@ class Listener {
   }
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
-  ~Listener() { close().IgnoreError(); }
+  ~Listener() {
+    close().IgnoreError();
+    internal::LoopAnchor::Unref(anchor_);
+  }
 
   // One connection: a Socket of the same loop, or the error (the Watcher's
   // accept(): ResourceExhausted at the fd limit, the connection staying in
   // the backlog; Cancelled). Several tasks may accept at once.
+  //
+  // At the fd limit the listening fd stays readable, so an acceptor that
+  // retries at once spins: back off before the next accept (co_await
+  // sleep(...) on ResourceExhausted, as examples/coro_echo_server does). The
+  // retry tries the syscall at once, so the waiting connection is taken as
+  // soon as fds are free again.
   class AcceptOp : public internal::IoAwaiter {
    public:
     explicit AcceptOp(const Listener* l) : l_(l) {}
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
       return Begin(h, l_->fd_, "accept: task cancelled", [this](void* ctx) {
-        if (l_->loop_ == nullptr) return absl::InvalidArgumentError("empty Listener");
-        return l_->loop_->watcher().accept(ctx, l_->fd_);
+        if (l_->anchor_ == nullptr) return absl::InvalidArgumentError("empty Listener");
+        EventLoop* loop = l_->loop();
+        if (loop == nullptr) return absl::FailedPreconditionError("accept: the loop is gone");
+        absl::Status s = loop->watcher().accept(ctx, l_->fd_);
+        if (s.ok()) l_->registered_ = true;
+        return s;
       });
     }
     absl::StatusOr<Socket> await_resume() const {
       const OpResult& r = Completion();
       if (!r.status.ok()) return r.status;
-      return Socket(*l_->loop_, r.accepted_fd);
+      return Socket(*l_->loop(), r.accepted_fd);
     }
 
    private:
     const Listener* l_;
   };
-  AcceptOp accept() const {
-    registered_ = true;
-    return AcceptOp(this);
-  }
+  AcceptOp accept() const { return AcceptOp(this); }
 
   bool valid() const { return fd_ >= 0; }
   int fd() const { return fd_; }
+  // The Listener's loop; nullptr for an empty Listener or once it is gone.
+  EventLoop* loop() const { return anchor_ != nullptr ? anchor_->loop() : nullptr; }
   // The bound address (with the port the kernel picked for port 0).
   const SocketAddress& local_address() const { return address_; }
   std::string address() const { return address_.ToString(); }
@@ -384,10 +427,10 @@ class Listener {
   absl::Status close();
 
  private:
-  EventLoop* loop_ = nullptr;
+  internal::LoopAnchor* anchor_ = nullptr;  // the loop, while it exists
   int fd_ = -1;
   SocketAddress address_;
-  mutable bool registered_ = false;
+  mutable bool registered_ = false;  // an accept was accepted: the Watcher owns fd_
 };
 
 // A listening TCP socket bound to `address` (port 0: any free one), with

@@ -15,6 +15,9 @@
 //
 // Destroying a Task that was never started destroys its frame (and the
 // arguments stored in it). A started Task is owned by whatever runs it.
+// Awaiting an empty Task (default-constructed or moved-from) returns
+// FailedPrecondition when T is a Status or StatusOr, and aborts with a message
+// otherwise (there is no T to return).
 //
 // Errors and exceptions. Tasks report errors in their value (absl::Status,
 // absl::StatusOr<U>); see result.h. A coroutine body that lets an exception
@@ -99,7 +102,7 @@ class [[nodiscard]] Task {
     explicit Awaiter(Handle h) : h_(h) {}
     bool await_ready() const noexcept {
       internal::BumpAwaitEpoch();
-      return h_.done();
+      return !h_ || h_.done();
     }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> parent) {
@@ -107,6 +110,7 @@ class [[nodiscard]] Task {
       return internal::RunInline(h_, parent);
     }
     T await_resume() {
+      if (!h_) return internal::EmptyHandleValue<T>("awaiting an empty Task");
       if constexpr (!std::is_void_v<T>) return std::move(h_.promise().result());
     }
 

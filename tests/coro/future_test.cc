@@ -246,5 +246,33 @@ TEST(Future, PromiseAndFutureDieInAnyOrderOnAnyThread) {
   }
 }
 
+// ---- Empty Futures: FailedPrecondition, never a null dereference ----
+
+Task<absl::Status> AwaitEmptyFutures() {
+  Promise<int> p;
+  Future<int> first = p.get_future();
+  Future<int> second = p.get_future();  // empty: the first call took it
+  if (second.valid()) co_return absl::InternalError("second get_future() is not empty");
+  if (!second.ready()) co_return absl::InternalError("an empty Future is not ready");
+  absl::StatusOr<int> a = co_await second;
+  if (!absl::IsFailedPrecondition(a.status())) co_return a.status();
+  Future<int> moved = std::move(first);
+  Future<int> empty;
+  // NOLINTNEXTLINE(bugprone-use-after-move): a moved-from Future is empty
+  absl::StatusOr<int> b = co_await std::move(first);
+  if (!absl::IsFailedPrecondition(b.status())) co_return b.status();
+  Future<void> none;
+  absl::Status c = co_await none;
+  if (!absl::IsFailedPrecondition(c)) co_return c;
+  empty.cancel();  // no effect
+  co_return absl::OkStatus();
+}
+
+TEST(Future, EmptyFuturesAreFailedPrecondition) {
+  auto loop = NewLoop();
+  absl::Status s = testing::RunBounded(*loop, AwaitEmptyFutures());
+  EXPECT_TRUE(s.ok()) << s;
+}
+
 }  // namespace
 }  // namespace gaio::coro

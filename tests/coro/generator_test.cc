@@ -149,6 +149,33 @@ TEST(Lines, ALineLongerThanTheLimitEndsTheGenerator) {
   close(p.peer);
 }
 
+// The limit does not depend on how the bytes were split into reads: a line
+// of max_line bytes passes, one of max_line + 1 ends the generator, whether
+// it came whole with its newline, or in pieces.
+TEST(Lines, TheLimitHoldsHoweverTheBytesAreSplit) {
+  const size_t kMax = 100;
+  const std::string stream =
+      "ok\n" + std::string(kMax, 'a') + "\n" + std::string(kMax + 1, 'x') + "\nnever\n";
+  for (size_t split : {size_t{0}, size_t{2}, size_t{50}, size_t{104}, size_t{150}, stream.size()}) {
+    auto loop = NewLoop(1);
+    FdPair p = UnixPair();
+    std::thread writer([&p, &stream, split] {
+      EXPECT_TRUE(WriteAll(p.peer, stream.substr(0, split)).ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      EXPECT_TRUE(WriteAll(p.peer, stream.substr(split)).ok());
+      shutdown(p.peer, SHUT_WR);
+    });
+    absl::Status status;
+    absl::StatusOr<std::vector<std::string>> r =
+        RunBounded(*loop, ReadLines(p.watched, kMax, &status));
+    writer.join();
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(*r, (std::vector<std::string>{"ok", std::string(kMax, 'a')})) << "split " << split;
+    EXPECT_TRUE(absl::IsResourceExhausted(status)) << status << " split " << split;
+    close(p.peer);
+  }
+}
+
 Task<std::vector<std::string>> LinesUntilCancelled(int fd, absl::Status* status) {
   Scope scope;
   JoinHandle<std::vector<std::string>> h = scope.spawn(ReadLines(fd, kDefaultMaxLine, status));
@@ -219,6 +246,16 @@ TEST(Lines, DialLinesReportsTheDialError) {
   auto loop = NewLoop();
   absl::Status s = RunBounded(*loop, DialLinesRefused());
   EXPECT_EQ(ErrnoOf(s), ECONNREFUSED) << s;
+}
+
+TEST(Generator, AnEmptyGeneratorSaysFailedPrecondition) {
+  AsyncGenerator<int> empty;
+  EXPECT_TRUE(empty.done());
+  EXPECT_TRUE(absl::IsFailedPrecondition(empty.status())) << empty.status();
+  AsyncGenerator<int> g = SlowCount(1);
+  AsyncGenerator<int> moved = std::move(g);
+  // NOLINTNEXTLINE(bugprone-use-after-move): a moved-from generator is empty
+  EXPECT_TRUE(absl::IsFailedPrecondition(g.status()));
 }
 
 }  // namespace

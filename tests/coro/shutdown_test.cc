@@ -187,5 +187,32 @@ TEST(Shutdown, SettersOnOtherThreadsDuringAndAfterTheStop) {
   }
 }
 
+// ---- Destroying a loop that a failure left with suspended tasks ----
+
+Task<absl::StatusOr<int>> StuckOnAShieldedFuture(Future<int>* f) {
+  // The shielded wait is not cancelled by the failure, and nothing sets f.
+  absl::StatusOr<int> v = co_await shield(std::move(*f));
+  co_return v;
+}
+
+Task<absl::Status> LeaveAStuckTaskAndFail(Future<int>* f) {
+  spawn(StuckOnAShieldedFuture(f));  // in the loop's root scope
+  co_await yield();
+  co_return EventLoop::current()->watcher().close();  // wait_io() fails next
+}
+
+TEST(Shutdown, DestroyingALoopWithATaskAFailureLeftSuspended) {
+  auto loop = NewLoop();
+  {
+    Promise<int> p;
+    Future<int> f = p.get_future();
+    absl::Status s = RunBounded(*loop, LeaveAStuckTaskAndFail(&f));
+    EXPECT_TRUE(s.ok()) << s;  // the main task finished: its value
+    EXPECT_EQ(loop->live_tasks(), 1u);
+    absl::Status again = loop->run(Sleeper());
+    EXPECT_TRUE(absl::IsFailedPrecondition(again)) << again;
+  }              // the broken promise queues its waiter on the loop, which never runs it
+  loop.reset();  // the root scope still has a live task: it stays leaked
+}
 }  // namespace
 }  // namespace gaio::coro

@@ -3,9 +3,12 @@
 // and no fd left behind.
 #include "coro/socket.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -304,6 +307,226 @@ TEST(Listener, SeveralTasksAcceptAtOnce) {
   absl::StatusOr<int> r = RunBounded(*loop, ManyAcceptors(100));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, 100);
+}
+
+// ---- Lifetimes against the loop (docs/CORO.md, "Sockets and the loop") ----
+
+Task<absl::Status> ReadSome(const Socket* s) {
+  char buf[8];
+  absl::StatusOr<size_t> n = co_await s->read(absl::MakeSpan(buf));
+  co_return n.status();
+}
+
+bool FdIsOpen(int fd) { return fcntl(fd, F_GETFD) != -1; }
+
+void OutliveTheLoop(int pollers) {
+  const int fds = CountOpenFds();
+  FdPair used = UnixPair();
+  FdPair unused = UnixPair();
+  std::optional<Socket> registered;
+  std::optional<Socket> unregistered;
+  std::optional<Listener> listener;
+  {
+    auto loop = NewLoop(pollers);
+    registered.emplace(*loop, used.watched);
+    unregistered.emplace(*loop, unused.watched);
+    absl::StatusOr<Listener> l = listen(*loop, "127.0.0.1:0");
+    ASSERT_TRUE(l.ok()) << l.status();
+    listener.emplace(*std::move(l));
+    ASSERT_TRUE(WriteAll(used.peer, "x").ok());
+    ASSERT_TRUE(RunBounded(*loop, ReadSome(&*registered)).ok());  // the Watcher owns it now
+    EXPECT_EQ(registered->loop(), loop.get());
+  }
+  // The loop is gone: its Watcher closed the fd it owned; the others are the
+  // Sockets' own, and no Socket touches the dead loop (ASan would see it).
+  EXPECT_EQ(registered->loop(), nullptr);
+  EXPECT_EQ(unregistered->loop(), nullptr);
+  EXPECT_EQ(listener->loop(), nullptr);
+  EXPECT_FALSE(FdIsOpen(used.watched));
+  EXPECT_TRUE(FdIsOpen(unused.watched));
+  EXPECT_TRUE(registered->close().ok());
+  registered.reset();
+  unregistered.reset();  // ::close()s its fd
+  EXPECT_FALSE(FdIsOpen(unused.watched));
+  listener.reset();
+  close(used.peer);
+  close(unused.peer);
+  EXPECT_EQ(CountOpenFds(), fds) << "pollers=" << pollers;
+}
+
+TEST(Socket, SocketsAndListenersMayOutliveTheirLoop) {
+  OutliveTheLoop(0);
+  OutliveTheLoop(1);
+}
+
+TEST(Socket, ReleaseAfterTheLoopIsGone) {
+  FdPair p = UnixPair();
+  std::optional<Socket> s;
+  {
+    auto loop = NewLoop();
+    s.emplace(*loop, p.watched);
+  }
+  EXPECT_EQ(s->release(), p.watched);  // never went to the Watcher: still open, now the caller's
+  EXPECT_TRUE(FdIsOpen(p.watched));
+  close(p.watched);
+  close(p.peer);
+}
+
+TEST(Socket, AnAwaitThatSubmittedNothingLeavesTheFdToTheSocket) {
+  auto loop = NewLoop();
+  FdPair p = UnixPair();
+  Socket s(*loop, p.watched);
+  loop->stop();  // applies to the next run(): the read is never submitted
+  absl::StatusOr<absl::Status> r = loop->run(ReadSome(&s));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(absl::IsCancelled(*r)) << *r;
+  ASSERT_TRUE(loop->watcher().close().ok());
+  // The Watcher never owned the fd, so closing it is the Socket's job.
+  EXPECT_TRUE(s.close().ok());
+  EXPECT_FALSE(FdIsOpen(p.watched));
+  close(p.peer);
+}
+
+// ---- An empty caller buffer is never a swap-buffer read ----
+
+Task<> ReadIntoEmptySpans(int fd, absl::Status* plain, absl::Status* timed) {
+  Socket s(*EventLoop::current(), fd);
+  absl::StatusOr<size_t> a = co_await s.read(absl::Span<char>());
+  *plain = a.status();
+  absl::StatusOr<size_t> b = co_await s.read(absl::Span<char>(), absl::Now() + absl::Seconds(10));
+  *timed = b.status();
+  (void)s.release();
+}
+
+TEST(Socket, ReadIntoAnEmptyBufferIsInvalidArgumentAndConsumesNothing) {
+  auto loop = NewLoop();
+  FdPair p = UnixPair();
+  ASSERT_TRUE(WriteAll(p.peer, "abc").ok());
+  absl::Status plain, timed;
+  ASSERT_TRUE(RunBounded(*loop, ReadIntoEmptySpans(p.watched, &plain, &timed)).ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(plain)) << plain;
+  EXPECT_TRUE(absl::IsInvalidArgument(timed)) << timed;
+  EXPECT_EQ(testing::Readable(p.watched), 3);  // the peer's bytes are still there
+  close(p.watched);
+  close(p.peer);
+}
+
+// ---- Writes say how far they got ----
+
+// Reads fd until EOF; the number of bytes.
+size_t DrainToEof(int fd) {
+  timeval tv{20, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  static char buf[1 << 16];
+  size_t total = 0;
+  for (;;) {
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return total;
+    total += static_cast<size_t>(n);
+  }
+}
+
+constexpr size_t kBig = 8 << 20;  // far more than a socket buffer holds
+
+Task<absl::Status> TimedWrites(int fd, bool vectored) {
+  Socket s(*EventLoop::current(), fd);
+  std::string big(kBig, 'w');
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(50);
+  if (vectored) {
+    const absl::Span<const char> parts[] = {absl::string_view(big).substr(0, kBig / 2),
+                                            absl::string_view(big).substr(kBig / 2)};
+    absl::Status st = co_await s.writev(parts, deadline);
+    co_return st;
+  }
+  absl::Status st = co_await s.write(big, deadline);
+  co_return st;
+}  // the Socket closes: the peer reads what went out, then EOF
+
+Task<absl::Status> WriteBig(int fd) {
+  Socket s(*EventLoop::current(), fd);
+  std::string big(kBig, 'c');
+  absl::Status st = co_await s.write(big);
+  co_return st;
+}
+
+Task<absl::Status> CancelABigWrite(int fd) {
+  Scope scope;
+  JoinHandle<absl::Status> h = scope.spawn(WriteBig(fd));
+  absl::Status slept = co_await sleep(absl::Milliseconds(20));
+  (void)slept;
+  h.cancel();
+  absl::Status st = co_await h;
+  co_await scope.join();
+  co_return st;
+}
+
+TEST(Socket, AFailedWriteSaysHowManyBytesWentOut) {
+  for (int kind = 0; kind < 3; ++kind) {
+    auto loop = NewLoop();
+    FdPair p = UnixPair();
+    absl::Status st;
+    if (kind < 2) {
+      st = RunBounded(*loop, TimedWrites(p.watched, kind == 1));
+      EXPECT_TRUE(absl::IsDeadlineExceeded(st)) << st << " kind " << kind;
+    } else {
+      st = RunBounded(*loop, CancelABigWrite(p.watched));
+      EXPECT_TRUE(absl::IsCancelled(st)) << st;
+    }
+    const size_t drained = DrainToEof(p.peer);
+    EXPECT_GT(BytesWritten(st), 0u) << "kind " << kind;
+    EXPECT_LT(BytesWritten(st), kBig);
+    EXPECT_EQ(BytesWritten(st), drained) << "kind " << kind;
+    close(p.peer);
+  }
+  EXPECT_EQ(BytesWritten(absl::OkStatus()), 0u);
+  EXPECT_EQ(BytesWritten(absl::CancelledError("not a write")), 0u);
+}
+
+// ---- Accept at the fd limit: back off without spinning ----
+
+struct FdFill {
+  std::vector<int> fds;
+  void Release() {
+    for (int fd : fds) close(fd);
+    fds.clear();
+  }
+};
+
+// Accepts with the backoff Listener::accept() documents (sleep on
+// ResourceExhausted); the fd limit is lifted after a few refusals.
+Task<absl::Status> AcceptWithBackoff(const Listener* l, FdFill* fill, int* refusals) {
+  for (;;) {
+    absl::StatusOr<Socket> s = co_await l->accept();
+    if (s.ok()) co_return absl::OkStatus();
+    if (!absl::IsResourceExhausted(s.status())) co_return s.status();
+    if (++*refusals == 3) fill->Release();  // fds free again
+    absl::Status slept = co_await sleep(absl::Milliseconds(20));
+    if (!slept.ok()) co_return slept;
+  }
+}
+
+TEST(Listener, AcceptAtTheFdLimitIsResourceExhaustedAndRecovers) {
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  auto loop = NewLoop();
+  absl::StatusOr<Listener> l = listen(*loop, "127.0.0.1:0");
+  ASSERT_TRUE(l.ok()) << l.status();
+  const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  ASSERT_EQ(connect(client, l->local_address().get(), l->local_address().len), 0);
+  // Lower the limit a little above what is open, then take every fd left.
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(CountOpenFds()) + 16;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  FdFill fill;
+  for (int fd; (fd = dup(client)) >= 0;) fill.fds.push_back(fd);
+  int refusals = 0;
+  absl::Status s = RunBounded(*loop, AcceptWithBackoff(&*l, &fill, &refusals));
+  fill.Release();
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(refusals, 3);  // one refusal per try: the backoff paces them
+  close(client);
 }
 
 }  // namespace

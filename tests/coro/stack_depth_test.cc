@@ -1,5 +1,7 @@
 // A million awaits that complete without suspending, in a loop, on a thread
-// with a 1 MiB stack: none of them may grow the stack (cppcoro #31/#55). Built
+// with a 1 MiB stack: none of them may grow the stack (cppcoro #31/#55); and a
+// chain of 100,000 spawned tasks each awaiting the previous one's JoinHandle,
+// whose resumptions may not stack up either. Built
 // twice: as is, and at -O0 (stack_depth_O0_test), where compilers do not
 // turn symmetric transfer into a tail call; `--config=asan` runs both under
 // AddressSanitizer.
@@ -147,6 +149,42 @@ TEST(StackDepth, QuarterMillionSynchronousWhenAlls) {
     result = r.ok() ? *r : -2;
   });
   EXPECT_EQ(result, kAwaits / 2);
+}
+
+// A chain of spawned tasks, each awaiting the JoinHandle of the one before:
+// when the first finishes, each finish resumes the next waiter. The depth of
+// those resumptions is bounded (past a bound they go through the loop), so
+// the chain's length does not reach the stack.
+constexpr int kChain = 100000;
+
+Task<int> FirstLink() {
+  co_await yield();  // finishes once every link waits
+  co_return 0;
+}
+
+Task<int> Link(JoinHandle<int> previous) {
+  int v = co_await previous;
+  previous.detach();  // else the frames would go as a recursive chain at the end
+  co_return v + 1;
+}
+
+Task<int> JoinHandleChain() {
+  Scope scope;
+  JoinHandle<int> last = scope.spawn(FirstLink());
+  for (int i = 0; i < kChain; ++i) last = scope.spawn(Link(std::move(last)));
+  int v = co_await last;
+  co_await scope.join();
+  co_return v;
+}
+
+TEST(StackDepth, HundredThousandChainedJoinHandleAwaits) {
+  long result = -1;
+  OnSmallStack([&result] {
+    auto loop = testing::NewLoop();
+    absl::StatusOr<int> r = loop->run(JoinHandleChain());
+    result = r.ok() ? *r : -2;
+  });
+  EXPECT_EQ(result, kChain);
 }
 
 }  // namespace

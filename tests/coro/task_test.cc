@@ -183,5 +183,42 @@ TEST(FrameAllocator, RoundTripsEverySize) {
   for (size_t n = 1; n < 3000; n += 37) internal::FreeFrame(internal::AllocateFrame(n), n);
 }
 
+// ---- Awaiting an empty Task ----
+
+Task<absl::StatusOr<int>> Seven() { co_return 7; }
+
+Task<absl::Status> AwaitMovedFromTask() {
+  Task<absl::StatusOr<int>> t = Seven();
+  Task<absl::StatusOr<int>> taken = std::move(t);
+  absl::StatusOr<int> a = co_await std::move(t);  // NOLINT(bugprone-use-after-move)
+  if (!absl::IsFailedPrecondition(a.status())) co_return absl::InternalError("moved-from Task");
+  Task<absl::Status> none;
+  absl::Status b = co_await std::move(none);
+  if (!absl::IsFailedPrecondition(b)) co_return absl::InternalError("default Task");
+  absl::StatusOr<int> c = co_await std::move(taken);
+  co_return c.ok() && *c == 7 ? absl::OkStatus() : absl::InternalError("the real task");
+}
+
+TEST(Task, AwaitingAnEmptyTaskIsFailedPrecondition) {
+  auto loop = NewLoop();
+  absl::Status r = testing::RunBounded(*loop, AwaitMovedFromTask());
+  EXPECT_TRUE(r.ok()) << r;
+}
+
+Task<int> AwaitEmptyTaskOfInt() {
+  Task<int> none;
+  int v = co_await std::move(none);
+  co_return v;
+}
+
+TEST(TaskDeathTest, AwaitingAnEmptyTaskWithNoStatusAborts) {
+  EXPECT_DEATH(
+      {
+        auto loop = NewLoop();
+        (void)loop->run(AwaitEmptyTaskOfInt());
+      },
+      "awaiting an empty Task");
+}
+
 }  // namespace
 }  // namespace gaio::coro
