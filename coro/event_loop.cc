@@ -119,6 +119,7 @@ void EventLoop::run_ready_round() {
     std::coroutine_handle<> h = ready_[ready_head_];
     ready_head_ = (ready_head_ + 1) & (ready_.size() - 1);
     --ready_size_;
+    internal::BumpAwaitEpoch();  // another task: what others hold stays stale
     h.resume();
   }
 }
@@ -128,6 +129,7 @@ void EventLoop::drain_ready() {
     std::coroutine_handle<> h = ready_[ready_head_];
     ready_head_ = (ready_head_ + 1) & (ready_.size() - 1);
     --ready_size_;
+    internal::BumpAwaitEpoch();  // another task: what others hold stays stale
     h.resume();
   }
 }
@@ -157,6 +159,7 @@ absl::Status EventLoop::run_root(RootBase& root, std::coroutine_handle<> start) 
     run_ready_round();
     if (finished(root)) break;
     // Tasks still ready (they yielded): only look for completions.
+    internal::NoteLoopWait();  // the previous batch's swap bytes go back
     absl::StatusOr<absl::Span<const OpResult>> batch =
         ready_size_ > 0 ? watcher_.poll_io() : watcher_.wait_io();
     if (!batch.ok()) {
@@ -185,6 +188,7 @@ absl::Status EventLoop::fail(absl::Status error, RootBase& root) {
     drain_ready();
     if (finished(root)) break;
     if (!watcher_done) {
+      internal::NoteLoopWait();
       absl::StatusOr<absl::Span<const OpResult>> batch = watcher_.wait_io();
       if (batch.ok()) {
         for (const OpResult& r : *batch) internal::Dispatch(r);
