@@ -148,7 +148,8 @@ Task<std::string> SwapReadThroughCombinator(int fd, Combinator c) {
   Socket s(*EventLoop::current(), fd);
   absl::StatusOr<SwapBytes> in = absl::UnknownError("unset");
   if (c == Combinator::kWithTimeout) {
-    absl::StatusOr<absl::StatusOr<SwapBytes>> r = co_await with_timeout(s.read(), absl::Seconds(30));
+    absl::StatusOr<absl::StatusOr<SwapBytes>> r =
+        co_await with_timeout(s.read(), absl::Seconds(30));
     if (r.ok()) in = *r;
   } else {
     AnyResult<absl::StatusOr<SwapBytes>, absl::Status> r =
@@ -198,8 +199,11 @@ absl::Status EchoThroughLazyCombinator(bool await_between) {
   absl::Status r = loop->run(StaleWriteThroughLazyCombinator(p.watched, await_between));
   if (r.ok()) {
     absl::StatusOr<std::string> back = ReadExactly(p.peer, 4);
-    if (!back.ok()) r = back.status();
-    else if (*back != "swap") r = absl::DataLossError(*back);
+    if (!back.ok()) {
+      r = back.status();
+    } else if (*back != "swap") {
+      r = absl::DataLossError(*back);
+    }
   }
   close(p.peer);
   return r;
