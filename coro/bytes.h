@@ -47,7 +47,7 @@ namespace internal {
 [[noreturn]] void StaleSwapBytes(uint32_t made, uint32_t now);
 // Marks bytes that point into the Watcher's swap buffer (Socket::read()).
 struct SwapBufferTag {};
-}
+}  // namespace internal
 
 class SwapBytes {
  public:
