@@ -175,6 +175,7 @@ void EventLoop::run_ready_round() {
     std::coroutine_handle<> h = ready_[ready_head_];
     ready_head_ = (ready_head_ + 1) & (ready_.size() - 1);
     --ready_size_;
+    internal::BumpAwaitEpoch();  // another task: what others hold stays stale
     h.resume();
   }
 }
@@ -184,6 +185,7 @@ void EventLoop::drain_ready() {
     std::coroutine_handle<> h = ready_[ready_head_];
     ready_head_ = (ready_head_ + 1) & (ready_.size() - 1);
     --ready_size_;
+    internal::BumpAwaitEpoch();  // another task: what others hold stays stale
     h.resume();
   }
 }
@@ -217,6 +219,7 @@ absl::Status EventLoop::run_root(RootBase& root, std::coroutine_handle<> start) 
     run_ready_round();
     if (finished(root)) break;
     // Tasks still ready (they yielded): only look for completions.
+    internal::NoteLoopWait();  // the previous batch's swap bytes go back
     absl::StatusOr<absl::Span<const OpResult>> batch =
         ready_size_ > 0 ? watcher_.poll_io() : watcher_.wait_io();
     if (!batch.ok()) {
@@ -247,6 +250,7 @@ absl::Status EventLoop::fail(absl::Status error, RootBase& root) {
     drain_ready();
     if (finished(root)) break;
     if (!watcher_done) {
+      internal::NoteLoopWait();
       absl::StatusOr<absl::Span<const OpResult>> batch = watcher_.wait_io();
       if (batch.ok()) {
         for (const OpResult& r : *batch) internal::Dispatch(r);

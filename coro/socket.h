@@ -185,7 +185,7 @@ class Socket {
     absl::StatusOr<SwapBytes> await_resume() const {
       const OpResult& r = Completion();
       if (!r.status.ok()) return r.status;
-      return SwapBytes(r.buffer.data(), r.size);
+      return SwapBytes(internal::SwapBufferTag{}, r.buffer.data(), r.size);
     }
 
    private:
@@ -237,8 +237,9 @@ class Socket {
     [[no_unique_address]] D deadline_;
   };
   // write(swap bytes): holds a pointer to the SwapBytes (which lives in the
-  // awaiting frame or the co_await's full expression), checked and passed on
-  // at submission.
+  // awaiting frame or the co_await's full expression), checked when built
+  // and again at submission (a lazy combinator may submit it much later:
+  // swap-buffer bytes the Watcher took back meanwhile abort), then passed on.
   template <class D>
   class SwapWriteOp : public internal::IoAwaiter {
    public:
@@ -248,6 +249,7 @@ class Socket {
     }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
+      bytes_->check_not_released();
       return Begin(h, fd_, "write: task cancelled", [this](void* ctx) {
         Watcher* w = LoopWatcher();
         if (w == nullptr) return NoLoop();

@@ -29,6 +29,7 @@ void PromiseBase::cancel_request(int fd) noexcept {
 }
 
 void Dispatch(const OpResult& r) noexcept {
+  BumpAwaitEpoch();  // a task resumes: bytes other tasks hold stay stale
   if ((reinterpret_cast<uintptr_t>(r.ctx) & 1) != 0) {
     PromiseBase::FromCtx(r.ctx)->complete(r);
   } else {

@@ -27,30 +27,67 @@
 #include "coro/internal/frame_allocator.h"
 #include "watcher/op_result.h"
 
-// Debug builds check that swap-buffer bytes (SwapBytes) are not used after
-// the task's next co_await; -DGAIO_CORO_SWAP_CHECK=0/1 overrides.
-#ifndef GAIO_CORO_SWAP_CHECK
-#ifdef NDEBUG
-#define GAIO_CORO_SWAP_CHECK 0
-#else
-#define GAIO_CORO_SWAP_CHECK 1
-#endif
-#endif
-
 namespace gaio {
 class Watcher;
 }
 
 namespace gaio::coro::internal {
 
-inline constexpr bool kSwapCheck = GAIO_CORO_SWAP_CHECK != 0;
+// ---- The swap-bytes check (coro/bytes.h). ----
+// Whether it is on is decided once, when the library is built (bytes.cc: on
+// unless NDEBUG, -DGAIO_CORO_SWAP_CHECK=0/1 given to the library's build
+// overrides), and read at run time by the inline code of every header. So a
+// program compiled with or without NDEBUG gets the same answer as the
+// library it links: no inline function of the package depends on the
+// including file's macros (no ODR violation when build modes are mixed).
+extern const bool kSwapCheckEnabled;
+inline bool SwapCheckEnabled() { return kSwapCheckEnabled; }
 
-// Bumped by every co_await of one of the package's awaitables on this thread
-// (debug builds only; each awaiter's await_ready bumps it): bytes stamped
-// with an older value are stale.
-inline thread_local uint32_t tls_await_epoch = 0;
-inline void BumpAwaitEpoch() {
-  if constexpr (kSwapCheck) ++tls_await_epoch;
+// The per-thread epochs the check compares (always counted: a few
+// increments per await; only the comparison is switched). Epochs step by 2:
+// bit 0 of a stamp says "swap-buffer bytes".
+struct SwapEpochs {
+  // Bumped by every co_await of one of the package's awaitables (each
+  // awaiter's await_ready), at each wait of the loop for completions, and
+  // whenever the loop (or a finished spawned task) resumes a task: bytes
+  // stamped with an older value are stale.
+  uint32_t now = 0;
+  // `now` at the loop's last wait for completions: swap-buffer bytes made
+  // before it have been handed back to the Watcher.
+  uint32_t wait_mark = 0;
+  // A combinator (when_all, when_any, with_timeout, shield) that has just
+  // returned to its awaiter: what its children made since it began
+  // ([grace_from, grace_at]) belongs to the awaiter, fresh until the
+  // awaiter's next co_await (while now == grace_at), except swap-buffer
+  // bytes made before a wait of the loop (gone whatever the check says).
+  uint32_t grace_from = 0;
+  uint32_t grace_at = 0;
+};
+inline thread_local SwapEpochs tls_epochs;
+
+inline void BumpAwaitEpoch() { tls_epochs.now += 2; }
+inline uint32_t AwaitEpoch() { return tls_epochs.now; }
+// The loop is about to wait for (or poll) completions.
+inline void NoteLoopWait() { tls_epochs.wait_mark = tls_epochs.now += 2; }
+// A combinator that began at epoch `from` returns to its awaiter.
+inline void OpenGrace(uint32_t from) {
+  tls_epochs.grace_from = from;
+  tls_epochs.grace_at = tls_epochs.now;
+}
+// Swap-buffer bytes stamped `stamp` went back to the Watcher at a later
+// wait of the loop.
+inline bool SwapStampReleased(uint32_t stamp) {
+  const uint32_t made = stamp & ~uint32_t{1};
+  const uint32_t waited = tls_epochs.wait_mark - made;  // modular: wraps safely
+  return (stamp & 1) != 0 && waited != 0 && waited <= tls_epochs.now - made;
+}
+// Whether bytes stamped `stamp` may still be used by the running task.
+inline bool StampFresh(uint32_t stamp) {
+  const SwapEpochs& e = tls_epochs;
+  const uint32_t made = stamp & ~uint32_t{1};
+  if (made == e.now) return true;
+  if (e.now != e.grace_at || e.now - made > e.now - e.grace_from) return false;
+  return !SwapStampReleased(stamp);
 }
 
 class CancelHook {
@@ -165,6 +202,7 @@ class PromiseBase {
       case kHook:
         return reinterpret_cast<FinishHook*>(next_ & ~uintptr_t{3})->on_finish(self);
       case kRecord:
+        BumpAwaitEpoch();  // whoever runs next is another task
         return FinishSpawned(reinterpret_cast<SpawnRecord*>(next_ & ~uintptr_t{3}), self);
       default:
         if (inline_state() == InlineState::kRunningInline) {

@@ -6,14 +6,89 @@
 #include <new>
 #include <vector>
 
+// Under AddressSanitizer the pool poisons free blocks (and the unused rest
+// of a slab), so that a use after free of a pooled frame is reported as
+// AddressSanitizer reports one of a heap block ("use-after-poison").
+#if defined(__SANITIZE_ADDRESS__)
+#define GAIO_CORO_POOL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GAIO_CORO_POOL_ASAN 1
+#endif
+#endif
+#ifdef GAIO_CORO_POOL_ASAN
+#include <sanitizer/asan_interface.h>
+#define GAIO_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define GAIO_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define GAIO_POISON(p, n) ((void)(p), (void)(n))
+#define GAIO_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace gaio::coro::internal {
 namespace {
 
 constexpr size_t kClasses = kMaxPooled / 16;  // class c: blocks of (c + 1) * 16 bytes
 
+// Debug builds (and ASan builds) mark free blocks, to catch a frame freed
+// or destroyed twice.
+#if !defined(NDEBUG) || defined(GAIO_CORO_POOL_ASAN)
+constexpr bool kMarkFree = true;
+#else
+constexpr bool kMarkFree = false;
+#endif
+
+[[noreturn]] void DestroyedTwice(void* frame) {
+  std::fprintf(stderr,
+               "gaio::coro: coroutine frame %p destroyed (or freed) twice: its block is already "
+               "free (docs/CORO.md, compiler notes)\n",
+               frame);
+  std::abort();
+}
+
+// A free block: the free-list link, then (kMarkFree) a mark in the second
+// word. A coroutine frame begins with its resume and destroy function
+// pointers (gcc's and clang's layout), so the mark is a function a second
+// coroutine_handle::destroy() calls: it aborts with a message instead of
+// running the frame's destructors again.
+void FreedFrameDestroy(void* frame) { DestroyedTwice(frame); }
+using DestroyFn = void (*)(void*);
 struct FreeBlock {
   FreeBlock* next;
+  DestroyFn mark;
 };
+static_assert(sizeof(FreeBlock) <= 16, "the smallest block holds a FreeBlock");
+
+// Makes a block free: links it, marks it, poisons it.
+void PushFree(FreeBlock** head, void* p, size_t bytes) {
+  auto* b = static_cast<FreeBlock*>(p);
+  if constexpr (kMarkFree) {
+    if (b->mark == &FreedFrameDestroy) DestroyedTwice(p);
+    b->mark = &FreedFrameDestroy;
+  }
+  b->next = *head;
+  *head = b;
+  GAIO_POISON(p, bytes);
+}
+// Takes the first block of a free list (nullptr if empty), unpoisoned and
+// unmarked.
+FreeBlock* PopFree(FreeBlock** head, size_t bytes) {
+  FreeBlock* b = *head;
+  if (b == nullptr) return nullptr;
+  GAIO_UNPOISON(b, bytes);
+  *head = b->next;
+  b->mark = nullptr;
+  return b;
+}
+// Moves a free block from one list to another (it stays free and poisoned).
+void MoveFree(FreeBlock** from, FreeBlock** to) {
+  FreeBlock* b = *from;
+  GAIO_UNPOISON(b, sizeof(FreeBlock));
+  *from = b->next;
+  b->next = *to;
+  *to = b;
+  GAIO_POISON(b, sizeof(FreeBlock));
+}
 
 [[noreturn]] void OutOfMemory(size_t size) {
   std::fprintf(stderr, "gaio::coro: out of memory for a coroutine frame of %zu bytes\n", size);
@@ -41,17 +116,14 @@ class Pool {
     alive_ = false;
     // Hand the free blocks (and the rest of the slab) to the other threads.
     while (cursor_ + 16 <= end_) {
+      GAIO_UNPOISON(cursor_, 16);
       Free(cursor_, 16);
       cursor_ += 16;
     }
     Shared& sh = TheShared();
     std::lock_guard<std::mutex> lock(sh.mu);
     for (size_t c = 0; c < kClasses; ++c) {
-      while (FreeBlock* b = heads_[c]) {
-        heads_[c] = b->next;
-        b->next = sh.spare[c];
-        sh.spare[c] = b;
-      }
+      while (heads_[c] != nullptr) MoveFree(&heads_[c], &sh.spare[c]);
     }
   }
 
@@ -67,17 +139,17 @@ class Pool {
       return p;
     }
     const size_t c = ClassOf(size);
-    if (FreeBlock* b = heads_[c]) {
-      heads_[c] = b->next;
+    const size_t bytes = (c + 1) * 16;
+    if (FreeBlock* b = PopFree(&heads_[c], bytes)) {
       ++stats_.hits;
       return b;
     }
     ++stats_.carved;
     if (void* p = TakeSpare(c)) return p;
-    const size_t bytes = (c + 1) * 16;
     if (cursor_ + bytes > end_) NewSlab();
     void* p = cursor_;
     cursor_ += bytes;
+    GAIO_UNPOISON(p, bytes);
     return p;
   }
 
@@ -87,10 +159,8 @@ class Pool {
       ::operator delete(p);
       return;
     }
-    auto* b = static_cast<FreeBlock*>(p);
     const size_t c = ClassOf(size);
-    b->next = heads_[c];
-    heads_[c] = b;
+    PushFree(&heads_[c], p, (c + 1) * 16);
   }
 
   const FramePoolStats& stats() const { return stats_; }
@@ -100,13 +170,12 @@ class Pool {
   void* TakeSpare(size_t c) {
     Shared& sh = TheShared();
     std::lock_guard<std::mutex> lock(sh.mu);
-    FreeBlock* b = sh.spare[c];
-    if (b != nullptr) sh.spare[c] = b->next;
-    return b;
+    return PopFree(&sh.spare[c], (c + 1) * 16);
   }
   void NewSlab() {
     // The tail of the old slab goes to the free lists in 16-byte blocks.
     while (cursor_ + 16 <= end_) {
+      GAIO_UNPOISON(cursor_, 16);
       Free(cursor_, 16);
       cursor_ += 16;
     }
@@ -120,6 +189,7 @@ class Pool {
     }
     cursor_ = static_cast<char*>(slab);
     end_ = cursor_ + kSlabBytes;
+    GAIO_POISON(slab, kSlabBytes);  // unpoisoned block by block as it is carved
   }
 
   FreeBlock* heads_[kClasses] = {};
@@ -147,10 +217,7 @@ void* AllocateFrame(size_t size) {
   if (size <= kMaxPooled) {
     Shared& sh = TheShared();
     std::lock_guard<std::mutex> lock(sh.mu);
-    if (FreeBlock* b = sh.spare[c]) {
-      sh.spare[c] = b->next;
-      return b;
-    }
+    if (FreeBlock* b = PopFree(&sh.spare[c], (c + 1) * 16)) return b;
   }
   // Freed later, it joins the spare list of its class (pooled sizes).
   void* p = ::operator new(size <= kMaxPooled ? (c + 1) * 16 : size, std::nothrow);
@@ -168,12 +235,10 @@ void FreeFrame(void* p, size_t size) noexcept {
     ::operator delete(p);
     return;
   }
-  auto* b = static_cast<FreeBlock*>(p);
   Shared& sh = TheShared();
   std::lock_guard<std::mutex> lock(sh.mu);
   const size_t c = Pool::ClassOf(size == 0 ? 1 : size);
-  b->next = sh.spare[c];
-  sh.spare[c] = b;
+  PushFree(&sh.spare[c], p, (c + 1) * 16);
 }
 
 FramePoolStats ThisThreadFramePoolStats() {

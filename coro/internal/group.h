@@ -10,6 +10,7 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -32,6 +33,7 @@ class GroupAwaiter {
   explicit GroupAwaiter(G* g) : g_(g) {}
   bool await_ready() const noexcept {
     BumpAwaitEpoch();
+    g_->note_begin();
     return g_->ready();
   }
   template <class P>
@@ -60,6 +62,8 @@ class GroupBase : public CancelHook {
     parent_cancelled_ = true;
     if (!shield_) cancel_children();
   }
+  // The awaiter's co_await of the group begins (for the swap-bytes check).
+  void note_begin() noexcept { begin_epoch_ = AwaitEpoch(); }
 
  protected:
   virtual void on_child_done(size_t index, const absl::Status& s) noexcept = 0;
@@ -87,11 +91,15 @@ class GroupBase : public CancelHook {
   }
   void resumed() {
     if (parent_fiber_ != nullptr) parent_fiber_->clear_hook();
+    // The children's values are the awaiter's now: bytes among them are
+    // fresh until its next co_await (coro/bytes.h).
+    OpenGrace(begin_epoch_);
   }
 
   std::coroutine_handle<> parent_ = nullptr;
   Fiber* parent_fiber_ = nullptr;
   size_t pending_ = 0;
+  uint32_t begin_epoch_ = 0;
   bool parent_cancelled_ = false;
   bool shield_ = false;
 };

@@ -120,4 +120,25 @@ int CountOpenFds() {
   return n - 3;  // ".", "..", the DIR's own fd
 }
 
+std::string ListOpenFds() {
+  std::string out;
+  DIR* d = opendir("/proc/self/fd");
+  if (d == nullptr) return "(no /proc/self/fd)";
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d)) continue;
+    char target[256] = {};
+    const std::string path = std::string("/proc/self/fd/") + e->d_name;
+    const ssize_t n = readlink(path.c_str(), target, sizeof(target) - 1);
+    out += std::string(e->d_name) + " -> " + (n > 0 ? target : "?") + "\n";
+  }
+  closedir(d);
+  return out;
+}
+
+int CountOpenFdsAfterFirstLoop() {
+  NewLoop(0).reset();
+  NewLoop(1).reset();
+  return CountOpenFds();
+}
+
 }  // namespace gaio::coro::testing

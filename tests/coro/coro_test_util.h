@@ -58,6 +58,16 @@ absl::StatusOr<std::string> ReadExactly(int fd, size_t n, absl::Duration patienc
 // Bytes readable on fd right now without blocking (FIONREAD).
 int Readable(int fd);
 int CountOpenFds();
+// The open fds with what each refers to ("3 -> socket:[123]"), one a line:
+// for the message of a failed fd count.
+std::string ListOpenFds();
+// CountOpenFds() once a first loop has been made and destroyed: the baseline
+// for "no fd leaked". A poller backend may open process-wide fds at its first
+// use and keep them (libkqueue's close-detection epoll and its eventfd, made
+// at the first kqueue() and never closed, docs/KQUEUE.md); counted after a
+// first loop, they are in the baseline, and what a loop of ours leaks still
+// shows (each loop would add its own).
+int CountOpenFdsAfterFirstLoop();
 
 }  // namespace gaio::coro::testing
 

@@ -20,6 +20,8 @@ namespace gaio::coro {
 namespace {
 
 using testing::CountOpenFds;
+using testing::CountOpenFdsAfterFirstLoop;
+using testing::ListOpenFds;
 using testing::NewLoop;
 using testing::RunBounded;
 
@@ -90,7 +92,8 @@ Task<absl::Status> Busy(std::atomic<bool>* ready, std::vector<Future<int>>* futu
 
 TEST(Shutdown, StopWithEverythingInFlightEndsAndFreesAll) {
   for (int pollers : {0, 1, 2}) {
-    const int fds = CountOpenFds();
+    const int fds = CountOpenFdsAfterFirstLoop();
+    const std::string before = ListOpenFds();
     {
       auto loop = NewLoop(pollers);
       std::vector<Promise<int>> promises(10);  // never set before the stop
@@ -110,7 +113,9 @@ TEST(Shutdown, StopWithEverythingInFlightEndsAndFreesAll) {
       EXPECT_EQ(loop->live_tasks(), 0u);
       for (Promise<int>& p : promises) EXPECT_TRUE(p.cancelled());
     }
-    EXPECT_EQ(CountOpenFds(), fds) << "pollers=" << pollers;
+    EXPECT_EQ(CountOpenFds(), fds) << "pollers=" << pollers << "\nbefore:\n"
+                                   << before << "after:\n"
+                                   << ListOpenFds();
   }
 }
 
@@ -135,7 +140,7 @@ Task<absl::Status> CloseTheWatcherUnderTheLoop(std::vector<Future<int>>* futures
 }
 
 TEST(Shutdown, AFailingWatcherEndsTheRunWithoutAHang) {
-  const int fds = CountOpenFds();
+  const int fds = CountOpenFdsAfterFirstLoop();
   {
     auto loop = NewLoop();
     std::vector<Promise<int>> promises(5);
