@@ -244,25 +244,25 @@ class Socket {
   class SwapWriteOp : public internal::IoAwaiter {
    public:
     SwapWriteOp(const Socket* s, const SwapBytes* bytes, D deadline)
-        : fd_(s->fd_), bytes_(bytes), deadline_(deadline) {
+        : s_(s), bytes_(bytes), deadline_(deadline) {
       (void)bytes->span();  // the check: still before this co_await
     }
     template <class P>
     bool await_suspend(std::coroutine_handle<P> h) {
       bytes_->check_not_released();
-      return Begin(h, fd_, "write: task cancelled", [this](void* ctx) {
+      return Begin(h, s_->fd_, "write: task cancelled", [this](void* ctx) {
         Watcher* w = LoopWatcher();
         if (w == nullptr) return NoLoop();
         if constexpr (internal::kTimed<D>) {
-          return w->write_timeout(ctx, fd_, bytes_->span_unchecked(), deadline_);
+          return s_->Submitted(w->write_timeout(ctx, s_->fd_, bytes_->span_unchecked(), deadline_));
         }
-        return w->write(ctx, fd_, bytes_->span_unchecked());
+        return s_->Submitted(w->write(ctx, s_->fd_, bytes_->span_unchecked()));
       });
     }
     absl::Status await_resume() const { return internal::WriteStatus(Completion()); }
 
    private:
-    int fd_;
+    const Socket* s_;
     const SwapBytes* bytes_;
     [[no_unique_address]] D deadline_;
   };
@@ -301,11 +301,9 @@ class Socket {
     return {this, buf, deadline};
   }
   SwapWriteOp<internal::NoDeadline> write(const SwapBytes& bytes) const {
-    registered_ = true;
     return {this, &bytes, {}};
   }
   SwapWriteOp<absl::Time> write(const SwapBytes& bytes, absl::Time deadline) const {
-    registered_ = true;
     return {this, &bytes, deadline};
   }
   // A string literal would include its NUL: pass absl::string_view("...").
@@ -329,6 +327,40 @@ class Socket {
   absl::StatusOr<SocketAddress> peer_address() const;
   // Bytes of queued writes not yet written (Watcher::pending_write_bytes).
   size_t pending_write_bytes() const;
+
+  // Waits until the fd is readable / writable (Watcher::wait_readable,
+  // wait_writable) without moving a byte: OK, DeadlineExceeded, Cancelled
+  // (the task was cancelled), or the Watcher's error. For code that makes
+  // its own syscalls on the fd (a library's protocol engine); the Socket's
+  // own reads and writes need no such wait. Readable includes end of file
+  // and a pending error: the syscall that follows reports them.
+  class ReadinessOp : public internal::IoAwaiter {
+   public:
+    ReadinessOp(const Socket* s, bool write, absl::Time deadline)
+        : s_(s), write_(write), deadline_(deadline) {}
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return Begin(h, s_->fd_, write_ ? "writable: task cancelled" : "readable: task cancelled",
+                   [this](void* ctx) {
+                     Watcher* w = LoopWatcher();
+                     if (w == nullptr) return NoLoop();
+                     return s_->Submitted(write_ ? w->wait_writable(ctx, s_->fd_, deadline_)
+                                                 : w->wait_readable(ctx, s_->fd_, deadline_));
+                   });
+    }
+    absl::Status await_resume() const { return Completion().status; }
+
+   private:
+    const Socket* s_;
+    bool write_;
+    absl::Time deadline_;
+  };
+  ReadinessOp readable(absl::Time deadline = absl::InfiniteFuture()) const {
+    return {this, false, deadline};
+  }
+  ReadinessOp writable(absl::Time deadline = absl::InfiniteFuture()) const {
+    return {this, true, deadline};
+  }
 
  private:
   friend class DialOp;

@@ -61,6 +61,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "coro/internal/group.h"
 #include "coro/internal/timeout.h"
@@ -152,7 +154,15 @@ Task<Result<T>> WithTimeoutTask(Task<T> task, absl::Duration d) {
   Result<T> r = group.take_result();
   if (group.timed_out() && !group.parent_cancelled()) {
     if (!kCarriesStatus<T> || absl::IsCancelled(StatusOf(r))) {
-      co_return absl::DeadlineExceededError("with_timeout: deadline exceeded");
+      absl::Status deadline = absl::DeadlineExceededError("with_timeout: deadline exceeded");
+      // What the cancelled task said of its progress (its payloads, e.g. a
+      // write's BytesWritten) stays with the result.
+      if constexpr (kCarriesStatus<T>) {
+        StatusOf(r).ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+          deadline.SetPayload(url, payload);
+        });
+      }
+      co_return deadline;
     }
   }
   co_return r;

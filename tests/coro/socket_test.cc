@@ -460,17 +460,29 @@ Task<absl::Status> CancelABigWrite(int fd) {
   co_return st;
 }
 
+// A write under with_timeout: the DeadlineExceeded it turns the write's
+// Cancelled into keeps the write's BytesWritten.
+Task<absl::Status> WriteBigWithTimeout(int fd) {
+  Socket s(*EventLoop::current(), fd);
+  std::string big(kBig, 't');
+  absl::Status st = co_await with_timeout(s.write(big), absl::Milliseconds(50));
+  co_return st;
+}
+
 TEST(Socket, AFailedWriteSaysHowManyBytesWentOut) {
-  for (int kind = 0; kind < 3; ++kind) {
+  for (int kind = 0; kind < 4; ++kind) {
     auto loop = NewLoop();
     FdPair p = UnixPair();
     absl::Status st;
     if (kind < 2) {
       st = RunBounded(*loop, TimedWrites(p.watched, kind == 1));
       EXPECT_TRUE(absl::IsDeadlineExceeded(st)) << st << " kind " << kind;
-    } else {
+    } else if (kind == 2) {
       st = RunBounded(*loop, CancelABigWrite(p.watched));
       EXPECT_TRUE(absl::IsCancelled(st)) << st;
+    } else {
+      st = RunBounded(*loop, WriteBigWithTimeout(p.watched));
+      EXPECT_TRUE(absl::IsDeadlineExceeded(st)) << st;
     }
     const size_t drained = DrainToEof(p.peer);
     EXPECT_GT(BytesWritten(st), 0u) << "kind " << kind;
@@ -527,6 +539,33 @@ TEST(Listener, AcceptAtTheFdLimitIsResourceExhaustedAndRecovers) {
   EXPECT_TRUE(s.ok()) << s;
   EXPECT_EQ(refusals, 3);  // one refusal per try: the backoff paces them
   close(client);
+}
+
+// ---- Readiness: readable() / writable() ----
+
+Task<> WaitForReadiness(int fd, int peer, absl::Status* early, absl::Status* readable,
+                        absl::Status* idle) {
+  Socket s(*EventLoop::current(), fd);
+  *early = co_await s.writable(absl::Now() + absl::Seconds(20));  // an empty socket: at once
+  // Nothing to read yet: the deadline ends it.
+  *idle = co_await s.readable(absl::Now() + absl::Milliseconds(20));
+  (void)::send(peer, "hi", 2, 0);
+  *readable = co_await s.readable(absl::Now() + absl::Seconds(20));
+  (void)s.release();
+}
+
+TEST(Socket, ReadableAndWritableLeaveTheBytesToTheCaller) {
+  auto loop = NewLoop();
+  FdPair p = UnixPair();
+  absl::Status early, readable, idle;
+  ASSERT_TRUE(
+      RunBounded(*loop, WaitForReadiness(p.watched, p.peer, &early, &readable, &idle)).ok());
+  EXPECT_TRUE(early.ok()) << early;
+  EXPECT_TRUE(absl::IsDeadlineExceeded(idle)) << idle;
+  EXPECT_TRUE(readable.ok()) << readable;
+  EXPECT_EQ(testing::Readable(p.watched), 2);  // readable() moved no byte
+  close(p.watched);
+  close(p.peer);
 }
 
 }  // namespace
