@@ -449,56 +449,16 @@ double ProcessCpuSeconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
 }
 
-// At the fd limit an accept completes with ResourceExhausted, the
-// connection stays queued, and no thread spins on the still-readable
-// listener (the classic accept-EMFILE busy loop). In a child process, whose
-// fd limit is lowered to what it has open.
-TEST(AcceptAtFdLimit, CompletesWithResourceExhaustedWithoutSpinning) {
+// Runs `body(mode)` in a child process for each engine mode (the fd limit
+// it lowers stays there) and expects each child to exit 0; a body reports a
+// failure by exiting with its own code.
+template <typename Body>
+void InChildForEachMode(Body body) {
   for (int mode : kAllModes) {
     std::fflush(nullptr);
     const pid_t pid = fork();
     if (pid == 0) {
-      Watcher w = MakeWatcher(mode);
-      Listener l = Listen();
-      std::vector<int> clients;
-      for (int i = 0; i < 3; ++i) clients.push_back(Dial(l));  // before the limit
-      // Use every fd number up to a new, lower limit.
-      rlimit lim;
-      getrlimit(RLIMIT_NOFILE, &lim);
-      int highest = 0;
-      for (int fd = 0; fd < 4096; ++fd) {
-        if (FdIsOpen(fd)) highest = fd;
-      }
-      lim.rlim_cur = static_cast<rlim_t>(highest) + 2;  // room for one more, filled below
-      if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(2);
-      std::vector<int> holes;
-      for (int f; (f = dup(l.fd)) >= 0;) holes.push_back(f);
-      if (errno != EMFILE || holes.empty()) _exit(9);
-      if (w.accept(Ctx(1), l.fd).ok() == false) _exit(3);
-      std::vector<Completion> c = Collect(w, 1);
-      if (c.size() != 1 || !absl::IsResourceExhausted(c[0].status) || ErrnoOf(c[0].status) != EMFILE) {
-        std::fprintf(stderr, "accept at the limit: %s\n",
-                     c.empty() ? "nothing" : c[0].status.ToString().c_str());
-        _exit(4);
-      }
-      // Nothing pending now; more connections arrive on the readable
-      // listener. 300 ms of that must cost next to no CPU.
-      const double cpu0 = ProcessCpuSeconds();
-      const absl::Time end = absl::Now() + absl::Milliseconds(300);
-      while (absl::Now() < end) {
-        absl::StatusOr<absl::Span<const OpResult>> b = w.wait_io(absl::Milliseconds(20));
-        if (!b.ok() || !b->empty()) _exit(5);
-      }
-      const double cpu = ProcessCpuSeconds() - cpu0;
-      if (cpu > 0.05) {
-        std::fprintf(stderr, "%.1f ms of CPU in 300 ms at the fd limit: spinning\n", cpu * 1e3);
-        _exit(6);
-      }
-      // Room again: the queued connection is accepted.
-      close(holes.back());
-      if (!w.accept(Ctx(2), l.fd).ok()) _exit(7);
-      c = Collect(w, 1);
-      if (c.size() != 1 || !c[0].status.ok()) _exit(8);
+      body(mode);
       _exit(0);
     }
     int status = 0;
@@ -510,62 +470,99 @@ TEST(AcceptAtFdLimit, CompletesWithResourceExhaustedWithoutSpinning) {
   }
 }
 
+// Lowers the fd limit to what the process has open plus one and fills that
+// last number with dups of `fd`: returns them (the "holes"), each of which
+// makes room for one fd when closed. Exits 2 or 9 if that fails.
+std::vector<int> FillFdTable(int fd) {
+  rlimit lim;
+  getrlimit(RLIMIT_NOFILE, &lim);
+  int highest = 0;
+  for (int f = 0; f < 4096; ++f) {
+    if (FdIsOpen(f)) highest = f;
+  }
+  lim.rlim_cur = static_cast<rlim_t>(highest) + 2;  // room for one more, filled below
+  if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(2);
+  std::vector<int> holes;
+  for (int f; (f = dup(fd)) >= 0;) holes.push_back(f);
+  if (errno != EMFILE || holes.empty()) _exit(9);
+  return holes;
+}
+
+// At the fd limit an accept completes with ResourceExhausted, the
+// connection stays queued, and no thread spins on the still-readable
+// listener (the classic accept-EMFILE busy loop). In a child process, whose
+// fd limit is lowered to what it has open.
+TEST(AcceptAtFdLimit, CompletesWithResourceExhaustedWithoutSpinning) {
+  InChildForEachMode([](int mode) {
+    Watcher w = MakeWatcher(mode);
+    Listener l = Listen();
+    std::vector<int> clients;
+    for (int i = 0; i < 3; ++i) clients.push_back(Dial(l));  // before the limit
+    std::vector<int> holes = FillFdTable(l.fd);              // every fd number used
+    if (w.accept(Ctx(1), l.fd).ok() == false) _exit(3);
+    std::vector<Completion> c = Collect(w, 1);
+    if (c.size() != 1 || !absl::IsResourceExhausted(c[0].status) ||
+        ErrnoOf(c[0].status) != EMFILE) {
+      std::fprintf(stderr, "accept at the limit: %s\n",
+                   c.empty() ? "nothing" : c[0].status.ToString().c_str());
+      _exit(4);
+    }
+    // Nothing pending now; more connections arrive on the readable
+    // listener. 300 ms of that must cost next to no CPU.
+    const double cpu0 = ProcessCpuSeconds();
+    const absl::Time end = absl::Now() + absl::Milliseconds(300);
+    while (absl::Now() < end) {
+      absl::StatusOr<absl::Span<const OpResult>> b = w.wait_io(absl::Milliseconds(20));
+      if (!b.ok() || !b->empty()) _exit(5);
+    }
+    const double cpu = ProcessCpuSeconds() - cpu0;
+    if (cpu > 0.05) {
+      std::fprintf(stderr, "%.1f ms of CPU in 300 ms at the fd limit: spinning\n", cpu * 1e3);
+      _exit(6);
+    }
+    // Room again: the queued connection is accepted.
+    close(holes.back());
+    if (!w.accept(Ctx(2), l.fd).ok()) _exit(7);
+    c = Collect(w, 1);
+    if (c.size() != 1 || !c[0].status.ok()) _exit(8);
+  });
+}
+
 // Issue 19: at the fd limit one queued accept fails per attempt, not all of
 // them at once (a server that resubmits on ResourceExhausted would spin);
 // the rest are tried again, in order, when another accept is submitted.
 TEST(AcceptAtFdLimit, OneQueuedAcceptFailsPerAttemptTheRestWait) {
-  for (int mode : kAllModes) {
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      Watcher w = MakeWatcher(mode);
-      Listener l = Listen();
-      // Three accepts wait on an idle listener.
-      for (int i = 1; i <= 3; ++i) {
-        if (!w.accept(Ctx(i), l.fd).ok()) _exit(3);
-      }
-      const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      rlimit lim;
-      getrlimit(RLIMIT_NOFILE, &lim);
-      int highest = 0;
-      for (int fd = 0; fd < 4096; ++fd) {
-        if (FdIsOpen(fd)) highest = fd;
-      }
-      lim.rlim_cur = static_cast<rlim_t>(highest) + 2;
-      if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(2);
-      std::vector<int> holes;
-      for (int f; (f = dup(l.fd)) >= 0;) holes.push_back(f);
-      if (errno != EMFILE || holes.empty()) _exit(9);
-      // One connection arrives: one attempt, one failure; two wait.
-      if (connect(client, Addr(l), sizeof(l.addr)) != 0) _exit(10);
-      std::vector<Completion> c = Collect(w, 3, absl::Milliseconds(300));
-      if (c.size() != 1 || c[0].ctx != Ctx(1) || !absl::IsResourceExhausted(c[0].status)) {
-        std::fprintf(stderr, "at the limit: %zu completions\n", c.size());
-        _exit(4);
-      }
-      // Room for one: a new accept tries the queued ones in order. #2 takes
-      // the connection and the room; #3 fails (accept(2) wants a free fd
-      // before it looks for a connection); #4 waits.
-      close(holes.back());
-      if (!w.accept(Ctx(4), l.fd).ok()) _exit(5);
-      c = Collect(w, 3, absl::Milliseconds(300));
-      if (c.size() != 2 || c[0].ctx != Ctx(2) || !c[0].status.ok() || c[1].ctx != Ctx(3) ||
-          !absl::IsResourceExhausted(c[1].status)) {
-        std::fprintf(stderr, "after room for one: %zu completions\n", c.size());
-        _exit(6);
-      }
-      if (!w.cancel(l.fd, Ctx(4)).ok()) _exit(7);
-      c = Collect(w, 1);
-      if (c.size() != 1 || c[0].ctx != Ctx(4) || !absl::IsCancelled(c[0].status)) _exit(8);
-      _exit(0);
+  InChildForEachMode([](int mode) {
+    Watcher w = MakeWatcher(mode);
+    Listener l = Listen();
+    // Three accepts wait on an idle listener.
+    for (int i = 1; i <= 3; ++i) {
+      if (!w.accept(Ctx(i), l.fd).ok()) _exit(3);
     }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        << ModeName(mode) << ": "
-        << (WIFEXITED(status) ? absl::StrCat("exit ", WEXITSTATUS(status))
-                              : absl::StrCat("signal ", WTERMSIG(status)));
-  }
+    const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    std::vector<int> holes = FillFdTable(l.fd);  // every fd number used
+    // One connection arrives: one attempt, one failure; two wait.
+    if (connect(client, Addr(l), sizeof(l.addr)) != 0) _exit(10);
+    std::vector<Completion> c = Collect(w, 3, absl::Milliseconds(300));
+    if (c.size() != 1 || c[0].ctx != Ctx(1) || !absl::IsResourceExhausted(c[0].status)) {
+      std::fprintf(stderr, "at the limit: %zu completions\n", c.size());
+      _exit(4);
+    }
+    // Room for one: a new accept tries the queued ones in order. #2 takes
+    // the connection and the room; #3 fails (accept(2) wants a free fd
+    // before it looks for a connection); #4 waits.
+    close(holes.back());
+    if (!w.accept(Ctx(4), l.fd).ok()) _exit(5);
+    c = Collect(w, 3, absl::Milliseconds(300));
+    if (c.size() != 2 || c[0].ctx != Ctx(2) || !c[0].status.ok() || c[1].ctx != Ctx(3) ||
+        !absl::IsResourceExhausted(c[1].status)) {
+      std::fprintf(stderr, "after room for one: %zu completions\n", c.size());
+      _exit(6);
+    }
+    if (!w.cancel(l.fd, Ctx(4)).ok()) _exit(7);
+    c = Collect(w, 1);
+    if (c.size() != 1 || c[0].ctx != Ctx(4) || !absl::IsCancelled(c[0].status)) _exit(8);
+  });
 }
 
 // Issue 19: a connect that failed (refused) fails the fd's later requests

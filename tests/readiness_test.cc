@@ -35,6 +35,21 @@ void* Ctx(intptr_t i) { return reinterpret_cast<void*>(i); }
 // delivers within microseconds); short enough to keep the test fast.
 constexpr absl::Duration kQuiet = absl::Milliseconds(100);
 
+// A listening TCP socket on 127.0.0.1 and its address; -1 on failure.
+int LoopbackListener(sockaddr_in* a) {
+  const int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  *a = sockaddr_in{};
+  a->sin_family = AF_INET;
+  a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(*a);
+  if (bind(l, reinterpret_cast<sockaddr*>(a), sizeof(*a)) != 0 || listen(l, 8) != 0 ||
+      getsockname(l, reinterpret_cast<sockaddr*>(a), &len) != 0) {
+    close(l);
+    return -1;
+  }
+  return l;
+}
+
 class Readiness : public ::testing::TestWithParam<int> {};
 
 TEST_P(Readiness, ReadableOnDataLeavesTheBytesToTheCaller) {
@@ -151,14 +166,9 @@ TEST_P(Readiness, QueuesInOrderWithReads) {
 
 TEST_P(Readiness, ListenerReadableWhenAConnectionWaitsAndWritableBehindAConnect) {
   Watcher w = MakeWatcher(GetParam());
-  const int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-  ASSERT_EQ(listen(l, 8), 0);
-  ASSERT_EQ(getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const int l = LoopbackListener(&a);
+  ASSERT_GE(l, 0);
   GAIO_ASSERT_OK(w.wait_readable(Ctx(1), l));
   EXPECT_TRUE(Collect(w, 1, kQuiet).empty());
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -181,14 +191,9 @@ TEST_P(Readiness, ListenerReadableWhenAConnectionWaitsAndWritableBehindAConnect)
 // nothing to read.
 TEST_P(Readiness, ReadableBehindAConnectWaitsForData) {
   Watcher w = MakeWatcher(GetParam());
-  const int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-  ASSERT_EQ(listen(l, 8), 0);
-  ASSERT_EQ(getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const int l = LoopbackListener(&a);
+  ASSERT_GE(l, 0);
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   GAIO_ASSERT_OK(w.connect(Ctx(1), fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)));
   GAIO_ASSERT_OK(w.wait_readable(Ctx(2), fd));
