@@ -68,6 +68,19 @@ int Dial(const Listener& l) {
   return fd;
 }
 
+// Fills the accept queue of `l` (made with backlog 0): a further SYN is
+// dropped, so a connect to it stays under way. The fillers, to close.
+std::vector<int> FillBacklog(const Listener& l) {
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    (void)connect(f, Addr(l), sizeof(l.addr));  // EINPROGRESS or done; fills the queue
+    fillers.push_back(f);
+  }
+  absl::SleepFor(absl::Milliseconds(50));
+  return fillers;
+}
+
 class AcceptConnect : public ::testing::TestWithParam<int> {};
 
 TEST_P(AcceptConnect, QueuedAcceptsCompleteInOrderWithUnownedNonBlockingFds) {
@@ -249,13 +262,7 @@ TEST_P(AcceptConnect, RefusedConnectFailsItAndWhatWaitsBehindIt) {
 TEST_P(AcceptConnect, ConnectDeadlineAgainstAFullBacklog) {
   Watcher w = MakeWatcher(GetParam());
   Listener l = Listen(/*backlog=*/0);
-  std::vector<int> fillers;
-  for (int i = 0; i < 4; ++i) {
-    const int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    (void)connect(f, Addr(l), sizeof(l.addr));  // EINPROGRESS or done; fills the queue
-    fillers.push_back(f);
-  }
-  absl::SleepFor(absl::Milliseconds(50));
+  const std::vector<int> fillers = FillBacklog(l);
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const absl::Time start = absl::Now();
   GAIO_ASSERT_OK(w.connect(Ctx(1), fd, Addr(l), sizeof(l.addr), start + absl::Milliseconds(300)));
@@ -277,13 +284,7 @@ TEST_P(AcceptConnect, PendingConnectEndedByCancelFreeOrClose) {
   for (int how = 0; how < 3; ++how) {
     Watcher w = MakeWatcher(GetParam());
     Listener l = Listen(/*backlog=*/0);
-    std::vector<int> fillers;
-    for (int i = 0; i < 4; ++i) {
-      const int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      (void)connect(f, Addr(l), sizeof(l.addr));
-      fillers.push_back(f);
-    }
-    absl::SleepFor(absl::Milliseconds(50));
+    const std::vector<int> fillers = FillBacklog(l);
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     GAIO_ASSERT_OK(w.connect(Ctx(1), fd, Addr(l), sizeof(l.addr)));
     GAIO_ASSERT_OK(w.read(Ctx(2), fd, nullptr));
@@ -314,13 +315,7 @@ TEST_P(AcceptConnect, PendingConnectEndedByCancelFreeOrClose) {
 TEST(AcceptConnectOrder, CancelledConnectTakesWhatIsQueuedNotWhatExpiredBefore) {
   Watcher w = MakeWatcher(testing::kCallerDriven);
   Listener l = Listen(/*backlog=*/0);
-  std::vector<int> fillers;
-  for (int i = 0; i < 4; ++i) {
-    const int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    (void)connect(f, Addr(l), sizeof(l.addr));  // fills the accept queue
-    fillers.push_back(f);
-  }
-  absl::SleepFor(absl::Milliseconds(50));
+  const std::vector<int> fillers = FillBacklog(l);
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   GAIO_ASSERT_OK(w.connect(Ctx(1), fd, Addr(l), sizeof(l.addr)));
   char b2[8], b4[8], b5[8];
@@ -392,13 +387,7 @@ TEST_P(AcceptConnect, UndeliveredAcceptIsClosedWhenTheWatcherGoes) {
 TEST_P(AcceptConnect, CancelOfAConnectAndItsFollowersCompletesTheConnectFirst) {
   Watcher w = MakeWatcher(GetParam());
   Listener l = Listen(/*backlog=*/0);
-  std::vector<int> fillers;
-  for (int i = 0; i < 4; ++i) {
-    const int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    (void)connect(f, Addr(l), sizeof(l.addr));  // fills the accept queue
-    fillers.push_back(f);
-  }
-  absl::SleepFor(absl::Milliseconds(50));
+  const std::vector<int> fillers = FillBacklog(l);
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   GAIO_ASSERT_OK(w.connect(Ctx(1), fd, Addr(l), sizeof(l.addr)));
   const std::string data = "queued";
@@ -612,13 +601,7 @@ TEST_P(AcceptConnect, ANewConnectClearsAnEarlierFailure) {
 TEST_P(AcceptConnect, ConnectWhileTheKernelStillTriesIsEalreadyNotAFailedSocket) {
   Watcher w = MakeWatcher(GetParam());
   Listener l = Listen(/*backlog=*/0);
-  std::vector<int> fillers;
-  for (int i = 0; i < 4; ++i) {
-    const int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    (void)connect(f, Addr(l), sizeof(l.addr));
-    fillers.push_back(f);
-  }
-  absl::SleepFor(absl::Milliseconds(50));
+  const std::vector<int> fillers = FillBacklog(l);
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   GAIO_ASSERT_OK(
       w.connect(Ctx(1), fd, Addr(l), sizeof(l.addr), absl::Now() + absl::Milliseconds(20)));
