@@ -276,13 +276,14 @@ bool Session::resumed() const { return SSL_session_reused(impl_->ssl) == 1; }
 
 std::optional<ResumptionTicket> Session::resumption_ticket() const {
   if (impl_->context->server) return std::nullopt;
-  SSL_SESSION* session = SSL_get1_session(impl_->ssl);
-  if (session == nullptr) return std::nullopt;
-  if (SSL_SESSION_is_resumable(session) != 1) {
-    SSL_SESSION_free(session);
-    return std::nullopt;
-  }
-  return ResumptionTicket(std::make_shared<ResumptionTicket::Impl>(session));
+  ErrorScope errors;
+  const SSL_SESSION* current = SSL_get_session(impl_->ssl);
+  if (current == nullptr || SSL_SESSION_is_resumable(current) != 1) return std::nullopt;
+  // A copy: SSL_free marks the connection's own session unresumable when the
+  // connection did not send close_notify, which is the caller's business.
+  SSL_SESSION* copy = SSL_SESSION_dup(current);
+  if (copy == nullptr) return std::nullopt;
+  return ResumptionTicket(std::make_shared<ResumptionTicket::Impl>(copy));
 }
 
 size_t Session::buffered_capacity() const {

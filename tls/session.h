@@ -149,7 +149,8 @@ class Session {
   std::string server_name() const;
   bool resumed() const;
   // Clients: a ticket for resuming, once the server has sent one (in TLS 1.3
-  // that comes after the handshake, with the first bytes fed after it).
+  // that comes after the handshake, with the first bytes fed after it). The
+  // ticket is a copy: it outlives this session, however it ends.
   std::optional<ResumptionTicket> resumption_ticket() const;
 
   // Bytes of the session's own buffers (plaintext, ciphertext and queued
