@@ -3,96 +3,17 @@
 // new), for each side and version; and the check that none of it is a record
 // buffer. Prints the figures docs/TLS.md quotes:
 //   ./bazelw test //tests/tls:idle_memory_test --test_output=all
-#include <malloc.h>
-#include <openssl/crypto.h>
-
-#include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/tls/memory_count.h"
 #include "tests/tls/session_pair.h"
 #include "tests/tls/test_pki.h"
 #include "tls/context.h"
 #include "tls/session.h"
-
-namespace {
-
-std::atomic<long long> openssl_bytes{0};
-std::atomic<long long> new_bytes{0};
-
-// While `tracing`, OpenSSL's live blocks by origin (a fixed table: no
-// allocation of its own). Single-threaded use only.
-struct Block {
-  void* p;
-  size_t size;
-  const char* file;
-  int line;
-};
-constexpr int kMaxBlocks = 8192;
-Block blocks[kMaxBlocks];
-int num_blocks = 0;
-bool tracing = false;
-
-void Untrace(void* p) {
-  for (int i = 0; i < num_blocks; ++i) {
-    if (blocks[i].p == p) {
-      blocks[i] = blocks[--num_blocks];
-      return;
-    }
-  }
-}
-void Trace(void* p, const char* file, int line) {
-  if (tracing && num_blocks < kMaxBlocks) {
-    blocks[num_blocks++] = {p, malloc_usable_size(p), file, line};
-  }
-}
-
-void* CountingMalloc(size_t n, const char* file, int line) {
-  void* p = std::malloc(n);
-  if (p != nullptr) {
-    openssl_bytes += static_cast<long long>(malloc_usable_size(p));
-    Trace(p, file, line);
-  }
-  return p;
-}
-void* CountingRealloc(void* old, size_t n, const char* file, int line) {
-  const long long before = old != nullptr ? static_cast<long long>(malloc_usable_size(old)) : 0;
-  if (old != nullptr) Untrace(old);
-  void* p = std::realloc(old, n);
-  if (p != nullptr) {
-    openssl_bytes += static_cast<long long>(malloc_usable_size(p)) - before;
-    Trace(p, file, line);
-  } else if (n == 0) {
-    openssl_bytes -= before;
-  }
-  return p;
-}
-void CountingFree(void* p, const char*, int) {
-  if (p != nullptr) {
-    openssl_bytes -= static_cast<long long>(malloc_usable_size(p));
-    Untrace(p);
-  }
-  std::free(p);
-}
-
-}  // namespace
-
-void* operator new(size_t n) {
-  void* p = std::malloc(n == 0 ? 1 : n);
-  if (p == nullptr) throw std::bad_alloc();
-  new_bytes += static_cast<long long>(malloc_usable_size(p));
-  return p;
-}
-void operator delete(void* p) noexcept {
-  if (p != nullptr) new_bytes -= static_cast<long long>(malloc_usable_size(p));
-  std::free(p);
-}
-void operator delete(void* p, size_t) noexcept { operator delete(p); }
 
 namespace gaio::tls {
 namespace {
@@ -105,7 +26,7 @@ struct Held {
   long long ours = 0;
 };
 
-Held Now() { return {openssl_bytes.load(), new_bytes.load()}; }
+Held Now() { return {testing::OpenSslBytes(), testing::NewBytes()}; }
 
 class IdleMemoryTest : public ::testing::TestWithParam<Version> {};
 
@@ -149,8 +70,7 @@ TEST_P(IdleMemoryTest, AnIdleEstablishedSessionHoldsNoRecordBuffers) {
   // What one more idle server session is made of, by OpenSSL source line
   // (its client freed first; blocks of 512 bytes or more listed).
   {
-    num_blocks = 0;
-    tracing = true;
+    testing::TraceOpenSsl(true);
     SessionOptions options;
     options.server_name = "localhost";
     absl::StatusOr<Session> c = Session::Create(*cc, options);
@@ -161,17 +81,18 @@ TEST_P(IdleMemoryTest, AnIdleEstablishedSessionHoldsNoRecordBuffers) {
     ASSERT_TRUE(Exchange(*c, *s).server.ok());
     ASSERT_EQ(testing::DrainPlaintext(*s), message);
     *c = std::move(*s);  // frees the client, keeps the server
-    tracing = false;
+    testing::TraceOpenSsl(false);
     size_t total = 0;
+    const int num_blocks = testing::NumTracedBlocks();
     for (int i = 0; i < num_blocks; ++i) {
-      total += blocks[i].size;
+      const testing::Block& block = testing::TracedBlock(i);
+      total += block.size;
       // No record buffer (ssl/record/ssl3_buffer.c, 16 KiB and more) is left.
-      EXPECT_EQ(std::string(blocks[i].file).find("ssl3_buffer"), std::string::npos)
-          << blocks[i].size << " bytes from " << blocks[i].file << ":" << blocks[i].line;
-      EXPECT_LT(blocks[i].size, 16384u);
-      if (blocks[i].size >= 512) {
-        std::printf("  server block %zu bytes from %s:%d\n", blocks[i].size, blocks[i].file,
-                    blocks[i].line);
+      EXPECT_EQ(std::string(block.file).find("ssl3_buffer"), std::string::npos)
+          << block.size << " bytes from " << block.file << ":" << block.line;
+      EXPECT_LT(block.size, 16384u);
+      if (block.size >= 512) {
+        std::printf("  server block %zu bytes from %s:%d\n", block.size, block.file, block.line);
       }
     }
     std::printf("  server: %d OpenSSL blocks, %zu bytes\n", num_blocks, total);
@@ -215,7 +136,7 @@ INSTANTIATE_TEST_SUITE_P(Versions, IdleMemoryTest,
 
 int main(int argc, char** argv) {
   // Before OpenSSL allocates anything.
-  if (CRYPTO_set_mem_functions(CountingMalloc, CountingRealloc, CountingFree) != 1) {
+  if (!gaio::tls::testing::InstallOpenSslCounter()) {
     std::fprintf(stderr, "CRYPTO_set_mem_functions failed: OpenSSL allocated already\n");
     return 1;
   }
