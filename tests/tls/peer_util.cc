@@ -215,7 +215,7 @@ absl::Status SocketDriver::Step(absl::Time deadline, bool* timed_out) {
     s = session_.feed(absl::Span<const char>(buf.data(), static_cast<size_t>(n)));
   }
   // Whatever the outcome, what the session queued (replies, alerts) goes out.
-  const absl::Status sent = Flush();
+  absl::Status sent = Flush();
   if (!s.ok()) return s;
   return sent;
 }

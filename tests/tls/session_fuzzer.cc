@@ -142,7 +142,10 @@ void Mitm(const uint8_t* data, size_t size, size_t chunk) {
   client->write(absl::string_view("application data, then the fuzzer's xor")).IgnoreError();
   client->shutdown().IgnoreError();
   std::string records = client->take_ciphertext();
-  for (size_t i = 0; i < size; ++i) records[i % records.size()] ^= static_cast<char>(data[i]);
+  for (size_t i = 0; i < size; ++i) {
+    char& c = records[i % records.size()];
+    c = static_cast<char>(static_cast<uint8_t>(c) ^ data[i]);
+  }
   FeedAll(*server, reinterpret_cast<const uint8_t*>(records.data()), records.size(), chunk);
 }
 
