@@ -178,6 +178,43 @@ TEST_P(OpensslPeerTest, OneByteAtATimeHandshakeWithSClient) {
   EXPECT_EQ(got, "bytewise\n");
 }
 
+// Misbehaving connections to the same server, on the same thread, between
+// the steps of a good one: each ends in its status, the good one is served.
+TEST_P(OpensslPeerTest, BadConnectionsDoNotDisturbAGoodOne) {
+  StartClient({"-quiet"}, pki_->server);
+  ContextOptions o;
+  o.certificate = pki_->server.pem;
+  absl::StatusOr<Context> context = Context::Server(o);
+  ASSERT_TRUE(context.ok());
+  auto bad_connection = [&](const std::string& bytes) -> absl::Status {
+    const int client = testing::ConnectLoopback(port_, kTimeout);
+    const int server = testing::AcceptWithin(listen_fd_, kTimeout);
+    if (client < 0 || server < 0) return absl::InternalError("connect");
+    const bool sent =
+        ::write(client, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+    close(client);  // then the end of the stream
+    if (!sent) return absl::InternalError("write");
+    absl::StatusOr<Session> session = Session::Create(*context);
+    if (!session.ok()) return session.status();
+    SocketDriver driver(*session, server);
+    return driver.Handshake(kTimeout);
+  };
+  EXPECT_EQ(GetTlsError(bad_connection("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")),
+            TlsError::kProtocol);
+  ASSERT_TRUE(driver_->Handshake(kTimeout).ok()) << peer_->output();
+  // The first 40 bytes of a real ClientHello, then nothing.
+  absl::StatusOr<Context> client_context = Context::Client(ContextOptions());
+  ASSERT_TRUE(client_context.ok());
+  absl::StatusOr<Session> client = Session::Create(*client_context);
+  ASSERT_TRUE(client.ok());
+  const std::string hello = client->take_ciphertext().substr(0, 40);
+  EXPECT_EQ(GetTlsError(bad_connection(hello)), TlsError::kTruncated);
+  ASSERT_TRUE(peer_->WriteStdin("still served\n").ok());
+  std::string got;
+  ASSERT_TRUE(driver_->ReadAtLeast(13, &got, kTimeout).ok());
+  EXPECT_EQ(got, "still served\n");
+}
+
 TEST_P(OpensslPeerTest, SClientRenegotiationIsRefused) {
   if (GetParam() != Version::kTls12) GTEST_SKIP() << "TLS 1.3 has no renegotiation";
   StartClient({}, pki_->server);  // not -quiet: a line "R" asks s_client to renegotiate
