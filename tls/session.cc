@@ -42,8 +42,7 @@ Session::Impl::~Impl() { SSL_free(ssl); }
 
 absl::Status Session::Impl::Fail(absl::Status status) {
   if (failure.ok()) failure = std::move(status);
-  queued.Release();
-  plaintext.Release();
+  queued.Release();  // never to be sent; the plaintext decrypted before stays readable
   return failure;
 }
 

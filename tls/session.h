@@ -96,7 +96,10 @@ class Session {
 
   // Consumes all of `ciphertext` (see above). Returns the bytes decrypted into
   // `plaintext_out` (the rest, if any, is in plaintext()). The status is the
-  // session's failure, if the bytes caused one or it had failed before; a
+  // session's failure, if the bytes caused one or it had failed before; when
+  // a failure follows plaintext already written to `plaintext_out`, feed
+  // returns that count and the failure comes with the next call (state() is
+  // kFailed at once). Plaintext decrypted before a failure stays readable. A
   // close_notify is not a failure: it returns OK and peer_closed() turns true
   // (bytes after it are discarded).
   absl::StatusOr<size_t> feed(absl::Span<const char> ciphertext, absl::Span<char> plaintext_out);

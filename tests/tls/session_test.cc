@@ -193,6 +193,24 @@ TEST_P(SessionTest, CorruptRecordFails) {
             s.code());  // the same status from now on
 }
 
+TEST_P(SessionTest, PlaintextBeforeACorruptRecordIsStillRead) {
+  Connect();
+  ASSERT_TRUE(server_->write(absl::string_view("good")).ok());
+  std::string records = server_->take_ciphertext();
+  ASSERT_TRUE(server_->write(absl::string_view("bad")).ok());
+  std::string bad = server_->take_ciphertext();
+  bad.back() ^= 1;
+  records += bad;
+  EXPECT_EQ(GetTlsError(client_->feed(records)), TlsError::kCorruptRecord);
+  char buf[8];
+  absl::StatusOr<size_t> n = client_->read(absl::MakeSpan(buf));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(std::string(buf, *n), "good");
+  EXPECT_EQ(GetTlsError(client_->read(absl::MakeSpan(buf)).status()), TlsError::kCorruptRecord);
+  EXPECT_FALSE(client_->take_ciphertext().empty());  // the alert
+  EXPECT_EQ(client_->buffered_capacity(), 0u);
+}
+
 TEST_P(SessionTest, GarbageInsteadOfAClientHelloIsAProtocolError) {
   absl::StatusOr<Session> s = Session::Create(ServerContext());
   ASSERT_TRUE(s.ok());
