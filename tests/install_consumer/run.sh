@@ -20,7 +20,8 @@ prefix=$work/prefix
 "$cmake" --install "$build" --prefix "$prefix" >"$work/install.log"
 for f in include/gaio/watcher/watcher.h include/gaio/watcher/options.h \
          include/gaio/watcher/buffer_traits.h include/gaio/watcher/stats.h \
-         include/gaio/watcher/op_result.h; do
+         include/gaio/watcher/op_result.h include/gaio/tls/context.h \
+         include/gaio/tls/session.h include/gaio/tls/status.h; do
   [[ -f $prefix/$f ]] || { echo "not installed: $f"; exit 1; }
 done
 find "$prefix" -name 'gaioConfig*.cmake' | grep -q . || { echo "no gaioConfig.cmake"; exit 1; }
