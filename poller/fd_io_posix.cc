@@ -7,8 +7,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <climits>
 #include <cerrno>
+#include <climits>
 #include <ctime>
 #include <memory>
 #include <new>
@@ -74,8 +74,8 @@ absl::StatusOr<FdInfo> ProbeFd(int fd) {
   const bool stream = type == SOCK_STREAM;
   const bool seqpacket = type == SOCK_SEQPACKET;
   const bool udp = type == SOCK_DGRAM && (addr.ss_family == AF_INET || addr.ss_family == AF_INET6);
-  return FdInfo{true, stream, stream && unix_socket, type == SOCK_DGRAM || seqpacket, seqpacket,
-                udp};
+  return FdInfo{true,      stream, stream && unix_socket, type == SOCK_DGRAM || seqpacket,
+                seqpacket, udp};
 }
 
 absl::Status PrepareFd(int fd, const FdInfo& info, bool* was_nonblocking) {
@@ -312,8 +312,8 @@ IoResult SendDatagram(int fd, const DatagramOut& out) {
 
 size_t MaxDatagramPieces() { return IOV_MAX; }
 
-IoResult SendDatagramV(int fd, absl::Span<const absl::Span<const char>> bufs,
-                       const sockaddr* to, socklen_t to_len) {
+IoResult SendDatagramV(int fd, absl::Span<const absl::Span<const char>> bufs, const sockaddr* to,
+                       socklen_t to_len) {
   if (bufs.size() > MaxDatagramPieces()) return IoResult{-1, EMSGSIZE};
   constexpr size_t kOnStack = 64;
   iovec on_stack[kOnStack];

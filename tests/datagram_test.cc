@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cerrno>
-
 #include <cstdint>
 #include <cstring>
 #include <string>

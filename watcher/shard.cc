@@ -425,9 +425,8 @@ void Shard::Close() {
 
 void Shard::Fail(const absl::Status& status) {
   failure_ = status;
-  fds_.ForEachActive([&](FdState* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    EndRequests(s, status, Select::kAll);
-  });
+  fds_.ForEachActive([&](FdState* s)
+                         ABSL_NO_THREAD_SAFETY_ANALYSIS { EndRequests(s, status, Select::kAll); });
   CompleteTimers(status);
   if (takeover_) takeover_->Stop();
   if (signal_) signal_->Notify();
