@@ -400,7 +400,8 @@ void Shard::Uncount(int fd, size_t n) {
   if (n == 0) return;
   auto it = unwritten_.find(fd);
   assert(it != unwritten_.end() && it->second >= n);
-  if ((it->second -= n) == 0) unwritten_.erase(it);
+  it->second -= n;
+  if (it->second == 0) unwritten_.erase(it);
 }
 
 void Shard::CompleteTimers(const absl::Status& status) {
