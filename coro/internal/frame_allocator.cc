@@ -51,7 +51,7 @@ constexpr bool kMarkFree = false;
 // pointers (gcc's and clang's layout), so the mark is a function a second
 // coroutine_handle::destroy() calls: it aborts with a message instead of
 // running the frame's destructors again.
-void FreedFrameDestroy(void* frame) { DestroyedTwice(frame); }
+[[maybe_unused]] void FreedFrameDestroy(void* frame) { DestroyedTwice(frame); }
 using DestroyFn = void (*)(void*);
 struct FreeBlock {
   FreeBlock* next;
