@@ -12,6 +12,7 @@ own are declared in both builds by hand; tools/check_test_lists.sh fails when
 WATCHER_TESTS = [
     "latency_modes_test",
     "readiness_test",
+    "signal_set_test",
     "swap_buffer_test",
     "takeover_test",
     "watcher_api_test",
