@@ -10,6 +10,7 @@
 #include "coro/lines.h"       // IWYU pragma: export
 #include "coro/result.h"      // IWYU pragma: export
 #include "coro/scope.h"       // IWYU pragma: export
+#include "coro/signals.h"     // IWYU pragma: export
 #include "coro/socket.h"      // IWYU pragma: export
 #include "coro/sync.h"        // IWYU pragma: export
 #include "coro/task.h"        // IWYU pragma: export
