@@ -75,6 +75,12 @@ class SwapBytes {
     return absl::Span<const char>(data_, size_);
   }
   std::string ToString() const { return std::string(view()); }
+  // The first n bytes (n <= size()), with the same validity.
+  SwapBytes first(size_t n) const {
+    SwapBytes b = *this;
+    b.size_ = static_cast<uint32_t>(n < size_ ? n : size_);
+    return b;
+  }
   char operator[](size_t i) const {
     check();
     return data_[i];
