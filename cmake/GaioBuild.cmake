@@ -87,6 +87,12 @@ function(gaio_sh_test name)
   _gaio_add_test(${name} ${arg_SIZE} bash ${CMAKE_CURRENT_SOURCE_DIR}/${arg_SCRIPT} ${arg_ARGS})
 endfunction()
 
+# A Python 3 test script (Bazel runs it as an sh_test through its shebang).
+function(gaio_py_test name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "SIZE;SCRIPT" "ARGS")
+  _gaio_add_test(${name} ${arg_SIZE} python3 ${CMAKE_CURRENT_SOURCE_DIR}/${arg_SCRIPT} ${arg_ARGS})
+endfunction()
+
 function(gaio_read_bzl_list out file list)
   file(READ ${file} text)
   # One list item per line: no ';' left, and no brackets (a CMake list does

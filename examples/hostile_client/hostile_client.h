@@ -13,7 +13,7 @@
 
 namespace gaio_examples::hostile {
 
-enum class Protocol { kEcho, kPush };
+enum class Protocol { kEcho, kPush, kChat };
 
 struct Target {
   int port = 0;
@@ -45,8 +45,10 @@ absl::Span<const Move> Moves();
 void ReleaseHeld(std::deque<Held>& held, bool all);
 
 // One well-behaved client session, bounded by `patience`: echo messages of
-// several sizes (the bytes depend on `seed`), or three "tick N" lines with N
-// increasing. Returns "" when served correctly, otherwise what went wrong.
+// several sizes (the bytes depend on `seed`), three "tick N" lines with N
+// increasing, or a pair of chat clients (one's numbered lines reach the
+// other, all and in order, never the sender). Returns "" when served correctly, otherwise what went
+// wrong.
 std::string Session(const Target& target, uint64_t seed, absl::Duration patience);
 
 }  // namespace gaio_examples::hostile

@@ -33,7 +33,7 @@
 #include "examples/hostile_client/hostile_client.h"
 
 ABSL_FLAG(int, port, 0, "server port on 127.0.0.1 (required)");
-ABSL_FLAG(std::string, protocol, "echo", "what the server speaks: echo | push");
+ABSL_FLAG(std::string, protocol, "echo", "what the server speaks: echo | push | chat");
 ABSL_FLAG(int, seconds, 2, "how long to hammer");
 ABSL_FLAG(int, threads, 4, "hammering threads");
 ABSL_FLAG(int, max_connections, 5000, "hostile connections at most, spread over --seconds");
@@ -74,11 +74,13 @@ int main(int argc, char** argv) {
   Target target;
   target.port = absl::GetFlag(FLAGS_port);
   const std::string protocol = absl::GetFlag(FLAGS_protocol);
-  if (target.port <= 0 || (protocol != "echo" && protocol != "push")) {
-    std::fprintf(stderr, "hostile_client: needs --port and --protocol=echo|push\n");
+  if (target.port <= 0 || (protocol != "echo" && protocol != "push" && protocol != "chat")) {
+    std::fprintf(stderr, "hostile_client: needs --port and --protocol=echo|push|chat\n");
     return 2;
   }
-  target.protocol = protocol == "echo" ? Protocol::kEcho : Protocol::kPush;
+  target.protocol = protocol == "echo"   ? Protocol::kEcho
+                    : protocol == "push" ? Protocol::kPush
+                                         : Protocol::kChat;
   const absl::Time start = absl::Now();
   const absl::Time stop = start + absl::Seconds(absl::GetFlag(FLAGS_seconds));
   const int max_connections = absl::GetFlag(FLAGS_max_connections);

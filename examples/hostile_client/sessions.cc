@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -116,12 +117,108 @@ std::string PushSession(const Target& target, absl::Time deadline) {
   return "";
 }
 
+// A chat connection read line by line, with a deadline.
+struct ChatConn {
+  int fd = -1;
+  std::string in;
+  // The next line (without '\n'), or "" with *error set (timed out, EOF).
+  // `patience` bounds this call; `deadline` the session.
+  std::string Next(absl::Duration patience, absl::Time deadline, std::string* error) {
+    const absl::Time until = std::min(absl::Now() + patience, deadline);
+    for (;;) {
+      const size_t nl = in.find('\n');
+      if (nl != std::string::npos) {
+        std::string line = in.substr(0, nl);
+        in.erase(0, nl + 1);
+        return line;
+      }
+      if (absl::Now() > until) {
+        if (absl::Now() > deadline) *error = "timed out";
+        return "";
+      }
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 20) <= 0) continue;
+      char buf[4096];
+      ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+      if (n == 0) *error = "EOF";
+      if (n < 0 && errno != EAGAIN) *error = absl::StrCat("recv: ", std::strerror(errno));
+      if (n == 0 || (n < 0 && errno != EAGAIN)) return "";
+      if (n > 0) in.append(buf, static_cast<size_t>(n));
+    }
+  }
+  bool Send(const std::string& line) {
+    return send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
+  }
+};
+
+// One well-behaved pair of chat clients, A and B, among whatever else is
+// connected (other lines are ignored): A repeats "sync T" until B hears it
+// (both are then registered), B answers "ack T", then A sends kLines
+// numbered lines that B must receive all, in order; A must never receive a
+// line of its own.
+std::string ChatSession(const Target& target, uint64_t seed, absl::Time deadline) {
+  constexpr int kLines = 50;
+  const std::string tag = absl::StrCat(" chat-", seed, "-", absl::ToUnixNanos(absl::Now()));
+  ChatConn a, b;
+  a.fd = Connect(target);
+  b.fd = Connect(target);
+  std::string error;
+  auto fail = [&](std::string why) {
+    if (error.empty()) error = std::move(why);
+  };
+  if (a.fd < 0 || b.fd < 0) fail(absl::StrCat("connect: ", std::strerror(errno)));
+  // 1. sync until B hears it.
+  for (bool heard = false; error.empty() && !heard;) {
+    if (!a.Send("sync" + tag + "\n")) fail("send sync");
+    const absl::Time resend = absl::Now() + absl::Milliseconds(50);
+    while (error.empty() && !heard && absl::Now() < resend) {
+      heard = b.Next(resend - absl::Now(), deadline, &error) == "sync" + tag;
+    }
+  }
+  // 2. B acks; A waits for it, and must not see its own syncs.
+  if (error.empty() && !b.Send("ack" + tag + "\n")) fail("send ack");
+  for (std::string line; error.empty() && line != "ack" + tag;) {
+    line = a.Next(absl::Seconds(1), deadline, &error);
+    if (line == "sync" + tag) fail("a sender got its own line back");
+  }
+  // 3. A sends numbered lines in one go; B must get every one, in order.
+  std::string burst;
+  for (int i = 0; i < kLines; ++i) absl::StrAppend(&burst, "data", tag, " ", i, "\n");
+  if (error.empty() && !a.Send(burst)) fail("send data");
+  for (int want = 0; error.empty() && want < kLines;) {
+    std::string line = b.Next(absl::Seconds(1), deadline, &error);
+    if (line == "sync" + tag) continue;                         // more syncs than B needed
+    if (!absl::StartsWith(line, "data" + tag + " ")) continue;  // someone else's
+    if (line != absl::StrCat("data", tag, " ", want)) {
+      fail(absl::StrCat("line \"", line, "\" where ", want, " was due"));
+    }
+    ++want;
+  }
+  // 4. Nothing of A's came back to A.
+  for (std::string line; error.empty();) {
+    std::string none;
+    line = a.Next(absl::Milliseconds(100), absl::InfiniteFuture(), &none);
+    if (line.empty()) break;
+    if (absl::StrContains(line, tag) && line != "ack" + tag) fail("a sender got its own line back");
+  }
+  if (a.fd >= 0) close(a.fd);
+  if (b.fd >= 0) close(b.fd);
+  return error;
+}
+
 }  // namespace
 
 std::string Session(const Target& target, uint64_t seed, absl::Duration patience) {
   const absl::Time deadline = absl::Now() + patience;
-  return target.protocol == Protocol::kEcho ? EchoSession(target, seed, deadline)
-                                            : PushSession(target, deadline);
+  switch (target.protocol) {
+    case Protocol::kEcho:
+      return EchoSession(target, seed, deadline);
+    case Protocol::kPush:
+      return PushSession(target, deadline);
+    case Protocol::kChat:
+      return ChatSession(target, seed, deadline);
+  }
+  return "unknown protocol";
 }
 
 }  // namespace gaio_examples::hostile
