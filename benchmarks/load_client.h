@@ -43,6 +43,8 @@ struct LoadOptions {
   // outweigh one server thread in the scheduler of a shared 2-core machine,
   // so that the server, not the client, sets the pace.
   int udp_client_threads = 2;
+  // Chat: how many of the connections send (all of them receive).
+  int chat_senders = 10;
 };
 
 // Every field a workload measured; the others stay negative.
@@ -50,11 +52,11 @@ struct LoadResult {
   double mb_per_s = -1;  // echoed bytes (one direction) per second / 1e6
   double msgs_per_s = -1;
   double p50_us = -1, p90_us = -1, p99_us = -1, p999_us = -1, max_us = -1;
-  double seconds = -1;               // connect: time to finish
-  double rss_per_conn_bytes = -1;    // idle: server RSS growth / connections
+  double seconds = -1;             // connect: time to finish
+  double rss_per_conn_bytes = -1;  // idle: server RSS growth / connections
   uint64_t messages = 0;
-  uint64_t errors = 0;               // failed statuses and wrong bytes
-  double lost = -1;                  // UDP: datagrams whose echo never came
+  uint64_t errors = 0;                // failed statuses and wrong bytes
+  double lost = -1;                   // UDP: datagrams whose echo never came
   double server_cpu_us_per_msg = -1;  // compare, UDP: server CPU time per echo
 };
 
@@ -82,6 +84,20 @@ absl::StatusOr<LoadResult> RunIdle(const LoadOptions& options);
 // echo within udp_timeout counts as lost, nothing is resent, and its slot
 // sends the next one, so the window stays honest. message_size >= 24.
 absl::StatusOr<LoadResult> RunUdpEcho(const LoadOptions& options);
+
+// Chat (a server relaying each line to every other client): N connections,
+// the first chat_senders of them sending lines of message_size, each at most
+// `window` lines ahead of what one chosen receiver has got. Every receiver
+// checks each sender's sequence numbers: msgs_per_s = deliveries (lines
+// received, over all clients) per second after the warm-up; lost counts
+// lines missing or out of order, which are errors too, as are garbled lines
+// and lines back to their sender.
+absl::StatusOr<LoadResult> RunChat(const LoadOptions& options);
+
+// Chat, idle: N connections; the first sends one line, every other one
+// receives it; then all are quiet: the server's RSS growth per connection
+// once stable, as RunIdle.
+absl::StatusOr<LoadResult> RunChatIdle(const LoadOptions& options);
 
 // VmRSS of `pid` in bytes, from /proc/PID/status.
 absl::StatusOr<int64_t> ReadRssBytes(pid_t pid);

@@ -46,11 +46,14 @@ ABSL_FLAG(int, repeat, 1,
 namespace gaio_bench {
 namespace {
 
+// What a server speaks; each workload is for one of them.
+enum class Proto { kEcho, kUdp, kChat };
+
 struct Server {
   std::string name;
   std::string binary;  // runfiles-relative
   std::vector<std::string> args;
-  bool udp = false;  // serves the udp_* workloads (and only those)
+  Proto proto = Proto::kEcho;
 };
 
 // Every UDP server gets the same socket receive buffer: 64 senders with 8
@@ -70,10 +73,15 @@ std::vector<Server> BuiltinServers() {
       {"libuv", "benchmarks/peers/libuv_echo_server", {}},
       {"blocking", "benchmarks/peers/blocking_echo_server", {}},
       {"epoll", "benchmarks/peers/epoll_echo_server", {}},
-      {"gaio_udp", "examples/udp_echo_server", {"--pollers=1", kUdpRcvbuf}, true},
-      {"gaio_udp_caller_driven", "examples/udp_echo_server", {"--pollers=0", kUdpRcvbuf}, true},
-      {"udp_epoll", "benchmarks/peers/udp_epoll_echo_server", {kUdpRcvbuf}, true},
-      {"udp_asio", "benchmarks/peers/udp_asio_echo_server", {kUdpRcvbuf}, true},
+      {"gaio_udp", "examples/udp_echo_server", {"--pollers=1", kUdpRcvbuf}, Proto::kUdp},
+      {"gaio_udp_caller_driven",
+       "examples/udp_echo_server",
+       {"--pollers=0", kUdpRcvbuf},
+       Proto::kUdp},
+      {"udp_epoll", "benchmarks/peers/udp_epoll_echo_server", {kUdpRcvbuf}, Proto::kUdp},
+      {"udp_asio", "benchmarks/peers/udp_asio_echo_server", {kUdpRcvbuf}, Proto::kUdp},
+      {"chat_raw", "examples/chat_server_raw", {"--pollers=1"}, Proto::kChat},
+      {"chat_raw_caller_driven", "examples/chat_server_raw", {"--pollers=0"}, Proto::kChat},
   };
 }
 
@@ -86,8 +94,13 @@ const std::vector<Server>& Servers() {
       std::pair<std::string, std::string> name_cmd = absl::StrSplit(spec, absl::MaxSplits('=', 1));
       std::vector<std::string> words = absl::StrSplit(name_cmd.second, ' ', absl::SkipEmpty());
       if (name_cmd.first.empty() || words.empty()) continue;
-      // A name with "udp" in it serves the udp_* workloads.
-      Server s{name_cmd.first, words[0], {}, absl::StrContains(name_cmd.first, "udp")};
+      // A name with "udp" in it serves the udp_* workloads, "chat" the chat_* ones.
+      Server s{name_cmd.first,
+               words[0],
+               {},
+               absl::StrContains(name_cmd.first, "udp")    ? Proto::kUdp
+               : absl::StrContains(name_cmd.first, "chat") ? Proto::kChat
+                                                           : Proto::kEcho};
       s.args.assign(words.begin() + 1, words.end());
       all->push_back(std::move(s));
     }
@@ -96,7 +109,19 @@ const std::vector<Server>& Servers() {
   return *servers;
 }
 
-enum class Kind { kThroughput, kPingPong, kConnect, kIdle, kUdpEcho };
+enum class Kind { kThroughput, kPingPong, kConnect, kIdle, kUdpEcho, kChat, kChatIdle };
+
+Proto ProtoOf(Kind kind) {
+  switch (kind) {
+    case Kind::kUdpEcho:
+      return Proto::kUdp;
+    case Kind::kChat:
+    case Kind::kChatIdle:
+      return Proto::kChat;
+    default:
+      return Proto::kEcho;
+  }
+}
 
 struct Workload {
   std::string name;
@@ -124,6 +149,11 @@ std::vector<Workload> Workloads() {
       {"udp_1200B_x1", Kind::kUdpEcho, 1, 1200, 1, true},
       {"udp_64B_x64", Kind::kUdpEcho, 64, 64, 8, true},
       {"udp_1200B_x64", Kind::kUdpEcho, 64, 1200, 8, true},
+      // Chat: `conns` clients, 10 of them sending 64-byte lines, each at most
+      // `window` lines ahead; every line goes to every other client.
+      {"chat_64B_x100", Kind::kChat, 100, 64, 16, true},
+      {"chat_64B_x1000", Kind::kChat, 1000, 64, 4, true},
+      {"chat_idle_1k", Kind::kChatIdle, 1000, 0, 1, true},
   };
 }
 
@@ -135,6 +165,10 @@ double Headline(Kind kind, const LoadResult& r, bool* higher_better, const char*
       *higher_better = true;
       *unit = "msgs/s";
       return r.msgs_per_s;
+    case Kind::kChat:
+      *higher_better = true;
+      *unit = "deliveries/s";
+      return r.msgs_per_s;
     case Kind::kPingPong:
       *higher_better = false;
       *unit = "p99 us";
@@ -144,6 +178,7 @@ double Headline(Kind kind, const LoadResult& r, bool* higher_better, const char*
       *unit = "seconds";
       return r.seconds;
     case Kind::kIdle:
+    case Kind::kChatIdle:
       *higher_better = false;
       *unit = "RSS B/conn";
       return r.rss_per_conn_bytes;
@@ -183,6 +218,10 @@ absl::StatusOr<LoadResult> RunOne(const Workload& w, int port, pid_t pid, absl::
       return RunConnect(o);
     case Kind::kIdle:
       return RunIdle(o);
+    case Kind::kChat:
+      return RunChat(o);
+    case Kind::kChatIdle:
+      return RunChatIdle(o);
     case Kind::kUdpEcho: {
       // Also the server's CPU time per echoed datagram (utime + stime from
       // /proc): a figure the other jobs of a shared machine disturb less
@@ -231,7 +270,7 @@ int main(int argc, char** argv) {
     for (int round = 0; round < repeat; ++round) {
       for (const Server& s : Servers()) {
         if (!Selected(absl::GetFlag(FLAGS_servers), s.name)) continue;
-        if (s.udp != (w.kind == Kind::kUdpEcho)) continue;  // a TCP server for a UDP workload
+        if (s.proto != ProtoOf(w.kind)) continue;  // e.g. a TCP echo server for a UDP workload
         absl::StatusOr<ServerProcess> server = ServerProcess::Start(argv[0], s.binary, s.args);
         if (!server.ok()) {
           std::printf("  %-20s could not start: %s\n", s.name.c_str(),
@@ -259,7 +298,8 @@ int main(int argc, char** argv) {
       bool higher_better = true;
       const char* unit = "";
       std::sort(rs.begin(), rs.end(), [&](const LoadResult& a, const LoadResult& b) {
-        return Headline(w.kind, a, &higher_better, &unit) < Headline(w.kind, b, &higher_better, &unit);
+        return Headline(w.kind, a, &higher_better, &unit) <
+               Headline(w.kind, b, &higher_better, &unit);
       });
       const LoadResult& r = rs[rs.size() / 2];
       results[s.name] = r;
@@ -312,6 +352,17 @@ int main(int argc, char** argv) {
       if (c > 0 && g > 0) {
         std::printf("  %-18s vs gaio (raw Watcher, on %s; >1 = coro better): %.2fx\n", "gaio_coro",
                     unit, higher_better ? c / g : g / c);
+      }
+    }
+    // The coroutine chat server against the raw-Watcher one.
+    if (results.count("chat_coro") > 0 && results.count("chat_raw") > 0) {
+      bool higher_better = true;
+      const char* unit = "";
+      const double c = Headline(w.kind, results["chat_coro"], &higher_better, &unit);
+      const double g = Headline(w.kind, results["chat_raw"], &higher_better, &unit);
+      if (c > 0 && g > 0) {
+        std::printf("  %-18s vs chat_raw (on %s; >1 = coro better): %.2fx\n", "chat_coro", unit,
+                    higher_better ? c / g : g / c);
       }
     }
     json_workloads.push_back(absl::StrCat("{\"name\": \"", w.name, "\", \"results\": {",
