@@ -80,6 +80,7 @@ std::vector<Server> BuiltinServers() {
        Proto::kUdp},
       {"udp_epoll", "benchmarks/peers/udp_epoll_echo_server", {kUdpRcvbuf}, Proto::kUdp},
       {"udp_asio", "benchmarks/peers/udp_asio_echo_server", {kUdpRcvbuf}, Proto::kUdp},
+      {"chat_coro", "examples/chat_server", {"--pollers=1"}, Proto::kChat},
       {"chat_raw", "examples/chat_server_raw", {"--pollers=1"}, Proto::kChat},
       {"chat_raw_caller_driven", "examples/chat_server_raw", {"--pollers=0"}, Proto::kChat},
   };
