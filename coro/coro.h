@@ -18,5 +18,6 @@
 #include "coro/sync.h"        // IWYU pragma: export
 #include "coro/task.h"        // IWYU pragma: export
 #include "coro/time.h"        // IWYU pragma: export
+#include "coro/writer.h"      // IWYU pragma: export
 
 #endif  // GAIO_CORO_CORO_H_

@@ -94,6 +94,20 @@ class WaitQueue {
   void wake_all(Waiter::Outcome o) {
     while (!empty()) wake_front(o);
   }
+  // Wakes, in order, every waiter for which `pred(waiter)` is true; `pred`
+  // may also hand it something.
+  template <class Pred>
+  void wake_if(Pred&& pred, Waiter::Outcome o) {
+    for (Waiter* w = head_; w != nullptr;) {
+      Waiter* next = w->next_;
+      if (pred(w)) {
+        remove(w);
+        w->outcome_ = o;
+        w->loop_->schedule(w->h_);
+      }
+      w = next;
+    }
+  }
 
  private:
   friend class Waiter;
