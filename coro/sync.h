@@ -1,4 +1,5 @@
-// Combinators: when_all, when_any, with_timeout, shield.
+// Combinators: when_all, when_any, when_all_settled, first_success,
+// with_timeout, shield.
 //
 //   auto [a, b] = co_await when_all(FetchA(), FetchB());          // both values
 //   AnyResult<absl::Status, absl::Status> r = co_await when_any(Read(s), sleep(d));
@@ -28,6 +29,17 @@
 // not Cancelled, so nothing that completed is lost.
 // when_any(std::vector<Task<T>>) -> AnyResults<V>{index, results}; for an
 // empty vector, index = kNone at once.
+//
+// when_all_settled(...) -> std::tuple<V...>: waits for every child and
+// returns every value; a failing child cancels none of the others (only the
+// awaiter's own cancellation reaches them). Vector form: std::vector<V>.
+//
+// first_success(...) -> AnyResult<V...>{index, results}: `index` is the first
+// child to finish with an OK value (a Status/StatusOr that is OK, or any T
+// that carries no status); the others are then cancelled and joined. When
+// none succeeds, index == kNone and `results` holds every child's error
+// (FirstError() picks one to report). Vector form: AnyResults<V>; an empty
+// vector gives kNone at once.
 //
 // with_timeout(task, d) -> Result<T>: runs the task with a Watcher timer of
 // `d`. If the timer fires first, the task is cancelled and awaited. The
@@ -139,6 +151,20 @@ Task<AnyResult<ValueOf<Ts>...>> WhenAnyTasks(Task<Ts>... tasks) {
   co_return AnyResult<ValueOf<Ts>...>{group.winner(), group.values()};
 }
 
+template <class... Ts>
+Task<std::tuple<ValueOf<Ts>...>> WhenAllSettledTasks(Task<Ts>... tasks) {
+  TupleGroup<GroupMode::kSettled, Ts...> group(std::move(tasks)...);
+  co_await group.wait();
+  co_return group.values();
+}
+
+template <class... Ts>
+Task<AnyResult<ValueOf<Ts>...>> FirstSuccessTasks(Task<Ts>... tasks) {
+  TupleGroup<GroupMode::kFirstOk, Ts...> group(std::move(tasks)...);
+  co_await group.wait();
+  co_return AnyResult<ValueOf<Ts>...>{group.winner(), group.values()};
+}
+
 template <class T>
 Task<T> ShieldTask(Task<T> task) {
   TupleGroup<GroupMode::kShield, T> group(std::move(task));
@@ -188,6 +214,28 @@ requires(sizeof...(As) > 0) auto when_any(As&&... as) {
 template <class T>
 Task<AnyResults<ValueOf<T>>> when_any(std::vector<Task<T>> tasks) {
   internal::VectorGroup<internal::GroupMode::kAny, T> group(std::move(tasks));
+  co_await group.wait();
+  co_return AnyResults<ValueOf<T>>{group.winner(), group.values()};
+}
+
+template <class... As>
+requires(sizeof...(As) > 0) auto when_all_settled(As&&... as) {
+  return internal::WhenAllSettledTasks(internal::ToTask(std::forward<As>(as))...);
+}
+template <class T>
+Task<std::vector<ValueOf<T>>> when_all_settled(std::vector<Task<T>> tasks) {
+  internal::VectorGroup<internal::GroupMode::kSettled, T> group(std::move(tasks));
+  co_await group.wait();
+  co_return group.values();
+}
+
+template <class... As>
+requires(sizeof...(As) > 0) auto first_success(As&&... as) {
+  return internal::FirstSuccessTasks(internal::ToTask(std::forward<As>(as))...);
+}
+template <class T>
+Task<AnyResults<ValueOf<T>>> first_success(std::vector<Task<T>> tasks) {
+  internal::VectorGroup<internal::GroupMode::kFirstOk, T> group(std::move(tasks));
   co_await group.wait();
   co_return AnyResults<ValueOf<T>>{group.winner(), group.values()};
 }

@@ -138,11 +138,12 @@ class Child final : public FinishHook {
   bool done_ = false;
 };
 
-enum class GroupMode { kAll, kAny, kShield };
+enum class GroupMode { kAll, kAny, kShield, kSettled, kFirstOk };
 
 // What a group does when a child finishes, by mode: kAll cancels the rest at
-// the first failure, kAny at the first finish (the winner), kShield
-// nothing (and ignores the parent's cancellation).
+// the first failure, kAny at the first finish (the winner), kFirstOk at the
+// first success (the winner), kSettled nothing, kShield nothing (and ignores
+// the parent's cancellation).
 template <GroupMode kMode>
 class ModeGroup : public GroupBase {
  public:
@@ -160,6 +161,11 @@ class ModeGroup : public GroupBase {
       }
     } else if constexpr (kMode == GroupMode::kAny) {
       if (winner_ == kNoWinner) {
+        winner_ = index;
+        cancel_children();
+      }
+    } else if constexpr (kMode == GroupMode::kFirstOk) {
+      if (s.ok() && winner_ == kNoWinner) {
         winner_ = index;
         cancel_children();
       }
