@@ -1,29 +1,133 @@
 #include "coro/reader.h"
 
 #include <algorithm>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "coro/event_loop.h"
+
 namespace gaio::coro {
 
-namespace {
-absl::Status TooLong(const char* what) {
-  return absl::ResourceExhaustedError(std::string(what) + ": piece longer than the maximum");
-}
-}  // namespace
+// ---- Buffer ----
 
-size_t Reader::Until::operator()(absl::string_view have, size_t scanned) const {
+void Reader::Buffer::Append(absl::string_view bytes) {
+  const size_t need = size_ + bytes.size();
+  if (need > cap_) {
+    size_t cap = std::max<size_t>(std::max<size_t>(cap_ * 2, 64), need);
+    cap = std::min<size_t>(cap, UINT32_MAX);
+    char* p = new char[cap];
+    if (size_ > 0) std::memcpy(p, p_, size_);
+    delete[] p_;
+    p_ = p;
+    cap_ = static_cast<uint32_t>(cap);
+  }
+  if (!bytes.empty()) std::memcpy(p_ + size_, bytes.data(), bytes.size());
+  size_ = static_cast<uint32_t>(need);
+}
+
+void Reader::Buffer::DropFront(size_t n) {
+  if (n < size_) std::memmove(p_, p_ + n, size_ - n);
+  size_ -= static_cast<uint32_t>(n);
+}
+
+void Reader::Buffer::Release() {
+  delete[] std::exchange(p_, nullptr);
+  size_ = cap_ = 0;
+}
+
+// ---- PieceOp ----
+
+Reader::PieceOp::PieceOp(Reader* r, bool exactly, absl::string_view delim, size_t max) noexcept
+    : r_(r),
+      delim_(delim.data()),
+      delim_size_(static_cast<uint32_t>(delim.size())),
+      max_(static_cast<uint32_t>(std::min(max, kMaxMaxLine + 1))),
+      exactly_(exactly) {}
+
+void Reader::PieceOp::set_deadline(absl::Time t) {
+  idle_ = false;
+  when_ = t == absl::InfiniteFuture() ? kNever : absl::ToUnixNanos(t);
+}
+
+void Reader::PieceOp::set_idle(absl::Duration d) {
+  idle_ = true;
+  when_ = d == absl::InfiniteDuration() ? kNever : absl::ToInt64Nanoseconds(d);
+}
+
+absl::Time Reader::PieceOp::ReadDeadline() const {
+  if (when_ == kNever) return absl::InfiniteFuture();
+  return idle_ ? absl::Now() + absl::Nanoseconds(when_) : absl::FromUnixNanos(when_);
+}
+
+const char* Reader::PieceOp::TooLong() const {
+  if (copy_) return "lines: line too long";
+  if (trim_) return "read_line: line longer than its maximum";
+  return "read_until: piece longer than its maximum";
+}
+
+absl::StatusOr<SwapBytes> Reader::PieceOp::await_resume() const {
+  if (!status_.ok()) return status_;
+  if (swap_) return SwapBytes(internal::SwapBufferTag{}, data_, size_);
+  return SwapBytes(data_, size_);
+}
+
+Reader::PieceOp Reader::read_line(size_t max_line, absl::Duration idle) {
+  PieceOp op(this, false, "\n", std::min(max_line, kMaxMaxLine) + 1);
+  op.set_idle(idle);
+  op.rest_at_eof_ = true;
+  op.trim_ = true;
+  return op;
+}
+
+Reader::PieceOp Reader::read_until(absl::string_view delim, size_t max, absl::Time deadline) {
+  PieceOp op(this, false, delim, max);
+  op.set_deadline(deadline);
+  return op;
+}
+
+Reader::PieceOp Reader::read_exactly(size_t n, absl::Time deadline) {
+  PieceOp op(this, true, {}, n);
+  op.set_deadline(deadline);
+  return op;
+}
+
+Reader::PieceOp Reader::read_until(absl::string_view delim, size_t max, absl::Duration idle) {
+  PieceOp op = read_until(delim, max);
+  op.set_idle(idle);
+  return op;
+}
+
+Reader::PieceOp Reader::read_exactly(size_t n, absl::Duration idle) {
+  PieceOp op = read_exactly(n);
+  op.set_idle(idle);
+  return op;
+}
+
+// ---- The steps ----
+
+size_t Reader::EndOf(const PieceOp& op, absl::string_view have) const {
+  if (op.exactly_) return have.size() >= op.max_ ? op.max_ : absl::string_view::npos;
   // The delimiter may straddle what was scanned before: look back its length.
-  const size_t from = scanned >= delim.size() ? scanned - delim.size() + 1 : 0;
+  const absl::string_view delim = op.delim();
+  const size_t from = scanned_ >= delim.size() ? scanned_ - delim.size() + 1 : 0;
   const size_t at = have.find(delim, from);
   return at == absl::string_view::npos ? at : at + delim.size();
+}
+
+void Reader::SetPiece(PieceOp* op, const char* data, size_t size, bool swap) {
+  op->data_ = data;
+  op->size_ =
+      static_cast<uint32_t>(op->trim_ && size > 0 && data[size - 1] == '\n' ? size - 1 : size);
+  op->swap_ = swap;
+  scanned_ = 0;
 }
 
 void Reader::DropReturned() {
   start_ += std::exchange(pending_, 0);
   if (start_ == buf_.size()) {
-    std::string().swap(buf_);  // empty again: hold no buffer while waiting
+    buf_.Release();  // empty again: hold no buffer while waiting
     start_ = 0;
     scanned_ = 0;
   }
@@ -31,93 +135,155 @@ void Reader::DropReturned() {
 
 void Reader::Append(absl::string_view bytes) {
   if (start_ > 0) {  // keep the buffer as long as the unreturned bytes only
-    buf_.erase(0, start_);
+    buf_.DropFront(start_);
     start_ = 0;
   }
-  buf_.append(bytes.data(), bytes.size());
+  buf_.Append(bytes);
 }
 
-template <class EndOf>
-Reader::Found Reader::FromBuffer(const EndOf& end_of, size_t max, SwapBytes* piece) {
+Reader::Found Reader::FromBuffer(PieceOp* op) {
   const absl::string_view have = Have();
   if (have.empty()) return Found::kMore;
-  const size_t end = end_of(have, scanned_);
-  if (end == absl::string_view::npos || end > max) {
-    scanned_ = have.size();
-    return have.size() >= max ? Found::kTooLong : Found::kMore;
+  const size_t end = EndOf(*op, have);
+  if (end == absl::string_view::npos || end > op->max_) {
+    scanned_ = static_cast<uint32_t>(have.size());
+    return have.size() >= op->max_ ? Found::kTooLong : Found::kMore;
   }
-  scanned_ = 0;
-  pending_ = end;
-  *piece = SwapBytes(have.data(), end);
+  pending_ = static_cast<uint32_t>(end);
+  SetPiece(op, have.data(), end, false);
   return Found::kPiece;
 }
 
-template <class EndOf>
-Reader::Found Reader::FromRead(const SwapBytes& in, const EndOf& end_of, size_t max,
-                               SwapBytes* piece, bool in_place) {
-  const absl::string_view bytes = in.view();
-  if (in_place && Have().empty()) {  // the piece may lie whole in the swap buffer: no copy
-    const size_t end = end_of(bytes, 0);
-    if (end != absl::string_view::npos && end <= max) {
+Reader::Found Reader::FromRead(absl::string_view bytes, PieceOp* op) {
+  if (!op->copy_ && Have().empty()) {  // the piece may lie whole in the swap buffer
+    const size_t end = EndOf(*op, bytes);
+    if (end != absl::string_view::npos && end <= op->max_) {
       if (end < bytes.size()) Append(bytes.substr(end));
-      scanned_ = 0;
-      *piece = SwapBytes(internal::SwapBufferTag{}, bytes.data(), end);
+      SetPiece(op, bytes.data(), end, true);
       return Found::kPiece;
     }
   }
   Append(bytes);
-  return FromBuffer(end_of, max, piece);
+  return FromBuffer(op);
 }
 
-SwapBytes Reader::TakeRest() {
-  const absl::string_view have = Have();
-  pending_ = have.size();
-  scanned_ = 0;
-  return SwapBytes(have.data(), have.size());
-}
-
-Task<absl::StatusOr<SwapBytes>> Reader::read_until(std::string delim, size_t max,
-                                                   absl::Time deadline) {
-  if (delim.empty()) co_return absl::InvalidArgumentError("read_until: empty delimiter");
+bool Reader::Begin(PieceOp* op, std::coroutine_handle<> h, internal::Fiber* fiber) {
   DropReturned();
-  scanned_ = 0;  // the last call's scan was for another piece
-  const Until end_of{delim};
-  SwapBytes piece;
-  for (Found f = FromBuffer(end_of, max, &piece);; f = Found::kMore) {
-    if (f == Found::kPiece) co_return piece;
-    if (f == Found::kTooLong) co_return TooLong("read_until");
-    absl::StatusOr<SwapBytes> in = co_await socket_->read(deadline);
-    if (!in.ok()) co_return in.status();
-    f = FromRead(*in, end_of, max, &piece);
-    if (f == Found::kPiece) co_return piece;
-    if (f == Found::kTooLong) co_return TooLong("read_until");
+  scanned_ = 0;  // the last call's scan may have been for another piece
+  if (fiber->cancelled()) {
+    op->status_ = absl::CancelledError("Reader: task cancelled");
+    return false;
+  }
+  if (!op->exactly_ && op->delim_size_ == 0) {
+    op->status_ = absl::InvalidArgumentError("read_until: empty delimiter");
+    return false;
+  }
+  if (op->exactly_ && op->max_ == 0) {
+    SetPiece(op, nullptr, 0, false);
+    return false;
+  }
+  switch (FromBuffer(op)) {
+    case Found::kPiece:
+      return false;
+    case Found::kTooLong:
+      op->status_ = absl::ResourceExhaustedError(op->TooLong());
+      return false;
+    case Found::kMore:
+      break;
+  }
+  if (eof_) {  // no more reads
+    if (op->rest_at_eof_ && buffered() > 0) {
+      pending_ = static_cast<uint32_t>(buffered());
+      SetPiece(op, Have().data(), Have().size(), false);
+    } else {
+      op->status_ = absl::OutOfRangeError("end of file");
+    }
+    return false;
+  }
+  absl::Status s = Submit(*op);
+  if (!s.ok()) {
+    op->status_ = std::move(s);
+    return false;
+  }
+  op_ = op;
+  waiting_ = h;
+  fiber_ = fiber;
+  fiber->set_hook(this);
+  return true;
+}
+
+absl::Status Reader::Submit(const PieceOp& op) {
+  EventLoop* loop = socket_->loop();
+  if (loop == nullptr || EventLoop::current() != loop) {
+    return absl::FailedPreconditionError("Reader: not on the Socket's running loop");
+  }
+  return socket_->Submitted(
+      loop->watcher().read_timeout(ctx(), socket_->fd(), nullptr, op.ReadDeadline()));
+}
+
+void Reader::Finish() {
+  fiber_->clear_hook();
+  op_ = nullptr;
+  std::exchange(waiting_, nullptr).resume();
+}
+
+void Reader::complete(const OpResult& r) noexcept {
+  PieceOp* op = op_;
+  if (!r.status.ok()) {
+    if (IsEof(r.status)) eof_ = true;
+    if (IsEof(r.status) && op->rest_at_eof_ && buffered() > 0) {
+      pending_ = static_cast<uint32_t>(buffered());
+      SetPiece(op, Have().data(), Have().size(), false);
+    } else {
+      op->status_ = r.status;
+    }
+    Finish();
+    return;
+  }
+  switch (FromRead(absl::string_view(r.buffer.data(), r.size), op)) {
+    case Found::kPiece:
+      Finish();
+      return;
+    case Found::kTooLong:
+      op->status_ = absl::ResourceExhaustedError(op->TooLong());
+      Finish();
+      return;
+    case Found::kMore:
+      break;
+  }
+  if (fiber_->cancelled()) {  // what was read stays buffered
+    op->status_ = absl::CancelledError("Reader: task cancelled");
+    Finish();
+    return;
+  }
+  absl::Status s = Submit(*op);
+  if (!s.ok()) {
+    op->status_ = std::move(s);
+    Finish();
   }
 }
 
-Task<absl::StatusOr<SwapBytes>> Reader::read_exactly(size_t n, absl::Time deadline) {
-  DropReturned();
-  if (n == 0) co_return SwapBytes(nullptr, 0);
-  const Exactly end_of{n};
-  SwapBytes piece;
-  if (FromBuffer(end_of, n, &piece) == Found::kPiece) co_return piece;
-  for (;;) {
-    absl::StatusOr<SwapBytes> in = co_await socket_->read(deadline);
-    if (!in.ok()) co_return in.status();
-    if (FromRead(*in, end_of, n, &piece) == Found::kPiece) co_return piece;
+void Reader::request_cancel() noexcept {
+  if (EventLoop* loop = EventLoop::current()) {
+    loop->watcher().cancel(socket_->fd(), ctx()).IgnoreError();
   }
 }
+
+// ---- Tasks and generators ----
 
 Task<absl::StatusOr<std::string>> Reader::read_all(size_t max, absl::Time deadline) {
   DropReturned();
   std::string all(Have());
-  pending_ = all.size();
+  pending_ = static_cast<uint32_t>(all.size());
   DropReturned();
   for (;;) {
-    if (all.size() > max) co_return TooLong("read_all");
+    if (all.size() > max) co_return absl::ResourceExhaustedError("read_all: stream too long");
+    if (eof_) co_return all;
     absl::StatusOr<SwapBytes> in = co_await socket_->read(deadline);
     if (!in.ok()) {
-      if (IsEof(in.status())) co_return all;
-      co_return in.status();
+      if (!IsEof(in.status())) co_return in.status();
+      eof_ = true;
+      continue;
     }
     all.append(in->data(), in->size());
   }
@@ -125,21 +291,12 @@ Task<absl::StatusOr<std::string>> Reader::read_all(size_t max, absl::Time deadli
 
 AsyncGenerator<SwapBytes> Reader::chunks(size_t n, absl::Duration idle) {
   if (n == 0) co_return absl::InvalidArgumentError("chunks: n == 0");
-  const Exactly end_of{n};
-  scanned_ = 0;
   for (;;) {
-    DropReturned();
-    SwapBytes piece;
-    if (FromBuffer(end_of, n, &piece) != Found::kPiece) {
-      absl::StatusOr<SwapBytes> in = co_await socket_->read(Deadline(idle));
-      if (!in.ok()) {
-        if (!IsEof(in.status())) co_return in.status();
-        if (buffered() > 0) co_yield TakeRest();
-        co_return absl::OkStatus();
-      }
-      if (FromRead(*in, end_of, n, &piece) != Found::kPiece) continue;
-    }
-    co_yield piece;
+    PieceOp op = read_exactly(n, idle);
+    op.rest_at_eof_ = true;
+    absl::StatusOr<SwapBytes> chunk = co_await op;
+    if (!chunk.ok()) co_return IsEof(chunk.status()) ? absl::OkStatus() : chunk.status();
+    co_yield *chunk;
   }
 }
 
@@ -151,26 +308,12 @@ Reader& Deref(Reader& r) { return r; }
 template <class R>
 AsyncGenerator<SwapBytes> Reader::LinesOf(R r, size_t max_line, absl::Duration idle) {
   Reader& self = Deref(r);
-  max_line = std::min(max_line, kMaxMaxLine);
-  const Until end_of{"\n"};
-  const size_t max = max_line + 1;  // with its '\n'
-  self.scanned_ = 0;
   for (;;) {
-    self.DropReturned();
-    SwapBytes piece;
-    Found f = self.FromBuffer(end_of, max, &piece);
-    if (f == Found::kMore) {
-      absl::StatusOr<SwapBytes> in = co_await self.socket_->read(Deadline(idle));
-      if (!in.ok()) {
-        if (!IsEof(in.status())) co_return in.status();
-        if (self.buffered() > 0) co_yield self.TakeRest();
-        co_return absl::OkStatus();
-      }
-      f = self.FromRead(*in, end_of, max, &piece, /*in_place=*/false);
-      if (f == Found::kMore) continue;
-    }
-    if (f == Found::kTooLong) co_return absl::ResourceExhaustedError("lines: line too long");
-    co_yield piece.first(piece.size() - 1);
+    PieceOp op = self.read_line(max_line, idle);
+    op.copy_ = true;
+    absl::StatusOr<SwapBytes> line = co_await op;
+    if (!line.ok()) co_return IsEof(line.status()) ? absl::OkStatus() : line.status();
+    co_yield *line;
   }
 }
 

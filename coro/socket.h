@@ -365,6 +365,7 @@ class Socket {
  private:
   friend class DialOp;
   friend class Listener;
+  friend class Reader;
   friend class BufferedWriter;
   // The awaiters hold only the fd (a few bytes in the awaiting frame) and
   // use the Watcher of the loop running the task.

@@ -7,16 +7,15 @@
 //   ./bazelw run //examples:chat_server -- --port=9002
 //   nc 127.0.0.1 9002          # in two terminals: type in one, read in the other
 //
-// One task per client: it reads lines (lines() with the idle timeout: no
-// read buffer and no timer while it waits) and hands each to the other
-// clients' BufferedWriters, which copy it and write it out without a task
-// of their own. A writer whose client does not read fills up to
+// One task per client: it reads lines (Reader::read_until with the idle
+// timeout: no coroutine frame, read buffer or timer while it waits) and
+// hands each to the other clients' BufferedWriters, which copy it and write
+// it out without a task of their own. A writer whose client does not read fills up to
 // --max_pending, fails, and shuts the socket down: that client's own task
 // then sees the end of its stream and leaves.
 #include <signal.h>
 
 #include <cstdio>
-#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -35,7 +34,6 @@ ABSL_FLAG(int64_t, max_line, 64 << 10, "drop a client whose line grows past this
 
 namespace {
 
-using gaio::coro::AsyncGenerator;
 using gaio::coro::BufferedWriter;
 using gaio::coro::Listener;
 using gaio::coro::Socket;
@@ -63,7 +61,7 @@ class Room {
   }
   // `line` (with its '\n') to everyone but `from`. A send over a writer's cap
   // fails that writer, which shuts its socket down: its task leaves.
-  void Broadcast(const Client* from, const std::string& line) {
+  void Broadcast(const Client* from, absl::string_view line) {
     ++lines_;
     for (Client* c = head_; c != nullptr; c = c->next) {
       if (c != from) c->out->send(line).IgnoreError();
@@ -83,17 +81,17 @@ Task<> Serve(Room* room, Socket socket) {
   Client me;
   me.out = &out;
   room->Join(&me);
-  AsyncGenerator<SwapBytes> in =
-      gaio::coro::lines(socket, static_cast<size_t>(absl::GetFlag(FLAGS_max_line)),
-                        absl::Seconds(absl::GetFlag(FLAGS_idle_s)));
-  std::string line;
-  while (std::optional<SwapBytes> l = co_await in.next()) {
-    line.assign(l->data(), l->size());
-    line.push_back('\n');
-    room->Broadcast(&me, line);
+  gaio::coro::Reader in(socket);
+  const size_t max_line = static_cast<size_t>(absl::GetFlag(FLAGS_max_line));
+  const absl::Duration idle = absl::Seconds(absl::GetFlag(FLAGS_idle_s));
+  for (;;) {
+    absl::StatusOr<SwapBytes> line = co_await in.read_until("\n", max_line + 1, idle);
+    // End of file (an unfinished last line is dropped), reset, idle timeout,
+    // a line too long, our writer failed, or the server stopping: whatever
+    // the status says, the client is gone.
+    if (!line.ok()) break;
+    room->Broadcast(&me, line->view());  // in place: often the swap buffer itself
   }
-  // End of file, reset, idle timeout, a line too long, our writer failed, or
-  // the server stopping: whatever in.status() says, the client is gone.
   room->Leave(&me);
 }
 
