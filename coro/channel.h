@@ -204,7 +204,9 @@ class Channel {
  private:
   // The inbox of send_remote(): a heap block (made at construction) that is
   // also the Watcher::post's Operation, so it outlives a post in flight when
-  // the channel is destroyed (the post's completion then frees it).
+  // the channel is destroyed (the post's completion then frees it; if the
+  // loop is destroyed before delivering it, the block is leaked, not freed
+  // under the Watcher).
   class Remote final : public internal::Operation {
    public:
     Remote(Channel* c, EventLoop* loop, size_t capacity)
