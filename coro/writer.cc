@@ -2,7 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -13,156 +15,164 @@
 namespace gaio::coro {
 namespace {
 std::atomic<size_t> g_live_blocks{0};
+
+uint32_t Clamp(size_t n) { return static_cast<uint32_t>(std::min<size_t>(n, UINT32_MAX)); }
 }  // namespace
 
-// The heap block of a BufferedWriter: the Operation of its write request.
-// `pending_` collects sends; `inflight_` is the buffer of the request in
-// flight; they swap when a request completes, so a busy writer reuses both.
-class BufferedWriter::Core final : public internal::Operation {
+// The heap block of a busy writer: the Operation of its write request.
+// `inflight` is the buffer of the request in flight, `pending` collects the
+// sends made meanwhile; they swap when the request completes. The block
+// exists from the first send of a burst until the queue is empty again.
+class BufferedWriter::Flight final : public internal::Operation {
  public:
-  Core(Socket* socket, const BufferedWriterOptions& options) : socket_(socket), options_(options) {
+  explicit Flight(BufferedWriter* owner) : owner(owner) {
     g_live_blocks.fetch_add(1, std::memory_order_relaxed);
   }
-  ~Core() { g_live_blocks.fetch_sub(1, std::memory_order_relaxed); }
-
-  absl::Status send(absl::string_view bytes) {
-    if (!error_.ok()) return error_;
-    if (closed_) return absl::FailedPreconditionError("writer closed");
-    if (bytes.empty()) return absl::OkStatus();
-    if (buffered() + bytes.size() > options_.high_water) {
-      fail(absl::ResourceExhaustedError("writer: high-water mark exceeded"));
-      ::shutdown(socket_->fd(), SHUT_RDWR);
-      return error_;
-    }
-    pending_.insert(pending_.end(), bytes.begin(), bytes.end());
-    if (!busy_) start();
-    return error_;
-  }
-  size_t buffered() const { return inflight_.size() + pending_.size(); }
-  const absl::Status& error() const { return error_; }
-  uint64_t requests() const { return requests_; }
-  size_t heap_bytes() const { return sizeof(Core) + pending_.capacity() + inflight_.capacity(); }
-  internal::WaitQueue* drainers() { return &drainers_; }
-  size_t low_water() const { return options_.low_water; }
-
-  void close() {
-    if (closed_) return;
-    closed_ = true;
-    maybe_half_close();
-  }
-  // The handle is destroyed: drop the queue, cancel what is in flight, and
-  // free the block now or at the request's completion.
-  void detach() {
-    wake_drainers(absl::FailedPreconditionError("writer destroyed"));
-    if (!busy_) {
-      delete this;
-      return;
-    }
-    orphan_ = true;
-    std::vector<char>().swap(pending_);
-    EventLoop* loop = socket_->loop();
-    if (loop != nullptr) loop->watcher().cancel(socket_->fd(), ctx()).IgnoreError();
-  }
+  ~Flight() { g_live_blocks.fetch_sub(1, std::memory_order_relaxed); }
 
   void complete(const OpResult& r) noexcept override {
-    busy_ = false;
-    if (orphan_) {
+    busy = false;
+    if (owner == nullptr) {  // the writer was destroyed meanwhile
       delete this;
       return;
     }
-    inflight_.clear();
-    if (!r.status.ok()) {
-      fail(internal::WriteStatus(r));
-    } else if (!pending_.empty()) {
-      start();
-    }
-    if (buffered() == 0) {
-      // Idle: hold no buffer.
-      std::vector<char>().swap(pending_);
-      std::vector<char>().swap(inflight_);
-      maybe_half_close();
-    }
-    wake_drainers(error_);
+    owner->Done(r);
   }
   void request_cancel() noexcept override {}
 
- private:
-  void start() {
-    std::swap(pending_, inflight_);
-    pending_.clear();
-    EventLoop* loop = socket_->loop();
-    absl::Status s =
-        loop == nullptr
-            ? absl::FailedPreconditionError("writer: the socket's loop is gone")
-            : loop->watcher().write(ctx(), socket_->fd(), absl::MakeConstSpan(inflight_));
-    if (!s.ok()) {
-      inflight_.clear();
-      fail(std::move(s));
-      return;
-    }
-    socket_->registered_ = true;  // the Watcher owns the fd from now on
-    busy_ = true;
-    ++requests_;
-  }
-  void fail(absl::Status s) {
-    if (error_.ok()) error_ = std::move(s);
-    std::vector<char>().swap(pending_);
-    wake_drainers(error_);
-  }
-  void maybe_half_close() {
-    if (closed_ && !half_closed_ && buffered() == 0 && error_.ok()) {
-      half_closed_ = true;
-      ::shutdown(socket_->fd(), SHUT_WR);
-    }
-  }
-  // Wakes the drainers whose wait is over (all of them on an error).
-  void wake_drainers(const absl::Status& status) {
-    drainers_.wake_if(
-        [&](internal::Waiter* w) {
-          auto* d = static_cast<DrainAwaiter*>(w);
-          if (status.ok() && buffered() > d->mark_) return false;
-          d->result_ = status;
-          return true;
-        },
-        internal::Waiter::Outcome::kGranted);
-  }
-
-  Socket* socket_;
-  BufferedWriterOptions options_;
-  std::vector<char> pending_;
-  std::vector<char> inflight_;
-  absl::Status error_;
-  internal::WaitQueue drainers_;
-  uint64_t requests_ = 0;
-  bool busy_ = false;
-  bool closed_ = false;
-  bool half_closed_ = false;
-  bool orphan_ = false;
+  BufferedWriter* owner;         // nullptr once the writer is destroyed
+  internal::WaitQueue drainers;  // drain() waits only while bytes are queued
+  std::vector<char> pending;
+  std::vector<char> inflight;
+  bool busy = false;
 };
 
 BufferedWriter::BufferedWriter(Socket& socket, const BufferedWriterOptions& options)
-    : core_(new Core(&socket, options)) {}
-BufferedWriter::~BufferedWriter() { core_->detach(); }
-absl::Status BufferedWriter::send(absl::string_view bytes) { return core_->send(bytes); }
-size_t BufferedWriter::buffered_bytes() const { return core_->buffered(); }
-absl::Status BufferedWriter::status() const { return core_->error(); }
-void BufferedWriter::close() { core_->close(); }
-uint64_t BufferedWriter::write_requests() const { return core_->requests(); }
-size_t BufferedWriter::live_blocks() { return g_live_blocks.load(std::memory_order_relaxed); }
-size_t BufferedWriter::memory_bytes() const { return sizeof(*this) + core_->heap_bytes(); }
-BufferedWriter::DrainAwaiter BufferedWriter::drain() {
-  return DrainAwaiter(core_, core_->low_water());
+    : socket_(&socket),
+      low_water_(Clamp(options.low_water)),
+      high_water_(Clamp(options.high_water)) {}
+
+BufferedWriter::~BufferedWriter() {
+  WakeDrainers(absl::FailedPreconditionError("writer destroyed"));
+  if (flight_ == nullptr) return;
+  if (!flight_->busy) {
+    delete flight_;
+    return;
+  }
+  // The block frees itself at the request's completion.
+  flight_->owner = nullptr;
+  std::vector<char>().swap(flight_->pending);
+  EventLoop* loop = socket_->loop();
+  if (loop != nullptr) loop->watcher().cancel(socket_->fd(), flight_->ctx()).IgnoreError();
 }
 
+absl::Status BufferedWriter::send(absl::string_view bytes) {
+  if (!error_.ok()) return error_;
+  if (closed_) return absl::FailedPreconditionError("writer closed");
+  if (bytes.empty()) return absl::OkStatus();
+  if (buffered_bytes() + bytes.size() > high_water_) {
+    Fail(absl::ResourceExhaustedError("writer: high-water mark exceeded"));
+    ::shutdown(socket_->fd(), SHUT_RDWR);
+    return error_;
+  }
+  if (flight_ == nullptr) flight_ = new Flight(this);
+  flight_->pending.insert(flight_->pending.end(), bytes.begin(), bytes.end());
+  if (!flight_->busy) Start();
+  return error_;
+}
+
+size_t BufferedWriter::buffered_bytes() const {
+  return flight_ == nullptr ? 0 : flight_->inflight.size() + flight_->pending.size();
+}
+
+absl::Status BufferedWriter::status() const { return error_; }
+
+void BufferedWriter::close() {
+  if (closed_) return;
+  closed_ = true;
+  MaybeHalfClose();
+}
+
+uint32_t BufferedWriter::write_requests() const { return requests_; }
+
+size_t BufferedWriter::live_blocks() { return g_live_blocks.load(std::memory_order_relaxed); }
+
+size_t BufferedWriter::memory_bytes() const {
+  if (flight_ == nullptr) return sizeof(*this);
+  return sizeof(*this) + sizeof(Flight) + flight_->pending.capacity() +
+         flight_->inflight.capacity();
+}
+
+void BufferedWriter::Start() {
+  std::swap(flight_->pending, flight_->inflight);
+  flight_->pending.clear();
+  EventLoop* loop = socket_->loop();
+  absl::Status s = loop == nullptr
+                       ? absl::FailedPreconditionError("writer: the socket's loop is gone")
+                       : loop->watcher().write(flight_->ctx(), socket_->fd(),
+                                               absl::MakeConstSpan(flight_->inflight));
+  if (!s.ok()) {
+    Fail(std::move(s));
+    return;
+  }
+  socket_->registered_ = true;  // the Watcher owns the fd from now on
+  flight_->busy = true;
+  ++requests_;
+}
+
+void BufferedWriter::Done(const OpResult& r) {
+  flight_->inflight.clear();
+  if (!r.status.ok()) {
+    Fail(internal::WriteStatus(r));
+  } else if (!flight_->pending.empty()) {
+    Start();
+  }
+  MaybeHalfClose();
+  WakeDrainers(error_);
+  if (flight_ != nullptr && !flight_->busy && flight_->pending.empty()) {
+    delete std::exchange(flight_, nullptr);  // idle: hold nothing (no drainer is left)
+  }
+}
+
+void BufferedWriter::Fail(absl::Status s) {
+  if (error_.ok()) error_ = std::move(s);
+  WakeDrainers(error_);  // every one: an error ends every wait
+  if (flight_ != nullptr) {
+    flight_->pending.clear();
+    if (!flight_->busy) delete std::exchange(flight_, nullptr);
+  }
+}
+
+void BufferedWriter::MaybeHalfClose() {
+  if (closed_ && !half_closed_ && buffered_bytes() == 0 && error_.ok()) {
+    half_closed_ = true;
+    ::shutdown(socket_->fd(), SHUT_WR);
+  }
+}
+
+// Wakes the drainers whose wait is over (all of them on an error).
+void BufferedWriter::WakeDrainers(const absl::Status& status) {
+  if (flight_ == nullptr) return;  // no byte queued: no drainer waits
+  flight_->drainers.wake_if(
+      [&](internal::Waiter* w) {
+        auto* d = static_cast<DrainAwaiter*>(w);
+        if (status.ok() && buffered_bytes() > d->mark_) return false;
+        d->result_ = status;
+        return true;
+      },
+      internal::Waiter::Outcome::kGranted);
+}
+
+internal::WaitQueue* BufferedWriter::DrainAwaiter::queue() { return &w_->flight_->drainers; }
+
 bool BufferedWriter::DrainAwaiter::ready_now() {
-  if (!core_->error().ok()) {
-    result_ = core_->error();
+  if (!w_->error_.ok()) {
+    result_ = w_->error_;
     return true;
   }
-  if (core_->buffered() > mark_) return false;
+  if (w_->buffered_bytes() > mark_) return false;
   result_ = absl::OkStatus();
   return true;
 }
-internal::WaitQueue* BufferedWriter::DrainAwaiter::queue() { return core_->drainers(); }
 
 }  // namespace gaio::coro

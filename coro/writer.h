@@ -33,20 +33,21 @@
 // and a write in flight is cancelled (Watcher::cancel; the peer may have
 // received part of it).
 //
-// Destruction while busy is safe: the writer is a handle to a heap block
-// (made at construction) that is the request's Operation (its ctx) and owns
-// the bytes in flight. The destructor detaches it; the block frees itself
-// when the request's one completion arrives (no task or frame per
-// connection). If the loop is destroyed before that completion is delivered,
-// the block (and its buffer) is leaked rather than freed under the Watcher.
+// Destruction while busy is safe: while a write is in flight the writer has
+// a heap block (made when a burst of sends begins, freed when the queue
+// empties) that is the request's Operation (its ctx) and owns the bytes in
+// flight. The destructor detaches it; the block frees itself when the
+// request's one completion arrives (no task or frame per connection). If
+// the loop is destroyed before that completion is delivered, the block (and
+// its buffer) is leaked rather than freed under the Watcher.
 //
-// Memory. An idle writer (nothing queued or in flight) holds no byte buffer:
-// both buffers are released when the queue empties, so each burst of sends
-// after idleness allocates its buffer again (one allocation, growing
-// geometrically for large bursts). Idle cost: sizeof(BufferedWriter) = 8
-// bytes plus the heap block, idle_bytes() = sizeof(BufferedWriter) + the
-// block (about 100 bytes on x86-64, see writer_test's IdleWriterHoldsNoBuffer
-// and docs/CORO.md).
+// The marks are clamped to 4 GiB - 1.
+//
+// Memory. An idle writer (nothing queued or in flight) holds nothing but
+// itself: sizeof(BufferedWriter), 40 bytes on x86-64, no heap block and no
+// byte buffer (memory_bytes(); writer_test's IdleWriterHoldsNothingButItself).
+// Each burst of sends after idleness allocates the block and its buffer
+// again (growing geometrically for large bursts).
 //
 // Lifetimes and threads: the Socket must outlive the writer and must not be
 // moved while it is bound; no other write may be made on the socket while
@@ -86,18 +87,20 @@ class BufferedWriter {
   absl::Status status() const;
   // Flushes then half-closes (see above). Idempotent.
   void close();
-  // Write requests made so far (each carries every byte queued before it).
-  uint64_t write_requests() const;
+  // Write requests made so far (each carries every byte queued before it),
+  // modulo 2^32.
+  uint32_t write_requests() const;
   // Bytes held now: sizeof(*this), the heap block and the buffers' capacity.
   size_t memory_bytes() const;
-  // Heap blocks of writers alive in the process, detached ones included
-  // (for tests: a destroyed busy writer's block is freed at its completion).
+  // Heap blocks of busy writers alive in the process, detached ones
+  // included (for tests: a destroyed busy writer's block is freed at its
+  // completion).
   static size_t live_blocks();
 
-  class Core;
+  class Flight;
   class [[nodiscard]] DrainAwaiter : public internal::Waiter {
    public:
-    DrainAwaiter(Core* core, size_t mark) : core_(core), mark_(mark) {}
+    DrainAwaiter(BufferedWriter* w, size_t mark) : w_(w), mark_(mark) {}
     bool await_ready() const noexcept {
       internal::BumpAwaitEpoch();
       return false;
@@ -119,19 +122,33 @@ class BufferedWriter {
     }
 
    private:
-    friend class Core;
+    friend class BufferedWriter;
     bool ready_now();  // sets result_ when the wait is over
     internal::WaitQueue* queue();
-    Core* core_;
+    BufferedWriter* w_;
     size_t mark_;
     absl::Status result_;
   };
   // Waits until buffered_bytes() <= the low-water mark, or `mark`.
-  DrainAwaiter drain();
-  DrainAwaiter drain(size_t mark) { return DrainAwaiter(core_, mark); }
+  DrainAwaiter drain() { return DrainAwaiter(this, low_water_); }
+  DrainAwaiter drain(size_t mark) { return DrainAwaiter(this, mark); }
 
  private:
-  Core* core_;
+  friend class Flight;
+  void Start();                  // the next request, from flight_->pending
+  void Done(const OpResult& r);  // the request in flight completed
+  void Fail(absl::Status s);
+  void MaybeHalfClose();
+  void WakeDrainers(const absl::Status& status);
+
+  Socket* socket_;
+  Flight* flight_ = nullptr;  // while busy or bytes are queued (drain() waits only then)
+  absl::Status error_;
+  uint32_t low_water_;
+  uint32_t high_water_;
+  uint32_t requests_ = 0;
+  bool closed_ = false;
+  bool half_closed_ = false;
 };
 
 }  // namespace gaio::coro

@@ -49,6 +49,10 @@ struct Client {
 
 class Room {
  public:
+  Room()
+      : max_line_(static_cast<size_t>(absl::GetFlag(FLAGS_max_line))),
+        max_pending_(static_cast<size_t>(absl::GetFlag(FLAGS_max_pending))),
+        idle_(absl::Seconds(absl::GetFlag(FLAGS_idle_s))) {}
   void Join(Client* c) {
     c->next = head_;
     if (head_ != nullptr) head_->prev = c;
@@ -68,24 +72,28 @@ class Room {
     }
   }
   uint64_t lines() const { return lines_; }
+  size_t max_line() const { return max_line_; }
+  size_t max_pending() const { return max_pending_; }
+  absl::Duration idle() const { return idle_; }
 
  private:
+  const size_t max_line_;
+  const size_t max_pending_;
+  const absl::Duration idle_;
   Client* head_ = nullptr;
   uint64_t lines_ = 0;
 };
 
 Task<> Serve(Room* room, Socket socket) {
-  gaio::coro::BufferedWriterOptions options;
-  options.high_water = static_cast<size_t>(absl::GetFlag(FLAGS_max_pending));
-  BufferedWriter out(socket, options);
+  // The flags live in the Room, not in every client's frame.
+  BufferedWriter out(socket, {.high_water = room->max_pending()});
   Client me;
   me.out = &out;
   room->Join(&me);
   gaio::coro::Reader in(socket);
-  const size_t max_line = static_cast<size_t>(absl::GetFlag(FLAGS_max_line));
-  const absl::Duration idle = absl::Seconds(absl::GetFlag(FLAGS_idle_s));
   for (;;) {
-    absl::StatusOr<SwapBytes> line = co_await in.read_until("\n", max_line + 1, idle);
+    absl::StatusOr<SwapBytes> line =
+        co_await in.read_until("\n", room->max_line() + 1, room->idle());
     // End of file (an unfinished last line is dropped), reset, idle timeout,
     // a line too long, our writer failed, or the server stopping: whatever
     // the status says, the client is gone.
