@@ -90,6 +90,26 @@ void EventLoop::schedule(std::coroutine_handle<> h) {
   ++ready_size_;
 }
 
+void EventLoop::defer(internal::Deferred* d) {
+  d->next_deferred_ = nullptr;
+  if (deferred_tail_ != nullptr) {
+    deferred_tail_->next_deferred_ = d;
+  } else {
+    deferred_head_ = d;
+  }
+  deferred_tail_ = d;
+}
+
+void EventLoop::run_deferred() {
+  // What runs may defer more: it runs too, before the loop looks for I/O.
+  while (internal::Deferred* d = deferred_head_) {
+    deferred_head_ = d->next_deferred_;
+    if (deferred_head_ == nullptr) deferred_tail_ = nullptr;
+    d->next_deferred_ = nullptr;
+    d->run_deferred();
+  }
+}
+
 void EventLoop::schedule_remote(std::coroutine_handle<> h) {
   // The post is made under the mutex so that the loop (whose destructor
   // takes it) cannot go away between the push and the post.
@@ -175,6 +195,7 @@ void EventLoop::run_ready_round() {
     std::coroutine_handle<> h = ready_[ready_head_];
     ready_head_ = (ready_head_ + 1) & (ready_.size() - 1);
     --ready_size_;
+    ++resumed_since_poll_;
     internal::BumpAwaitEpoch();  // another task: what others hold stays stale
     h.resume();
   }
@@ -217,7 +238,12 @@ absl::Status EventLoop::run_root(RootBase& root, std::coroutine_handle<> start) 
   absl::Status status;
   for (;;) {
     run_ready_round();
+    run_deferred();
     if (finished(root)) break;
+    // Tasks handing work to each other run more rounds before the next
+    // look for I/O, up to kResumesPerPoll resumptions.
+    if (ready_size_ > 0 && resumed_since_poll_ < internal::kResumesPerPoll) continue;
+    resumed_since_poll_ = 0;
     // Tasks still ready (they yielded): only look for completions.
     internal::NoteLoopWait();  // the previous batch's swap bytes go back
     absl::StatusOr<absl::Span<const OpResult>> batch =
@@ -229,6 +255,7 @@ absl::Status EventLoop::run_root(RootBase& root, std::coroutine_handle<> start) 
     // Each OpResult resumes the task that waits for it, in batch order.
     for (const OpResult& r : *batch) internal::Dispatch(r);
   }
+  run_deferred();
   root_ = nullptr;
   running_ = false;
   run_word_.store(run_serial_ << 1, std::memory_order_release);
@@ -248,6 +275,7 @@ absl::Status EventLoop::fail(absl::Status error, RootBase& root) {
     take_remote();
     const bool ran = ready_size_ > 0;
     drain_ready();
+    run_deferred();
     if (finished(root)) break;
     if (!watcher_done) {
       internal::NoteLoopWait();

@@ -96,6 +96,28 @@ class LoopAnchor {
 // a resumption is then queued on the loop instead (SpawnRecord::on_finish).
 inline constexpr size_t kMaxResumeStack = 64 * 1024;
 bool PastResumeDepth() noexcept;
+
+// Work deferred to just before the loop next looks for I/O completions
+// (EventLoop::defer): e.g. a BufferedWriter's write, so that every send a
+// batch of completions caused goes out in one request.
+class Deferred {
+ public:
+  virtual void run_deferred() noexcept = 0;
+
+ protected:
+  ~Deferred() = default;
+
+ private:
+  friend class gaio::coro::EventLoop;
+  Deferred* next_deferred_ = nullptr;
+};
+
+// Ready tasks resumed between two looks for I/O completions (at least one
+// round of what was ready runs between looks): the loop does not poll the
+// Watcher (a syscall in caller-driven mode) after every round while tasks
+// hand work to each other, yet no task keeps the I/O waiting for longer
+// than this many resumptions.
+inline constexpr size_t kResumesPerPoll = 256;
 }  // namespace internal
 
 class EventLoop {
@@ -144,6 +166,10 @@ class EventLoop {
   void schedule(std::coroutine_handle<> h);
   // Any thread: the same, waking the loop if it waits for I/O.
   void schedule_remote(std::coroutine_handle<> h);
+  // Runs d->run_deferred() once, before the loop next looks for I/O
+  // completions (or when the run ends). `d` must stay valid until then and
+  // must not be deferred again before it ran.
+  void defer(internal::Deferred* d);
   void task_spawned() { ++live_tasks_; }
   void task_finished() { --live_tasks_; }
   // Starts a spawned task: at once if running, else at the next run().
@@ -203,6 +229,7 @@ class EventLoop {
   absl::Status run_root(RootBase& root, std::coroutine_handle<> start);
   void drain_ready();
   void run_ready_round();
+  void run_deferred();
   // Moves the handles of schedule_remote() to the ready queue.
   void take_remote();
   void cancel_all();
@@ -216,6 +243,9 @@ class EventLoop {
   std::vector<std::coroutine_handle<>> ready_;
   size_t ready_head_ = 0;
   size_t ready_size_ = 0;
+  size_t resumed_since_poll_ = 0;
+  internal::Deferred* deferred_head_ = nullptr;  // FIFO of defer()
+  internal::Deferred* deferred_tail_ = nullptr;
   size_t live_tasks_ = 0;
   Scope* scopes_ = nullptr;  // every Scope of the loop (intrusive list)
   // Tasks spawned while the loop was not running, started by the next run().

@@ -23,7 +23,10 @@ uint32_t Clamp(size_t n) { return static_cast<uint32_t>(std::min<size_t>(n, UINT
 // `inflight` is the buffer of the request in flight, `pending` collects the
 // sends made meanwhile; they swap when the request completes. The block
 // exists from the first send of a burst until the queue is empty again.
-class BufferedWriter::Flight final : public internal::Operation {
+// A burst's first send defers the request to just before the loop next
+// looks for I/O (EventLoop::defer), so that every send made meanwhile goes
+// out with it.
+class BufferedWriter::Flight final : public internal::Operation, public internal::Deferred {
  public:
   explicit Flight(BufferedWriter* owner) : owner(owner) {
     g_live_blocks.fetch_add(1, std::memory_order_relaxed);
@@ -39,12 +42,21 @@ class BufferedWriter::Flight final : public internal::Operation {
     owner->Done(r);
   }
   void request_cancel() noexcept override {}
+  void run_deferred() noexcept override {
+    deferred = false;
+    if (owner == nullptr) {  // the writer was destroyed meanwhile
+      if (!busy) delete this;
+      return;
+    }
+    owner->Flush();
+  }
 
   BufferedWriter* owner;         // nullptr once the writer is destroyed
   internal::WaitQueue drainers;  // drain() waits only while bytes are queued
   std::vector<char> pending;
   std::vector<char> inflight;
-  bool busy = false;
+  bool busy = false;      // a write request is in flight
+  bool deferred = false;  // queued on the loop's deferred list
 };
 
 BufferedWriter::BufferedWriter(Socket& socket, const BufferedWriterOptions& options)
@@ -55,15 +67,25 @@ BufferedWriter::BufferedWriter(Socket& socket, const BufferedWriterOptions& opti
 BufferedWriter::~BufferedWriter() {
   WakeDrainers(absl::FailedPreconditionError("writer destroyed"));
   if (flight_ == nullptr) return;
-  if (!flight_->busy) {
-    delete flight_;
-    return;
-  }
-  // The block frees itself at the request's completion.
-  flight_->owner = nullptr;
-  std::vector<char>().swap(flight_->pending);
+  Flight* f = flight_;
+  const bool busy = f->busy;
+  DropFlight();
+  // A request in flight is cancelled; the block frees itself at its
+  // completion (the peer may have received part of it).
   EventLoop* loop = socket_->loop();
-  if (loop != nullptr) loop->watcher().cancel(socket_->fd(), flight_->ctx()).IgnoreError();
+  if (busy && loop != nullptr) loop->watcher().cancel(socket_->fd(), f->ctx()).IgnoreError();
+}
+
+// Lets go of the block: freed now if nothing refers to it, else (a request
+// in flight, a place on the deferred list) when that ends.
+void BufferedWriter::DropFlight() {
+  Flight* f = std::exchange(flight_, nullptr);
+  std::vector<char>().swap(f->pending);
+  if (f->busy || f->deferred) {
+    f->owner = nullptr;
+  } else {
+    delete f;
+  }
 }
 
 absl::Status BufferedWriter::send(absl::string_view bytes) {
@@ -77,7 +99,7 @@ absl::Status BufferedWriter::send(absl::string_view bytes) {
   }
   if (flight_ == nullptr) flight_ = new Flight(this);
   flight_->pending.insert(flight_->pending.end(), bytes.begin(), bytes.end());
-  if (!flight_->busy) Start();
+  if (!flight_->busy) Defer();
   return error_;
 }
 
@@ -103,6 +125,26 @@ size_t BufferedWriter::memory_bytes() const {
          flight_->inflight.capacity();
 }
 
+void BufferedWriter::Defer() {
+  if (flight_->deferred) return;
+  EventLoop* loop = socket_->loop();
+  if (loop == nullptr) {
+    Fail(absl::FailedPreconditionError("writer: the socket's loop is gone"));
+    return;
+  }
+  flight_->deferred = true;
+  loop->defer(flight_);
+}
+
+void BufferedWriter::Flush() {
+  if (!flight_->busy && !flight_->pending.empty()) Start();
+  if (flight_ != nullptr && !flight_->busy && flight_->pending.empty()) {
+    MaybeHalfClose();
+    WakeDrainers(error_);
+    DropFlight();  // idle: hold nothing (no drainer is left)
+  }
+}
+
 void BufferedWriter::Start() {
   std::swap(flight_->pending, flight_->inflight);
   flight_->pending.clear();
@@ -124,23 +166,22 @@ void BufferedWriter::Done(const OpResult& r) {
   flight_->inflight.clear();
   if (!r.status.ok()) {
     Fail(internal::WriteStatus(r));
-  } else if (!flight_->pending.empty()) {
-    Start();
+    return;
+  }
+  if (!flight_->pending.empty()) {
+    Defer();  // with whatever else this batch of completions sends
+    WakeDrainers(error_);
+    return;
   }
   MaybeHalfClose();
   WakeDrainers(error_);
-  if (flight_ != nullptr && !flight_->busy && flight_->pending.empty()) {
-    delete std::exchange(flight_, nullptr);  // idle: hold nothing (no drainer is left)
-  }
+  DropFlight();  // idle: hold nothing (no drainer is left)
 }
 
 void BufferedWriter::Fail(absl::Status s) {
   if (error_.ok()) error_ = std::move(s);
   WakeDrainers(error_);  // every one: an error ends every wait
-  if (flight_ != nullptr) {
-    flight_->pending.clear();
-    if (!flight_->busy) delete std::exchange(flight_, nullptr);
-  }
+  if (flight_ != nullptr) DropFlight();
 }
 
 void BufferedWriter::MaybeHalfClose() {

@@ -6,11 +6,12 @@
 //   absl::Status d = co_await out.drain();         // wait for the low-water mark
 //
 // send(bytes) COPIES the bytes into the writer's queue and returns at once;
-// the writer keeps exactly one write request in flight on the socket, and
-// every byte queued while it is in flight goes out with the next request, as
-// one contiguous buffer (one Watcher::write, i.e. one syscall per batch
-// unless the socket buffer is full): many small sends coalesce. Order is
-// kept. buffered_bytes() (O(1)) counts what is queued or in flight.
+// the writer keeps exactly one write request in flight on the socket, made
+// just before the loop next looks for I/O (EventLoop::defer): every byte
+// sent until then, and every byte queued while a request is in flight, goes
+// out with the next request, as one contiguous buffer (one Watcher::write,
+// i.e. one syscall per batch unless the socket buffer is full). Many small
+// sends coalesce. Order is kept. buffered_bytes() (O(1)) counts what is queued or in flight.
 //
 // Back-pressure. drain() waits until buffered_bytes() <= the low-water mark
 // (drain(0): until everything was written). The high-water mark is a cap: a
@@ -135,8 +136,11 @@ class BufferedWriter {
 
  private:
   friend class Flight;
+  void Defer();                  // Flush() before the loop next looks for I/O
+  void Flush();                  // starts the request of what is queued
   void Start();                  // the next request, from flight_->pending
   void Done(const OpResult& r);  // the request in flight completed
+  void DropFlight();
   void Fail(absl::Status s);
   void MaybeHalfClose();
   void WakeDrainers(const absl::Status& status);
