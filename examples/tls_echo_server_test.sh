@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: tls_echo_server_test.sh SERVER [SERVER_ARGS...]
+# Usage: tls_echo_server_test.sh SERVER [SERVER_ARGS...]  (tls_echo_server or tls_echo_raw)
 # Makes a certificate with the openssl CLI (no private key is committed),
 # starts SERVER --port=0 --cert --key, echoes through `openssl s_client`
 # with -tls1_2 and -tls1_3, then hammers it for 2 s with hostile connections
