@@ -31,7 +31,8 @@
 // errors are the Socket's (socket.h): DeadlineExceeded when a deadline passes,
 // Cancelled, the errno status. A read that fails on a deadline or a
 // cancellation may be retried; a failed write leaves the stream unusable
-// for writing (part of a record may have gone out). Once reading has ended
+// for writing (part of a record may have gone out; so does a read cancelled
+// while it was sending a handshake reply). Once reading has ended
 // (kClosed, kTruncated, a TLS failure) every later read returns that status,
 // after any plaintext decrypted before it.
 #ifndef GAIO_CORO_TLS_SOCKET_H_
@@ -40,6 +41,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -59,8 +61,22 @@ class TlsSocket {
   TlsSocket() = default;
   TlsSocket(Socket socket, tls::Session session)
       : socket_(std::move(socket)), session_(std::move(session)) {}
-  TlsSocket(TlsSocket&&) noexcept = default;
-  TlsSocket& operator=(TlsSocket&&) noexcept = default;
+  // A moved-from TlsSocket is empty (valid() false; operations fail with
+  // InvalidArgument).
+  TlsSocket(TlsSocket&& o) noexcept
+      : socket_(std::move(o.socket_)),
+        session_(std::exchange(o.session_, std::nullopt)),
+        read_end_(std::exchange(o.read_end_, absl::OkStatus())),
+        lent_(std::exchange(o.lent_, 0)) {}
+  TlsSocket& operator=(TlsSocket&& o) noexcept {
+    if (this != &o) {
+      socket_ = std::move(o.socket_);
+      session_ = std::exchange(o.session_, std::nullopt);
+      read_end_ = std::exchange(o.read_end_, absl::OkStatus());
+      lent_ = std::exchange(o.lent_, 0);
+    }
+    return *this;
+  }
 
   // A client (SNI and name check: `server_name`, see tls::SessionOptions) or
   // server TlsSocket over `socket`, not yet handshaken; the Session::Create

@@ -114,8 +114,15 @@ Task<absl::Status> RoundTrip(const Listener* l, tls::Context server, tls::Contex
                              End* server_end, tls::Version* version) {
   Scope scope;
   scope.spawn(AcceptAll(l, server, absl::MakeSpan(server_end, 1), kTimeout, &scope));
-  absl::StatusOr<TlsSocket> c = co_await dial_tls(l->address(), client, "localhost", Deadline());
-  if (!c.ok()) co_return c.status();
+  absl::StatusOr<TlsSocket> dialled =
+      co_await dial_tls(l->address(), client, "localhost", Deadline());
+  if (!dialled.ok()) co_return dialled.status();
+  TlsSocket moved = *std::move(dialled);  // a moved-from TlsSocket is empty
+  absl::StatusOr<SwapBytes> empty = co_await dialled->read(Deadline());
+  if (dialled->valid() || !absl::IsInvalidArgument(empty.status())) {
+    co_return absl::InternalError("a moved-from TlsSocket is not empty");
+  }
+  TlsSocket* c = &moved;
   *version = c->session().version();
   std::string message(100 * 1024, '\0');
   for (size_t i = 0; i < message.size(); ++i) message[i] = static_cast<char>('a' + i % 26);
