@@ -5,7 +5,8 @@
 # TLS_AES_128_GCM_SHA256, P-256 certificate made here with the openssl CLI).
 # Runs are interleaved (gaio, asio, gaio, asio, ...), a fresh server process
 # per run; prints every run, then the median and the min-max spread per
-# server and workload, and the ratio of the medians.
+# server and workload (rate, and the server's CPU time per message, which a
+# loaded machine disturbs less), and the ratios of the medians.
 #
 #   ./bazelw run --config=opt //benchmarks:tls_compare -- [RUNS] [SECONDS]
 set -uo pipefail
@@ -38,11 +39,17 @@ run_one() {  # SERVER_NAME SERVER_CMD... -- CLIENT_ARGS...
     sleep 0.1
   done
   [[ -n $port ]] || { echo "$name: no port"; cat "$dir/server.log"; exit 1; }
-  local line
-  line=$("$client" --port="$port" --seconds="$seconds" "$@") || echo "$name: client failed: $line"
+  local line cpu
+  line=$("$client" --port="$port" --seconds="$seconds" --warmup=0.5 "$@") ||
+    echo "$name: client failed: $line"
+  # The server's CPU time (user + system, clock ticks) over the whole run.
+  cpu=$(awk '{print $14 + $15}' "/proc/$server_pid/stat")
   kill -TERM "$server_pid" 2>/dev/null
   wait "$server_pid" 2>/dev/null
-  echo "$line"
+  # Server CPU per message in µs, over the run's messages (warm-up included).
+  awk -v l="$line" -v c="$cpu" -v s="$seconds" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    match(l, /(^| )per_s=[0-9.]+/); n = substr(l, RSTART, RLENGTH); sub(/.*=/, "", n)
+    printf "%s cpu_us_per_msg=%.1f\n", l, (n > 0 ? c / hz * 1e6 / (n * (s + 0.5)) : 0) }'
 }
 
 for spec in "${workloads[@]}"; do
@@ -58,24 +65,34 @@ for spec in "${workloads[@]}"; do
       per_s=$(grep -oE '(^| )per_s=[0-9.]+' <<<"$line" | cut -d= -f2)
       mb=$(grep -oE 'mb_per_s=[0-9.]+' <<<"$line" | cut -d= -f2)
       p99=$(grep -oE 'p99_us=[0-9.]+' <<<"$line" | cut -d= -f2)
-      figures["$wname $server"]+="${per_s:-0}/${mb:-0}/${p99:-0} "
+      cpu=$(grep -oE 'cpu_us_per_msg=[0-9.]+' <<<"$line" | cut -d= -f2)
+      figures["$wname $server"]+="${per_s:-0}/${mb:-0}/${p99:-0}/${cpu:-0} "
     done
   done
 done
 
 echo
-printf '%-20s %-5s %28s %22s %22s\n' workload server "per_s median [min-max]" "MB/s median" "p99 us median"
+printf '%-20s %-5s %24s %10s %12s %22s\n' workload server "per_s median [min-max]" "MB/s" "p99 us" "cpu us/msg [min-max]"
 for spec in "${workloads[@]}"; do
   read -r wname _ <<<"$spec"
-  declare -A med=()
+  declare -A med=() cpu_med=()
   for server in gaio asio; do
-    # shellcheck disable=SC2086
-    read -r m lo hi mbm p99m < <(tr ' ' '\n' <<<"${figures["$wname $server"]}" | grep . |
-      sort -t/ -k1 -g | awk -F/ '{v[NR]=$1; mb[NR]=$2; p[NR]=$3} END {
-        m=int((NR+1)/2); print v[m], v[1], v[NR], mb[m], p[m]}')
+    read -r m lo hi mbm p99m cm clo chi < <(tr ' ' '\n' <<<"${figures["$wname $server"]}" |
+      grep . | awk -F/ '{v[NR]=$1; mb[NR]=$2; p[NR]=$3; c[NR]=$4} END {
+        n = NR; m = int((n + 1) / 2)
+        # medians of each column on its own (simple sorts: n is small)
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) {
+          if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+          if (mb[j] < mb[i]) { t = mb[i]; mb[i] = mb[j]; mb[j] = t }
+          if (p[j] < p[i]) { t = p[i]; p[i] = p[j]; p[j] = t }
+          if (c[j] < c[i]) { t = c[i]; c[i] = c[j]; c[j] = t } }
+        print v[m], v[1], v[n], mb[m], p[m], c[m], c[1], c[n] }')
     med[$server]=$m
-    printf '%-20s %-5s %12s [%s-%s] %20s %20s\n' "$wname" "$server" "$m" "$lo" "$hi" "$mbm" "$p99m"
+    cpu_med[$server]=$cm
+    printf '%-20s %-5s %10s [%s-%s] %10s %12s %10s [%s-%s]\n' "$wname" "$server" "$m" "$lo" "$hi" \
+      "$mbm" "$p99m" "$cm" "$clo" "$chi"
   done
-  awk -v g="${med[gaio]}" -v a="${med[asio]}" -v w="$wname" \
-    'BEGIN { if (a > 0) printf "%-20s gaio/asio = %.2f\n", w, g / a }'
+  awk -v g="${med[gaio]}" -v a="${med[asio]}" -v gc="${cpu_med[gaio]}" -v ac="${cpu_med[asio]}" \
+    -v w="$wname" 'BEGIN { if (a > 0 && ac > 0)
+      printf "%-20s gaio/asio: rate %.2f, server CPU per message %.2f\n", w, g / a, gc / ac }'
 done
