@@ -9,6 +9,9 @@
 # loaded machine disturbs less), and the ratios of the medians.
 #
 #   ./bazelw run --config=opt //benchmarks:tls_compare -- [RUNS] [SECONDS]
+# With IDLE_ONLY=1: only the idle RSS figure (IDLE_CONNS connections, 5000
+# by default; IDLE_BATCH=N: at most N handshakes at once), gaio then asio;
+# otherwise it ends the run.
 set -uo pipefail
 gaio=$1 asio=$2 client=$3 runs=${4:-3} seconds=${5:-3}
 dir=$(mktemp -d)
@@ -51,6 +54,48 @@ run_one() {  # SERVER_NAME SERVER_CMD... -- CLIENT_ARGS...
     match(l, /(^| )per_s=[0-9.]+/); n = substr(l, RSTART, RLENGTH); sub(/.*=/, "", n)
     printf "%s cpu_us_per_msg=%.1f\n", l, (n > 0 ? c / hz * 1e6 / (n * (s + 0.5)) : 0) }'
 }
+
+# Idle: IDLE_CONNS connections handshaken (1 byte echoed) and held open, the
+# server's RSS growth per connection (VmRSS before and once all are up).
+idle_conns=${IDLE_CONNS:-5000}
+rss() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
+idle_one() {  # NAME SERVER_CMD...
+  local name=$1
+  shift
+  "$@" --port=0 --cert="$dir/cert.pem" --key="$dir/key.pem" >"$dir/server.log" 2>&1 &
+  server_pid=$!
+  local port=
+  for _ in $(seq 100); do
+    port=$(grep -m1 -oE '127\.0\.0\.1:[0-9]+' "$dir/server.log" | cut -d: -f2)
+    [[ -n $port ]] && break
+    sleep 0.1
+  done
+  local before
+  before=$(rss "$server_pid")
+  "$client" --port="$port" --workload=idle --conns="$idle_conns" --seconds=120 --warmup=0 \
+    --idle_batch="${IDLE_BATCH:-0}" \
+    >"$dir/idle.log" 2>&1 &
+  local client_pid=$!
+  for _ in $(seq 900); do
+    grep -q '^idle:' "$dir/idle.log" && break
+    kill -0 "$client_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  sleep 1
+  local after
+  after=$(rss "$server_pid")
+  grep -q '^idle:' "$dir/idle.log" || { echo "$name: idle connections not established"; cat "$dir/idle.log"; }
+  kill "$client_pid" 2>/dev/null
+  wait "$client_pid" 2>/dev/null
+  kill -TERM "$server_pid" 2>/dev/null
+  wait "$server_pid" 2>/dev/null
+  echo "idle_${idle_conns} (batch ${IDLE_BATCH:-0}) $name: server RSS $(( (after - before) / idle_conns )) B per connection"
+}
+if [[ ${IDLE_ONLY:-0} == 1 ]]; then
+  idle_one gaio "$gaio" --pollers=1
+  idle_one asio "$asio"
+  exit 0
+fi
 
 for spec in "${workloads[@]}"; do
   read -r wname wargs <<<"$spec"
@@ -96,3 +141,6 @@ for spec in "${workloads[@]}"; do
     -v w="$wname" 'BEGIN { if (a > 0 && ac > 0)
       printf "%-20s gaio/asio: rate %.2f, server CPU per message %.2f\n", w, g / a, gc / ac }'
 done
+
+idle_one gaio "$gaio" --pollers=1
+idle_one asio "$asio"

@@ -10,7 +10,10 @@
 // pingpong: one message in flight per connection, round-trip latency.
 // stream: `--window` messages in flight per connection, echoed bytes/s.
 // handshake: each connection handshakes, echoes 1 byte, closes, again;
-// handshakes/s. Prints one line of key=value figures.
+// handshakes/s. idle: connections handshaken (1 byte echoed) and held open
+// until --seconds after the start; prints "idle: N connections established"
+// once all are (tls_compare.sh then reads the server's RSS).
+// Prints one line of key=value figures.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -25,13 +28,14 @@
 #include "tls/context.h"
 
 ABSL_FLAG(int, port, 0, "server port on 127.0.0.1");
-ABSL_FLAG(std::string, workload, "pingpong", "pingpong | stream | handshake");
+ABSL_FLAG(std::string, workload, "pingpong", "pingpong | stream | handshake | idle");
 ABSL_FLAG(int, conns, 100, "connections");
 ABSL_FLAG(int, size, 1024, "message size (bytes)");
 ABSL_FLAG(int, window, 2, "stream: messages in flight per connection");
 ABSL_FLAG(double, seconds, 3, "measured time");
 ABSL_FLAG(double, warmup, 0.5, "seconds before measuring");
 ABSL_FLAG(std::string, version, "1.3", "1.2 | 1.3");
+ABSL_FLAG(int, idle_batch, 0, "idle: handshakes in progress at most (0 = all at once)");
 
 namespace {
 
@@ -128,6 +132,37 @@ Task<> Handshakes(std::string address, gaio::tls::Context context, Stats* s) {
   }
 }
 
+// Handshakes, echoes 1 byte, then stays open and idle (no read pending in
+// the client) until the end of the run.
+Task<> Idle(std::string address, gaio::tls::Context context, uint64_t index, Stats* s) {
+  // At most --idle_batch handshakes in progress at once (0: all at once).
+  const uint64_t batch = absl::GetFlag(FLAGS_idle_batch);
+  while (batch > 0 && s->messages + s->errors + batch <= index) {
+    absl::Status slept = co_await gaio::coro::sleep(absl::Milliseconds(1));
+    if (!slept.ok()) co_return;
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  absl::StatusOr<TlsSocket> t = co_await dial_tls(address, context, "localhost", deadline);
+  if (!t.ok()) {
+    ++s->errors;
+    co_return;
+  }
+  char byte = 'i', back = 0;
+  absl::Status w = co_await t->write(absl::string_view(&byte, 1), deadline);
+  absl::Status r = co_await t->read_full(absl::MakeSpan(&back, 1), deadline);
+  if (!w.ok() || !r.ok() || back != byte) {
+    ++s->errors;
+    co_return;
+  }
+  if (++s->messages == static_cast<uint64_t>(absl::GetFlag(FLAGS_conns))) {
+    std::printf("idle: %llu connections established\n",
+                static_cast<unsigned long long>(s->messages));
+    std::fflush(stdout);
+  }
+  absl::Status slept = co_await gaio::coro::sleep(s->end - absl::Now());
+  slept.IgnoreError();
+}
+
 Task<absl::Status> Run(std::string address, gaio::tls::Context context, Stats* s) {
   const std::string workload = absl::GetFlag(FLAGS_workload);
   const int conns = absl::GetFlag(FLAGS_conns);
@@ -138,6 +173,8 @@ Task<absl::Status> Run(std::string address, gaio::tls::Context context, Stats* s
       scope.spawn(PingPong(address, context, size, s));
     } else if (workload == "stream") {
       scope.spawn(Stream(address, context, size, absl::GetFlag(FLAGS_window), s));
+    } else if (workload == "idle") {
+      scope.spawn(Idle(address, context, i, s));
     } else if (workload == "handshake") {
       scope.spawn(Handshakes(address, context, s));
     } else {
