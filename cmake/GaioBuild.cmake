@@ -5,6 +5,8 @@
 #   include/gaio/NAME/ and exported for find_package(gaio) and gaio.pc.
 #   DEPS: public dependencies (absl::*, Threads::Threads, gaio::*).
 #   INTERNAL: OBJECT libraries of the project folded into this library.
+#   HEADER_DIR: the directory the headers are installed under (include/gaio/
+#   HEADER_DIR/), when it is not NAME (gaio::coro_tls's headers are coro/).
 # gaio_cc_test(NAME SIZE small|medium SOURCES ... DEPS ... [ARGS ...] [DEFINES ...])
 # gaio_sh_test(NAME SIZE small|medium SCRIPT file [ARGS ...])
 #   A test named after its Bazel label (//package:NAME), so that
@@ -23,7 +25,10 @@ set(GAIO_TIMEOUT_medium 120)
 set_property(GLOBAL PROPERTY GAIO_PUBLIC_PACKAGES "")
 
 function(gaio_public_library name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;HEADERS;DEPS;INTERNAL")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "HEADER_DIR" "SOURCES;HEADERS;DEPS;INTERNAL")
+  if(NOT arg_HEADER_DIR)
+    set(arg_HEADER_DIR ${name})
+  endif()
   set(target gaio_${name})
   add_library(${target} ${arg_SOURCES})
   add_library(gaio::${name} ALIAS ${target})
@@ -48,7 +53,7 @@ function(gaio_public_library name)
   # Each header keeps its subdirectory (coro/internal/x.h stays there).
   foreach(header IN LISTS arg_HEADERS)
     get_filename_component(subdir "${header}" DIRECTORY)
-    install(FILES ${header} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/gaio/${name}/${subdir})
+    install(FILES ${header} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/gaio/${arg_HEADER_DIR}/${subdir})
   endforeach()
   set_property(GLOBAL APPEND PROPERTY GAIO_PUBLIC_PACKAGES ${name})
   set_property(GLOBAL APPEND PROPERTY GAIO_PUBLIC_DEPS ${arg_DEPS})

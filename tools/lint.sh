@@ -2,8 +2,8 @@
 # Lint, each part clean on the tree or the script fails (docs/CMAKE.md):
 #  1. buildifier: formatting of every Starlark file, and its lint warnings
 #     on the project's own (not the third_party stand-ins, which forward to
-#     native rules by design); .buildifier.json drops native-sh-test, as
-#     Bazel 4.2.3 has no rules_shell to load sh_test from;
+#     native rules by design); .buildifier.json drops native-sh-test and
+#     native-sh-binary, as Bazel 4.2.3 has no rules_shell to load them from;
 #  2. clang-format: the C++ lines changed since the commit in
 #     tools/lint/format-base (git clang-format), as .clang-format says;
 #  3. clang-tidy: every C++ file of the CMake build, as .clang-tidy says.
