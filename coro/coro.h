@@ -8,6 +8,7 @@
 #include "coro/future.h"      // IWYU pragma: export
 #include "coro/generator.h"   // IWYU pragma: export
 #include "coro/lines.h"       // IWYU pragma: export
+#include "coro/resolve.h"     // IWYU pragma: export
 #include "coro/result.h"      // IWYU pragma: export
 #include "coro/scope.h"       // IWYU pragma: export
 #include "coro/socket.h"      // IWYU pragma: export
