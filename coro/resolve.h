@@ -17,10 +17,14 @@
 //                     [A-Za-z0-9-_.], a bad service, a bad server or family
 //                     in the options (all before any query is sent)
 //   NotFound          NXDOMAIN, or the name has no address of the family
-//   Unavailable       SERVFAIL, REFUSED, the server refused the connection
-//                     (also a truncated UDP answer whose TCP retry is refused)
-//   DataLoss          a malformed answer (c-ares: EBADRESP, EFORMERR)
-//   DeadlineExceeded  `deadline` passed, or every try timed out
+//   Unavailable       SERVFAIL, REFUSED, no server reachable (a truncated
+//                     UDP answer whose TCP retry is refused; a UDP answer
+//                     larger than c-ares reads counts as a failed server)
+//   DataLoss          a malformed answer to our question (c-ares EBADRESP,
+//                     EFORMERR)
+//   DeadlineExceeded  `deadline` passed, or every try timed out (c-ares
+//                     ignores a datagram that does not echo our question,
+//                     or is too short for a header: that server looks silent)
 //   Cancelled         the task was cancelled (the lookup is stopped, its
 //                     sockets closed before the co_await returns)
 //   ResourceExhausted out of memory; Unknown for any other c-ares error,

@@ -160,12 +160,19 @@ void FakeDnsServer::Serve() {
       case Mode::kShort:
         out = q.substr(0, 5);
         break;
-      case Mode::kGarbage:
+      case Mode::kGarbage:  // our question, then an answer that is junk
+        out = q;
+        out[2] = static_cast<char>(out[2] | 0x80);  // QR
+        out[3] = static_cast<char>(0x80);           // RA, rcode 0
+        out[7] = 1;                                 // one answer
+        out += "\xc0\x0c\x00\x01\x00\x01\xff";      // cut inside the record
+        break;
+      case Mode::kMismatch:  // an answer to another question
         out = q.substr(0, 12);
-        out[2] = static_cast<char>(0x81);  // QR, RD
-        out[3] = static_cast<char>(0x80);  // RA, rcode 0
-        out[5] = 1;                        // one question
-        out[7] = 1;                        // one answer
+        out[2] = static_cast<char>(0x81);
+        out[3] = static_cast<char>(0x80);
+        out[5] = 1;
+        out[7] = 1;
         out += "\x07garbage\xff\xff\xff\xff\x13\x37";
         break;
       case Mode::kTruncated:

@@ -46,7 +46,8 @@ class FakeDnsServer {
  public:
   enum class Mode {
     kSilent,     // never answers
-    kGarbage,    // the query's header, an answer count of 1 and junk bytes
+    kGarbage,    // our question and an answer record cut short (malformed)
+    kMismatch,   // a header claiming an answer, then junk instead of our question
     kShort,      // 5 bytes
     kTruncated,  // the query back with QR and TC set, no answer (TCP: closed)
     kHuge,       // a valid answer of 4000 A records (~64 KB datagram)

@@ -49,48 +49,45 @@ Addresses RunResolve(const std::string& server, absl::Duration* took) {
   return *std::move(r);
 }
 
-// A clear, documented status: no OK with nothing, no Unknown or Internal.
-bool Clear(const absl::Status& s) {
-  return absl::IsDataLoss(s) || absl::IsUnavailable(s) || absl::IsNotFound(s) ||
-         absl::IsDeadlineExceeded(s);
-}
-
-TEST(ResolveBadAnswer, GarbageIsDataLoss) {
+TEST(ResolveBadAnswer, MalformedAnswerIsDataLoss) {
   FakeDnsServer server(Mode::kGarbage);
   absl::Duration took;
   Addresses a = RunResolve(server.server(), &took);
-  EXPECT_TRUE(absl::IsDataLoss(a.status()) || absl::IsDeadlineExceeded(a.status())) << a.status();
-  EXPECT_LT(took, absl::Seconds(3));
+  EXPECT_TRUE(absl::IsDataLoss(a.status())) << a.status();
+  EXPECT_LT(took, absl::Milliseconds(250));  // at once, not at a timeout
 }
 
-TEST(ResolveBadAnswer, ShortDatagramEndsClearly) {
-  FakeDnsServer server(Mode::kShort);
-  absl::Duration took;
-  Addresses a = RunResolve(server.server(), &took);
-  EXPECT_TRUE(Clear(a.status())) << a.status();
-  EXPECT_LT(took, absl::Seconds(3));
+// c-ares drops an answer that does not echo our question (spoofing
+// protection) and a datagram too short for a header: the server looks
+// silent, and the lookup ends when its tries time out.
+TEST(ResolveBadAnswer, AnswerToAnotherQuestionIsIgnored) {
+  for (Mode m : {Mode::kMismatch, Mode::kShort}) {
+    FakeDnsServer server(m);
+    absl::Duration took;
+    Addresses a = RunResolve(server.server(), &took);
+    EXPECT_TRUE(absl::IsDeadlineExceeded(a.status())) << a.status();
+    EXPECT_GE(server.queries(), 1);
+    EXPECT_LT(took, absl::Seconds(3));
+  }
 }
 
+// The TC bit makes c-ares retry over TCP, which the scripted server refuses.
 TEST(ResolveBadAnswer, TruncatedAnswerWithoutTcpIsUnavailable) {
   FakeDnsServer server(Mode::kTruncated);
   absl::Duration took;
   Addresses a = RunResolve(server.server(), &took);
-  EXPECT_TRUE(absl::IsUnavailable(a.status()) || absl::IsDeadlineExceeded(a.status()))
-      << a.status();
-  EXPECT_LT(took, absl::Seconds(3));
+  EXPECT_TRUE(absl::IsUnavailable(a.status())) << a.status();
+  EXPECT_LT(took, absl::Milliseconds(250));
 }
 
-TEST(ResolveBadAnswer, HugeAnswerEndsClearlyOrIsCapped) {
+// A ~64 KB datagram: more than c-ares reads of a UDP answer; the server is
+// counted as failed.
+TEST(ResolveBadAnswer, OversizedAnswerIsUnavailable) {
   FakeDnsServer server(Mode::kHuge);
   absl::Duration took;
   Addresses a = RunResolve(server.server(), &took);
-  if (a.ok()) {
-    EXPECT_FALSE(a->empty());
-    EXPECT_LE(a->size(), kMaxResolvedAddresses);
-  } else {
-    EXPECT_TRUE(Clear(a.status())) << a.status();
-  }
-  EXPECT_LT(took, absl::Seconds(3));
+  EXPECT_TRUE(absl::IsUnavailable(a.status())) << a.status();
+  EXPECT_LT(took, absl::Milliseconds(250));
 }
 
 // The lookup's status as a plain value (when_all would cancel the others at
