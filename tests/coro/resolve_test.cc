@@ -309,7 +309,7 @@ TEST(HappyEyeballs, Ipv4AfterTheAttemptDelayWhenIpv6NeverAnswers) {
     a.sin6_family = AF_INET6;
     a.sin6_addr = in6addr_loopback;
     a.sin6_port = htons(static_cast<uint16_t>(PortOf(v6)));
-    connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    (void)connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a));  // EINPROGRESS
     fillers.push_back(c);
   }
   absl::SleepFor(absl::Milliseconds(50));
