@@ -14,6 +14,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "coro/socket.h"
+#include "gtest/gtest.h"
 
 namespace gaio::coro::testing {
 
@@ -205,6 +207,82 @@ void FakeDnsServer::Serve() {
     }
     sendto(fd_, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
   }
+}
+
+std::unique_ptr<Dnsmasq> StartDnsmasq() {
+  absl::StatusOr<std::unique_ptr<Dnsmasq>> d = Dnsmasq::Start({
+      "--host-record=multi.test,127.0.0.2",
+      "--host-record=multi.test,127.0.0.3",
+      "--host-record=both.test,127.0.0.1,::1",
+      "--host-record=v6.test,::1",
+      "--host-record=hole.test,127.0.0.4",
+      "--host-record=hole.test,127.0.0.5",
+  });
+  EXPECT_TRUE(d.ok()) << d.status();
+  return d.ok() ? *std::move(d) : nullptr;
+}
+
+ResolverOptions Using(const std::string& server) {
+  ResolverOptions o;
+  o.servers = {server};
+  o.use_hosts_file = false;
+  return o;
+}
+
+bool HaveIpv6Loopback() {
+  const int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  close(fd);
+  return ok;
+}
+
+int ListenOn(const std::string& address, int backlog) {
+  absl::StatusOr<SocketAddress> a = ParseAddress(address);
+  if (!a.ok()) return -1;
+  const int fd = socket(a->family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(fd, a->get(), a->len) != 0 || ::listen(fd, backlog) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int PortOf(int fd) {
+  SocketAddress a;
+  a.len = sizeof(a.addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a.addr), &a.len);
+  return a.port();
+}
+
+bool ListenBoth(int* v6, int* v4, int v6_backlog) {
+  for (int i = 0; i < 20; ++i) {
+    *v6 = ListenOn("[::1]:0", v6_backlog);
+    if (*v6 < 0) return false;
+    *v4 = ListenOn(absl::StrCat("127.0.0.1:", PortOf(*v6)));
+    if (*v4 >= 0) return true;
+    close(*v6);
+  }
+  return false;
+}
+
+std::vector<int> FillAcceptQueue(const std::string& host, int port) {
+  std::vector<int> fds;
+  absl::StatusOr<SocketAddress> a = ParseAddress(absl::StrCat(host, ":", port));
+  if (!a.ok()) return fds;
+  for (int i = 0; i < 4; ++i) {
+    const int c = socket(a->family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (c < 0) break;
+    (void)connect(c, a->get(), a->len);  // EINPROGRESS
+    fds.push_back(c);
+  }
+  return fds;
 }
 
 }  // namespace gaio::coro::testing

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "coro/resolver_options.h"
 
 namespace gaio::coro::testing {
 
@@ -68,6 +70,26 @@ class FakeDnsServer {
   std::atomic<int> queries_{0};
   std::thread thread_;
 };
+
+// dnsmasq with the records of the resolver tests (multi.test: 127.0.0.2 and
+// 127.0.0.3; both.test: 127.0.0.1 and ::1; v6.test: ::1; hole.test:
+// 127.0.0.4 and 127.0.0.5; any other *.test: NXDOMAIN). A failure to start
+// fails the calling test (nullptr).
+std::unique_ptr<Dnsmasq> StartDnsmasq();
+// Options for `server` alone, without /etc/hosts.
+ResolverOptions Using(const std::string& server);
+
+// Whether ::1 can be bound (some containers have no IPv6 loopback).
+bool HaveIpv6Loopback();
+// A blocking listening TCP socket on "ip:port" / "[ip6]:port" (port 0: any),
+// with SO_REUSEADDR; -1 on error.
+int ListenOn(const std::string& address, int backlog = 16);
+int PortOf(int fd);
+// Listeners on [::1]:P and 127.0.0.1:P, the same P; false when impossible.
+bool ListenBoth(int* v6, int* v4, int v6_backlog = 16);
+// Connections to host:port (host "1.2.3.4" or "[::1]") that fill a
+// backlog-0 listener's accept queue, so that further SYNs are dropped.
+std::vector<int> FillAcceptQueue(const std::string& host, int port);
 
 }  // namespace gaio::coro::testing
 

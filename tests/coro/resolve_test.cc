@@ -1,15 +1,10 @@
-// resolve() and dial("name:port") against a real DNS server (Debian's
-// dnsmasq on 127.0.0.1, fixed records, started and stopped here) and small
-// scripted servers: values, several records where the first refuses
-// connections, NXDOMAIN, SERVFAIL, REFUSED, a server that never answers,
-// cancellation without a leaked fd, names too long, /etc/hosts, and Happy
-// Eyeballs (IPv6 first, IPv4 when IPv6 refuses or never answers).
+// resolve() against a real DNS server (Debian's dnsmasq on 127.0.0.1, fixed
+// records, started and stopped here) and small scripted servers: values,
+// NXDOMAIN, SERVFAIL, REFUSED, a server that never answers, cancellation
+// without a leaked fd, names too long or malformed, /etc/hosts.
 #include "coro/resolve.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -32,6 +27,8 @@ using testing::Dnsmasq;
 using testing::FakeDnsServer;
 using testing::NewLoop;
 using testing::RunBounded;
+using testing::StartDnsmasq;
+using testing::Using;
 
 using Addresses = absl::StatusOr<std::vector<SocketAddress>>;
 
@@ -41,25 +38,6 @@ std::vector<std::string> Hosts(const Addresses& a) {
     for (const SocketAddress& x : *a) out.push_back(x.ToString());
   }
   return out;
-}
-
-// dnsmasq with the records of these tests. A failure to start fails the test.
-std::unique_ptr<Dnsmasq> StartDnsmasq() {
-  absl::StatusOr<std::unique_ptr<Dnsmasq>> d = Dnsmasq::Start({
-      "--host-record=multi.test,127.0.0.2",
-      "--host-record=multi.test,127.0.0.3",
-      "--host-record=both.test,127.0.0.1,::1",
-      "--host-record=v6.test,::1",
-  });
-  EXPECT_TRUE(d.ok()) << d.status();
-  return d.ok() ? *std::move(d) : nullptr;
-}
-
-ResolverOptions Using(const std::string& server) {
-  ResolverOptions o;
-  o.servers = {server};
-  o.use_hosts_file = false;
-  return o;
 }
 
 Task<Addresses> Resolve(std::string host, ResolverOptions o, absl::Duration patience) {
@@ -74,17 +52,6 @@ Addresses RunResolve(const std::string& host, const ResolverOptions& o,
   // Result<StatusOr<T>> holds the lookup's own error as its status.
   if (!r.ok()) return r.status();
   return *std::move(r);
-}
-
-bool HaveIpv6Loopback() {
-  const int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in6 a{};
-  a.sin6_family = AF_INET6;
-  a.sin6_addr = in6addr_loopback;
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-  close(fd);
-  return ok;
 }
 
 TEST(Resolve, NumericHostsNeedNoServer) {
@@ -199,156 +166,6 @@ TEST(Resolve, HostsFileFirst) {
   ASSERT_TRUE(a.ok()) << a.status() << " (is localhost in /etc/hosts?)";
   EXPECT_EQ(Hosts(a), std::vector<std::string>{"127.0.0.1:80"});
   EXPECT_EQ(silent.queries(), 0);
-}
-
-Task<absl::StatusOr<SocketAddress>> DialPeer(std::string address, ResolverOptions o) {
-  absl::StatusOr<Socket> s = co_await dial(address, absl::Now() + absl::Seconds(5), o);
-  if (!s.ok()) co_return s.status();
-  co_return s->peer_address();
-}
-
-absl::StatusOr<SocketAddress> RunDial(const std::string& address, const ResolverOptions& o) {
-  std::unique_ptr<EventLoop> loop = NewLoop();
-  Result<absl::StatusOr<SocketAddress>> r = RunBounded(*loop, DialPeer(address, o));
-  if (!r.ok()) return r.status();
-  return *std::move(r);
-}
-
-// A listening socket on `address` (port 0: any), blocking; -1 on error.
-int ListenOn(const std::string& address, int backlog = 16) {
-  absl::StatusOr<SocketAddress> a = ParseAddress(address);
-  if (!a.ok()) return -1;
-  const int fd = socket(a->family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (bind(fd, a->get(), a->len) != 0 || ::listen(fd, backlog) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-int PortOf(int fd) {
-  SocketAddress a;
-  a.len = sizeof(a.addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a.addr), &a.len);
-  return a.port();
-}
-
-TEST(DialName, SkipsTheAddressThatRefuses) {
-  std::unique_ptr<Dnsmasq> dns = StartDnsmasq();
-  ASSERT_NE(dns, nullptr);
-  const int l = ListenOn("127.0.0.3:0");  // nothing on 127.0.0.2
-  ASSERT_GE(l, 0);
-  absl::StatusOr<SocketAddress> peer =
-      RunDial(absl::StrCat("multi.test:", PortOf(l)), Using(dns->server()));
-  ASSERT_TRUE(peer.ok()) << peer.status();
-  EXPECT_EQ(peer->ToString(), absl::StrCat("127.0.0.3:", PortOf(l)));
-  close(l);
-  EXPECT_TRUE(absl::IsNotFound(RunDial("nx.test:80", Using(dns->server())).status()));
-}
-
-TEST(DialName, AllRefusedIsTheFirstError) {
-  std::unique_ptr<Dnsmasq> dns = StartDnsmasq();
-  ASSERT_NE(dns, nullptr);
-  const int l = ListenOn("127.0.0.2:0");
-  const int port = PortOf(l);
-  close(l);  // now refused on both
-  absl::StatusOr<SocketAddress> peer =
-      RunDial(absl::StrCat("multi.test:", port), Using(dns->server()));
-  EXPECT_EQ(ErrnoOf(peer.status()), ECONNREFUSED) << peer.status();
-}
-
-// Listeners on [::1]:P and 127.0.0.1:P (the same P); false when not possible.
-bool ListenBoth(int* v6, int* v4, int v6_backlog = 16) {
-  for (int i = 0; i < 20; ++i) {
-    *v6 = ListenOn("[::1]:0", v6_backlog);
-    if (*v6 < 0) return false;
-    *v4 = ListenOn(absl::StrCat("127.0.0.1:", PortOf(*v6)));
-    if (*v4 >= 0) return true;
-    close(*v6);
-  }
-  return false;
-}
-
-TEST(HappyEyeballs, Ipv6First) {
-  if (!HaveIpv6Loopback()) GTEST_SKIP() << "no ::1 in this container";
-  std::unique_ptr<Dnsmasq> dns = StartDnsmasq();
-  ASSERT_NE(dns, nullptr);
-  int v6 = -1, v4 = -1;
-  ASSERT_TRUE(ListenBoth(&v6, &v4));
-  absl::StatusOr<SocketAddress> peer =
-      RunDial(absl::StrCat("both.test:", PortOf(v6)), Using(dns->server()));
-  ASSERT_TRUE(peer.ok()) << peer.status();
-  EXPECT_EQ(peer->family(), AF_INET6);
-  close(v6);
-  close(v4);
-}
-
-TEST(HappyEyeballs, FallsBackToIpv4WhenIpv6Refuses) {
-  std::unique_ptr<Dnsmasq> dns = StartDnsmasq();
-  ASSERT_NE(dns, nullptr);
-  const int v4 = ListenOn("127.0.0.1:0");  // no listener on ::1 (or no ::1 at all)
-  absl::StatusOr<SocketAddress> peer =
-      RunDial(absl::StrCat("both.test:", PortOf(v4)), Using(dns->server()));
-  ASSERT_TRUE(peer.ok()) << peer.status();
-  EXPECT_EQ(peer->family(), AF_INET);
-  close(v4);
-}
-
-TEST(HappyEyeballs, Ipv4AfterTheAttemptDelayWhenIpv6NeverAnswers) {
-  if (!HaveIpv6Loopback()) GTEST_SKIP() << "no ::1 in this container";
-  std::unique_ptr<Dnsmasq> dns = StartDnsmasq();
-  ASSERT_NE(dns, nullptr);
-  int v6 = -1, v4 = -1;
-  ASSERT_TRUE(ListenBoth(&v6, &v4, /*v6_backlog=*/0));
-  // Fill the IPv6 accept queue: further SYNs are dropped (a black hole).
-  std::vector<int> fillers;
-  for (int i = 0; i < 4; ++i) {
-    const int c = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    a.sin6_addr = in6addr_loopback;
-    a.sin6_port = htons(static_cast<uint16_t>(PortOf(v6)));
-    (void)connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a));  // EINPROGRESS
-    fillers.push_back(c);
-  }
-  absl::SleepFor(absl::Milliseconds(50));
-  const absl::Time start = absl::Now();
-  absl::StatusOr<SocketAddress> peer =
-      RunDial(absl::StrCat("both.test:", PortOf(v6)), Using(dns->server()));
-  const absl::Duration took = absl::Now() - start;
-  ASSERT_TRUE(peer.ok()) << peer.status();
-  EXPECT_EQ(peer->family(), AF_INET);
-  EXPECT_GE(took, absl::Milliseconds(240));
-  EXPECT_LT(took, absl::Seconds(3));
-  for (int c : fillers) close(c);
-  close(v6);
-  close(v4);
-}
-
-Task<absl::StatusOr<std::string>> FirstLine(std::string address) {
-  AsyncGenerator<SwapBytes> g = dial_lines(address, absl::Now() + absl::Seconds(5));
-  std::optional<SwapBytes> line = co_await g.next();
-  if (!line.has_value()) co_return g.status();
-  co_return std::string(line->view());
-}
-
-TEST(DialName, DialLinesTakesNames) {
-  const int l = ListenOn("127.0.0.1:0");
-  std::thread server([l] {
-    const int c = accept(l, nullptr, nullptr);
-    if (c >= 0) {
-      (void)!write(c, "hello\n", 6);
-      close(c);
-    }
-  });
-  std::unique_ptr<EventLoop> loop = NewLoop();
-  Result<absl::StatusOr<std::string>> r =
-      RunBounded(*loop, FirstLine(absl::StrCat("localhost:", PortOf(l))));
-  server.join();
-  close(l);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(*r, "hello");
 }
 
 }  // namespace
