@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "coro/coro.h"
+#include "coro/internal/happy_eyeballs.h"
 #include "gtest/gtest.h"
 #include "tests/coro/coro_test_util.h"
 #include "tests/coro/dns_test_util.h"
@@ -36,6 +37,27 @@ using testing::PortOf;
 using testing::RunBounded;
 using testing::StartDnsmasq;
 using testing::Using;
+
+std::vector<std::string> Strings(const std::vector<SocketAddress>& v) {
+  std::vector<std::string> out;
+  for (const SocketAddress& a : v) out.push_back(a.ToString());
+  return out;
+}
+
+TEST(HappyEyeballs, InterleavesFamiliesStartingWithTheFirst) {
+  std::vector<SocketAddress> in;
+  for (const char* a : {"[::1]:1", "[::2]:1", "[::3]:1", "10.0.0.1:1", "10.0.0.2:1"}) {
+    in.push_back(*ParseAddress(a));
+  }
+  EXPECT_EQ(
+      Strings(internal::InterleaveFamilies(in)),
+      (std::vector<std::string>{"[::1]:1", "10.0.0.1:1", "[::2]:1", "10.0.0.2:1", "[::3]:1"}));
+  std::vector<SocketAddress> v4_first = {*ParseAddress("10.0.0.1:1"), *ParseAddress("[::1]:1"),
+                                         *ParseAddress("[::2]:1")};
+  EXPECT_EQ(Strings(internal::InterleaveFamilies(v4_first)),
+            (std::vector<std::string>{"10.0.0.1:1", "[::1]:1", "[::2]:1"}));
+  EXPECT_EQ(internal::kConnectionAttemptDelay, absl::Milliseconds(250));
+}
 
 Task<absl::StatusOr<SocketAddress>> DialPeer(std::string address, ResolverOptions o,
                                              absl::Duration patience) {
