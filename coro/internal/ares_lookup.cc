@@ -238,9 +238,12 @@ void AresLookup::Answer(int code, ares_addrinfo* res) {
   if (res != nullptr) ares_freeaddrinfo(res);
 }
 
+// Ends a lookup still under way with `s`; one that has its answer keeps it
+// (a cancel that comes after the answer loses).
 void AresLookup::Fail(absl::Status s) {
-  if (status_.ok()) status_ = std::move(s);
-  if (channel_ != nullptr && !done_) ares_cancel(channel_);  // Answer(ECANCELLED)
+  if (done_) return;
+  status_ = std::move(s);
+  if (channel_ != nullptr) ares_cancel(channel_);  // Answer(ECANCELLED): kept as status_
   done_ = true;
 }
 
