@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "coro/coro.h"
+#include "coro/internal/frame_allocator.h"
 #include "coro/internal/happy_eyeballs.h"
 #include "gtest/gtest.h"
 #include "tests/coro/coro_test_util.h"
@@ -96,6 +97,37 @@ TEST(DialName, AllRefusedIsTheFirstError) {
   absl::StatusOr<SocketAddress> peer =
       RunDial(absl::StrCat("multi.test:", port), Using(dns->server()));
   EXPECT_EQ(ErrnoOf(peer.status()), ECONNREFUSED) << peer.status();
+}
+
+uint64_t FramesHandedOut() {
+  const internal::FramePoolStats f = internal::ThisThreadFramePoolStats();
+  return f.hits + f.carved + f.large;
+}
+
+// How many coroutine frames one dial took, and whether it connected.
+Task<uint64_t> FramesOfADial(std::string address, ResolverOptions o, bool* connected) {
+  const uint64_t before = FramesHandedOut();
+  absl::StatusOr<Socket> s = co_await dial(address, absl::Now() + absl::Seconds(5), o);
+  *connected = s.ok();
+  co_return FramesHandedOut() - before;
+}
+
+TEST(DialName, ANumericAddressTakesNoFrame) {
+  std::unique_ptr<Dnsmasq> dns = StartDnsmasq();
+  ASSERT_NE(dns, nullptr);
+  const int l = ListenOn("127.0.0.1:0");
+  std::unique_ptr<EventLoop> loop = NewLoop();
+  bool connected = false;
+  Result<uint64_t> numeric = RunBounded(*loop, FramesOfADial(absl::StrCat("127.0.0.1:", PortOf(l)),
+                                                             Using(dns->server()), &connected));
+  EXPECT_TRUE(connected);
+  // The dial itself: FramesOfADial's own frame comes before `before`.
+  EXPECT_EQ(numeric.value_or(99), 0u);
+  Result<uint64_t> named = RunBounded(*loop, FramesOfADial(absl::StrCat("both.test:", PortOf(l)),
+                                                           Using(dns->server()), &connected));
+  EXPECT_TRUE(connected);
+  EXPECT_GT(named.value_or(0), 0u);  // the lookup's and the attempts' tasks
+  close(l);
 }
 
 TEST(HappyEyeballs, Ipv6First) {
