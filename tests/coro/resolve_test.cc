@@ -46,8 +46,8 @@ Task<Addresses> Resolve(std::string host, ResolverOptions o, absl::Duration pati
 }
 
 Addresses RunResolve(const std::string& host, const ResolverOptions& o,
-                     absl::Duration patience = absl::Seconds(5)) {
-  std::unique_ptr<EventLoop> loop = NewLoop();
+                     absl::Duration patience = absl::Seconds(5), int pollers = 0) {
+  std::unique_ptr<EventLoop> loop = NewLoop(pollers);
   Result<Addresses> r = RunBounded(*loop, Resolve(host, o, patience));
   // Result<StatusOr<T>> holds the lookup's own error as its status.
   if (!r.ok()) return r.status();
@@ -95,6 +95,21 @@ TEST(Resolve, ReturnsTheRecordsOfTheServer) {
   std::sort(both.begin(), both.end());
   EXPECT_EQ(both, (std::vector<std::string>{"127.0.0.1:80", "[::1]:80"}));
   EXPECT_TRUE(absl::IsNotFound(RunResolve("v6.test", v4).status()));
+}
+
+// The Watcher with a poller thread (the readiness requests complete there).
+TEST(Resolve, WithAPollerThread) {
+  std::unique_ptr<Dnsmasq> dns = StartDnsmasq();
+  ASSERT_NE(dns, nullptr);
+  for (int i = 0; i < 3; ++i) {
+    std::vector<std::string> multi =
+        Hosts(RunResolve("multi.test", Using(dns->server()), absl::Seconds(5), /*pollers=*/1));
+    std::sort(multi.begin(), multi.end());
+    EXPECT_EQ(multi, (std::vector<std::string>{"127.0.0.2:80", "127.0.0.3:80"}));
+  }
+  FakeDnsServer silent(FakeDnsServer::Mode::kSilent);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(
+      RunResolve("x.test", Using(silent.server()), absl::Milliseconds(200), 1).status()));
 }
 
 TEST(Resolve, NxdomainIsNotFound) {
