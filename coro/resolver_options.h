@@ -19,6 +19,9 @@ struct ResolverOptions {
   std::vector<std::string> servers;
   // /etc/hosts before DNS (false: DNS only).
   bool use_hosts_file = true;
+  // The search list of /etc/resolv.conf (or $LOCALDOMAIN) for names with
+  // fewer dots than its ndots (false: the name as given only).
+  bool search_domains = true;
   // AF_UNSPEC (IPv6 and IPv4), AF_INET or AF_INET6.
   int family = AF_UNSPEC;
   // c-ares's wait for one server's answer, and how many rounds over the

@@ -127,6 +127,13 @@ absl::Status AresLookup::Init() {
   char lookups_fb[] = "fb";
   char lookups_b[] = "b";
   opts.lookups = options_.use_hosts_file ? lookups_fb : lookups_b;
+  if (!options_.search_domains) {
+    // No search list (overriding resolv.conf and $LOCALDOMAIN): the name as given.
+    mask |= ARES_OPT_FLAGS | ARES_OPT_DOMAINS;
+    opts.flags = ARES_FLAG_NOSEARCH;
+    opts.domains = nullptr;
+    opts.ndomains = 0;
+  }
   ares_channel channel = nullptr;
   const int rc = ares_init_options(&channel, &opts, mask);
   if (rc != ARES_SUCCESS) return AresStatus(rc, "resolve: ares_init_options");

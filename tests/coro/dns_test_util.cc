@@ -226,6 +226,7 @@ ResolverOptions Using(const std::string& server) {
   ResolverOptions o;
   o.servers = {server};
   o.use_hosts_file = false;
+  o.search_domains = false;  // a CI host's search list would send nx.test on
   return o;
 }
 

@@ -76,7 +76,7 @@ class FakeDnsServer {
 // 127.0.0.4 and 127.0.0.5; any other *.test: NXDOMAIN). A failure to start
 // fails the calling test (nullptr).
 std::unique_ptr<Dnsmasq> StartDnsmasq();
-// Options for `server` alone, without /etc/hosts.
+// Options for `server` alone, without /etc/hosts or a search list.
 ResolverOptions Using(const std::string& server);
 
 // Whether ::1 can be bound (some containers have no IPv6 loopback).

@@ -29,6 +29,7 @@ ResolverOptions Using(const std::string& server) {
   ResolverOptions o;
   o.servers = {server};
   o.use_hosts_file = false;
+  o.search_domains = false;
   o.attempt_timeout = absl::Milliseconds(300);
   o.tries = 1;
   return o;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -117,6 +118,21 @@ TEST(Resolve, NxdomainIsNotFound) {
   ASSERT_NE(dns, nullptr);
   Addresses a = RunResolve("nx.test", Using(dns->server()));
   EXPECT_TRUE(absl::IsNotFound(a.status())) << a.status();
+  // A search list ($LOCALDOMAIN here, resolv.conf's "search" on a CI host)
+  // is not used when search_domains is false: still NXDOMAIN at once.
+  ASSERT_EQ(setenv("LOCALDOMAIN", "example.invalid", 1), 0);
+  const absl::Time start = absl::Now();
+  a = RunResolve("nx.test", Using(dns->server()));
+  EXPECT_TRUE(absl::IsNotFound(a.status())) << a.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  // With it, c-ares goes on to nx.test.example.invalid, which this dnsmasq
+  // (no upstream) refuses: what a CI host's search list would do to the
+  // tests without search_domains = false.
+  ResolverOptions search = Using(dns->server());
+  search.search_domains = true;
+  a = RunResolve("nx.test", search, absl::Milliseconds(400));
+  unsetenv("LOCALDOMAIN");
+  EXPECT_TRUE(absl::IsUnavailable(a.status())) << a.status();
 }
 
 TEST(Resolve, ServfailAndRefusedAreUnavailable) {
