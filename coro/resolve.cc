@@ -40,6 +40,19 @@ std::optional<SocketAddress> NumericAddress(absl::string_view host, absl::string
   return std::nullopt;
 }
 
+// "1.2.3.4", "::1" or "[::1]": the literal without brackets; else nullopt.
+std::optional<std::string> IpLiteral(absl::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string h(host);
+  in6_addr buf;
+  if (inet_pton(AF_INET, h.c_str(), &buf) == 1 || inet_pton(AF_INET6, h.c_str(), &buf) == 1) {
+    return h;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 absl::Status ValidateHostName(absl::string_view host) {
@@ -73,8 +86,12 @@ Task<absl::StatusOr<std::vector<SocketAddress>>> resolve(std::string host, std::
   if (std::optional<SocketAddress> a = NumericAddress(host, service, options.family)) {
     co_return std::vector<SocketAddress>{*a};
   }
-  if (absl::Status s = ValidateHostName(host); !s.ok()) co_return s;
   if (service.empty()) co_return absl::InvalidArgumentError("resolve: empty service");
+  if (std::optional<std::string> literal = IpLiteral(host)) {
+    host = *std::move(literal);  // with a service name: c-ares maps the service only
+  } else if (absl::Status s = ValidateHostName(host); !s.ok()) {
+    co_return s;
+  }
   internal::AresLookup lookup(std::move(host), std::move(service), options, deadline);
   absl::StatusOr<std::vector<SocketAddress>> r = co_await lookup;
   co_return r;

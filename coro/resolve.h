@@ -8,7 +8,8 @@
 // timer (no thread per lookup, no blocking call; docs/CORO.md, "Names").
 // /etc/hosts is read first unless ResolverOptions::use_hosts_file is false.
 // A numeric host ("127.0.0.1", "::1", "[::1]") with a numeric service
-// returns its one address at once, without c-ares.
+// returns its one address at once, without c-ares; with a service name
+// ("http", looked up in /etc/services) c-ares maps the name only.
 //
 // Results, in the order to try them (c-ares sorts them by RFC 6724), at most
 // kMaxResolvedAddresses (the rest of a larger answer is dropped), or:

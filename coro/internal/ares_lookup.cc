@@ -1,6 +1,7 @@
 #include "coro/internal/ares_lookup.h"
 
 #include <ares.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -174,6 +175,21 @@ bool AresLookup::Start(std::coroutine_handle<> h, Fiber* fiber) {
   hints.ai_family = options_.family;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_protocol = IPPROTO_TCP;
+  // An IP literal (with a service name): its own family, or c-ares 1.18
+  // sends a query for it.
+  in6_addr literal;
+  const int literal_family = inet_pton(AF_INET, host_.c_str(), &literal) == 1    ? AF_INET
+                             : inet_pton(AF_INET6, host_.c_str(), &literal) == 1 ? AF_INET6
+                                                                                 : AF_UNSPEC;
+  if (literal_family != AF_UNSPEC) {
+    if (hints.ai_family != AF_UNSPEC && hints.ai_family != literal_family) {
+      status_ = absl::NotFoundError(absl::StrCat("resolve ", host_, ": not of the family asked"));
+      ares_destroy(std::exchange(channel_, nullptr));
+      return false;
+    }
+    hints.ai_family = literal_family;
+    hints.ai_flags |= ARES_AI_NUMERICHOST;
+  }
   ares_getaddrinfo(channel_, host_.c_str(), service_.c_str(), &hints, OnAnswer, this);
   AfterAres();
   if (channel_ == nullptr && pending_ == 0) return false;

@@ -4,6 +4,7 @@
 // without a leaked fd, names too long or malformed, /etc/hosts.
 #include "coro/resolve.h"
 
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -61,6 +62,29 @@ TEST(Resolve, NumericHostsNeedNoServer) {
             std::vector<std::string>{"127.0.0.1:80"});
   EXPECT_EQ(Hosts(RunResolve("[::1]", Using(silent.server()))),
             std::vector<std::string>{"[::1]:80"});
+  EXPECT_EQ(silent.queries(), 0);
+}
+
+Task<Addresses> ResolveService(std::string host, std::string service, ResolverOptions o) {
+  Addresses a = co_await resolve(std::move(host), std::move(service),
+                                 absl::Now() + absl::Seconds(5), std::move(o));
+  co_return a;
+}
+
+TEST(Resolve, ServiceNames) {
+  FakeDnsServer silent(FakeDnsServer::Mode::kSilent);
+  std::unique_ptr<EventLoop> loop = NewLoop();
+  Result<Addresses> a = RunBounded(*loop, ResolveService("[::1]", "65535", Using(silent.server())));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(Hosts(*a), std::vector<std::string>{"[::1]:65535"});
+  Result<Addresses> b = RunBounded(*loop, ResolveService("::1", "", Using(silent.server())));
+  EXPECT_TRUE(absl::IsInvalidArgument(b.status())) << b.status();
+  if (getservbyname("http", "tcp") != nullptr) {  // /etc/services (netbase) is there
+    Result<Addresses> c =
+        RunBounded(*loop, ResolveService("127.0.0.1", "http", Using(silent.server())));
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(Hosts(*c), std::vector<std::string>{"127.0.0.1:80"});
+  }
   EXPECT_EQ(silent.queries(), 0);
 }
 
