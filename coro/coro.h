@@ -13,6 +13,7 @@
 #include "coro/lines.h"       // IWYU pragma: export
 #include "coro/lock.h"        // IWYU pragma: export
 #include "coro/reader.h"      // IWYU pragma: export
+#include "coro/resolve.h"     // IWYU pragma: export
 #include "coro/result.h"      // IWYU pragma: export
 #include "coro/scope.h"       // IWYU pragma: export
 #include "coro/signals.h"     // IWYU pragma: export

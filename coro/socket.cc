@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/optional.h"
+#include "coro/internal/happy_eyeballs.h"
 
 namespace gaio::coro {
 
@@ -185,8 +186,21 @@ absl::StatusOr<Listener> listen(absl::string_view address, int backlog) {
   return listen(*loop, address, backlog);
 }
 
-DialOp::DialOp(absl::string_view address, absl::Time deadline)
-    : address_(ParseAddress(address)), deadline_(deadline) {}
+DialOp::DialOp(absl::string_view address, absl::Time deadline, const ResolverOptions* options)
+    : address_(ParseAddress(address)), deadline_(deadline) {
+  if (address_.ok()) return;
+  // "name:port": a name has no ':' and no '[' (those are numeric addresses).
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return;
+  const absl::string_view host = address.substr(0, colon);
+  uint32_t port = 0;
+  if (host.find_first_of(":[]") != absl::string_view::npos ||
+      !absl::SimpleAtoi(address.substr(colon + 1), &port) || port > 65535) {
+    return;
+  }
+  named_ = internal::DialByName(std::string(host), std::string(address.substr(colon + 1)), deadline,
+                                options != nullptr ? *options : ResolverOptions{});
+}
 
 bool DialOp::Fail(absl::Status s) {
   internal::tls_completion = internal::SyntheticCompletion(std::move(s));
@@ -215,6 +229,7 @@ void DialOp::failed() {
 }
 
 absl::StatusOr<Socket> DialOp::await_resume() {
+  if (named_.valid()) return std::move(named_.handle().promise().result());
   absl::Status status = Completion().status;
   if (!status.ok()) {
     // Owned by the Watcher since connect(): free() closes it.

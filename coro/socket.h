@@ -41,8 +41,9 @@
 // is the number of bytes that went out before the error (those bytes are
 // gone to the peer); an OK write wrote everything.
 //
-// Addresses are numeric, "IPv4:port" or "[IPv6]:port" (no DNS):
-// "127.0.0.1:8080", "[::1]:0". Malformed ones give InvalidArgument.
+// Addresses are numeric, "IPv4:port" or "[IPv6]:port": "127.0.0.1:8080",
+// "[::1]:0"; dial() also takes "name:port" (resolve.h; Happy Eyeballs over
+// the addresses, docs/CORO.md "Names"). Malformed ones give InvalidArgument.
 //
 // Threads: loop thread only.
 #ifndef GAIO_CORO_SOCKET_H_
@@ -66,6 +67,8 @@
 #include "coro/bytes.h"
 #include "coro/event_loop.h"
 #include "coro/internal/io_op.h"
+#include "coro/resolver_options.h"
+#include "coro/task.h"
 #include "watcher/watcher.h"
 
 namespace gaio::coro {
@@ -97,6 +100,7 @@ namespace internal {
 // is an error after some bytes went out.
 absl::Status WriteStatus(const OpResult& r);
 struct NoDeadline {};
+class HappyEyeballs;
 template <class D>
 inline constexpr bool kTimed = std::is_same_v<D, absl::Time>;
 }  // namespace internal
@@ -367,6 +371,7 @@ class Socket {
   friend class Listener;
   friend class Reader;
   friend class BufferedWriter;
+  friend class internal::HappyEyeballs;
   // The awaiters hold only the fd (a few bytes in the awaiting frame) and
   // use the Watcher of the loop running the task.
   static Watcher* LoopWatcher() {
@@ -478,12 +483,20 @@ absl::StatusOr<Listener> listen(absl::string_view address, int backlog = 4096);
 // Connects a new TCP socket to `address`, on the loop running on this thread:
 // the connected Socket, or InvalidArgument (address), the errno status
 // (refused, unreachable), DeadlineExceeded (`deadline` passed), Cancelled.
-// No fd is left behind on failure.
+// No fd is left behind on failure. A numeric address allocates nothing. A
+// "name:port" is looked up first (resolve(), with `options`; its errors as
+// resolve.h lists them) and its addresses are tried with Happy Eyeballs
+// (docs/CORO.md): the first to connect wins, the others are closed; if all
+// fail, DeadlineExceeded once `deadline` passed, else the first error.
 class [[nodiscard]] DialOp : public internal::IoAwaiter {
  public:
-  DialOp(absl::string_view address, absl::Time deadline);
+  DialOp(absl::string_view address, absl::Time deadline, const ResolverOptions* options = nullptr);
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
+    if (named_.valid()) {  // a name: the lookup and the attempts run as a task
+      named_.handle().promise().set_fiber(h.promise().fiber());
+      return internal::RunInline(named_.handle(), h);
+    }
     loop_ = EventLoop::current();
     if (loop_ == nullptr)
       return Fail(absl::FailedPreconditionError("dial: no loop on this thread"));
@@ -506,9 +519,13 @@ class [[nodiscard]] DialOp : public internal::IoAwaiter {
   EventLoop* loop_ = nullptr;
   int fd_ = -1;
   bool submitted_ = false;
+  Task<absl::StatusOr<Socket>> named_;  // dial("name:port")
 };
 inline DialOp dial(absl::string_view address, absl::Time deadline = absl::InfiniteFuture()) {
   return DialOp(address, deadline);
+}
+inline DialOp dial(absl::string_view address, absl::Time deadline, const ResolverOptions& options) {
+  return DialOp(address, deadline, &options);
 }
 
 }  // namespace gaio::coro

@@ -118,3 +118,14 @@ system_openssl = repository_rule(
     doc = "Debian's libssl-dev (OpenSSL 3) as @openssl, with the targets " +
           "@openssl//:ssl and @openssl//:crypto of the Bazel Central Registry's openssl module.",
 )
+
+def _system_cares_impl(ctx):
+    _check_header(ctx, "ares.h", "libc-ares-dev")
+    ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
+    ctx.file("BUILD.bazel", _HEADER + _library("ares", _pkg_config_libs(ctx, ["libcares"])))
+
+system_cares = repository_rule(
+    implementation = _system_cares_impl,
+    local = True,
+    doc = "Debian's libc-ares-dev (c-ares 1.18) as @cares//:ares.",
+)
