@@ -204,8 +204,8 @@ absl::StatusOr<LoadResult> RunPingPong(const LoadOptions& o) {
       c.sent_at_ns = NowNanos();
       if (!SendMessage(*w, c) || !ExpectEcho(*w, c)) ++result.errors;
     }
-    Progress(o, "pingpong", start, result.messages, result.messages * o.message_size,
-             result.errors, &next_progress);
+    Progress(o, "pingpong", start, result.messages, result.messages * o.message_size, result.errors,
+             &next_progress);
   }
   const double secs = absl::ToDoubleSeconds(o.duration);
   result.msgs_per_s = result.messages / secs;

@@ -94,9 +94,9 @@ absl::StatusOr<LoadResult> RunUdpEcho(const LoadOptions& options);
 // and lines back to their sender.
 absl::StatusOr<LoadResult> RunChat(const LoadOptions& options);
 
-// Chat, idle: N connections; the first sends one line, every other one
-// receives it; then all are quiet: the server's RSS growth per connection
-// once stable, as RunIdle.
+// Chat, idle: N connections, quiet; with message_size > 0 the first sends
+// one line first and every other one receives it. The server's RSS growth
+// per connection once stable, as RunIdle.
 absl::StatusOr<LoadResult> RunChatIdle(const LoadOptions& options);
 
 // VmRSS of `pid` in bytes, from /proc/PID/status.

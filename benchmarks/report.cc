@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 
 namespace gaio_bench {
 namespace {
@@ -35,7 +36,8 @@ std::vector<std::pair<const char*, double>> Fields(const LoadResult& r) {
 
 std::string ToJson(const LoadResult& r) {
   std::vector<std::string> parts;
-  for (const auto& [name, value] : Fields(r)) parts.push_back(absl::StrFormat("\"%s\": %.3f", name, value));
+  for (const auto& [name, value] : Fields(r))
+    parts.push_back(absl::StrFormat("\"%s\": %.3f", name, value));
   parts.push_back(absl::StrCat("\"messages\": ", r.messages));
   parts.push_back(absl::StrCat("\"errors\": ", r.errors));
   return absl::StrCat("{", absl::StrJoin(parts, ", "), "}");
@@ -43,7 +45,11 @@ std::string ToJson(const LoadResult& r) {
 
 std::string ToText(const LoadResult& r) {
   std::vector<std::string> parts;
-  for (const auto& [name, value] : Fields(r)) parts.push_back(absl::StrFormat("%s=%.1f", name, value));
+  for (const auto& [name, value] : Fields(r)) {
+    // Per-message CPU figures are fractions of a microsecond.
+    const bool fine = absl::string_view(name) == "server_cpu_us_per_msg";
+    parts.push_back(absl::StrFormat(fine ? "%s=%.3f" : "%s=%.1f", name, value));
+  }
   parts.push_back(absl::StrCat("errors=", r.errors));
   return absl::StrJoin(parts, "  ");
 }

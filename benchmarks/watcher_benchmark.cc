@@ -139,7 +139,8 @@ void BM_WaitIO(benchmark::State& state) {
   const char byte = 'x';
   std::vector<char> sink(batch_size);
   for (auto _ : state) {
-    for (int i = 0; i < batch_size; ++i) (void)w->write(nullptr, sv[1], absl::MakeConstSpan(&byte, 1));
+    for (int i = 0; i < batch_size; ++i)
+      (void)w->write(nullptr, sv[1], absl::MakeConstSpan(&byte, 1));
     int got = 0;
     const auto start = std::chrono::steady_clock::now();
     while (got < batch_size) {

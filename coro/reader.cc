@@ -10,33 +10,6 @@
 
 namespace gaio::coro {
 
-// ---- Buffer ----
-
-void Reader::Buffer::Append(absl::string_view bytes) {
-  const size_t need = size_ + bytes.size();
-  if (need > cap_) {
-    size_t cap = std::max<size_t>(std::max<size_t>(cap_ * 2, 64), need);
-    cap = std::min<size_t>(cap, UINT32_MAX);
-    char* p = new char[cap];
-    if (size_ > 0) std::memcpy(p, p_, size_);
-    delete[] p_;
-    p_ = p;
-    cap_ = static_cast<uint32_t>(cap);
-  }
-  if (!bytes.empty()) std::memcpy(p_ + size_, bytes.data(), bytes.size());
-  size_ = static_cast<uint32_t>(need);
-}
-
-void Reader::Buffer::DropFront(size_t n) {
-  if (n < size_) std::memmove(p_, p_ + n, size_ - n);
-  size_ -= static_cast<uint32_t>(n);
-}
-
-void Reader::Buffer::Release() {
-  delete[] std::exchange(p_, nullptr);
-  size_ = cap_ = 0;
-}
-
 // ---- PieceOp ----
 
 Reader::PieceOp::PieceOp(Reader* r, bool exactly, absl::string_view delim, size_t max) noexcept
@@ -64,6 +37,7 @@ absl::Time Reader::PieceOp::ReadDeadline() const {
 const char* Reader::PieceOp::TooLong() const {
   if (copy_) return "lines: line too long";
   if (trim_) return "read_line: line longer than its maximum";
+  if (bulk_) return "read_lines: line longer than its maximum";
   return "read_until: piece longer than its maximum";
 }
 
@@ -78,6 +52,13 @@ Reader::PieceOp Reader::read_line(size_t max_line, absl::Duration idle) {
   op.set_idle(idle);
   op.rest_at_eof_ = true;
   op.trim_ = true;
+  return op;
+}
+
+Reader::PieceOp Reader::read_lines(size_t max_line, absl::Duration idle) {
+  PieceOp op(this, false, "\n", std::min(max_line, kMaxMaxLine) + 1);
+  op.set_idle(idle);
+  op.bulk_ = true;
   return op;
 }
 
@@ -107,13 +88,25 @@ Reader::PieceOp Reader::read_exactly(size_t n, absl::Duration idle) {
 
 // ---- The steps ----
 
-size_t Reader::EndOf(const PieceOp& op, absl::string_view have) const {
+size_t Reader::EndOf(const PieceOp& op, absl::string_view have, bool* too_long) const {
   if (op.exactly_) return have.size() >= op.max_ ? op.max_ : absl::string_view::npos;
   // The delimiter may straddle what was scanned before: look back its length.
   const absl::string_view delim = op.delim();
   const size_t from = scanned_ >= delim.size() ? scanned_ - delim.size() + 1 : 0;
   const size_t at = have.find(delim, from);
-  return at == absl::string_view::npos ? at : at + delim.size();
+  if (at == absl::string_view::npos || !op.bulk_) {
+    return at == absl::string_view::npos ? at : at + delim.size();
+  }
+  // read_lines: through the last '\n', each line within the maximum.
+  size_t start = 0;
+  for (size_t nl = at; nl != absl::string_view::npos; nl = have.find('\n', start)) {
+    if (nl + 1 - start > op.max_) {
+      *too_long = start == 0;  // else: return the lines before it first
+      return start == 0 ? absl::string_view::npos : start;
+    }
+    start = nl + 1;
+  }
+  return start;
 }
 
 void Reader::SetPiece(PieceOp* op, const char* data, size_t size, bool swap) {
@@ -144,8 +137,10 @@ void Reader::Append(absl::string_view bytes) {
 Reader::Found Reader::FromBuffer(PieceOp* op) {
   const absl::string_view have = Have();
   if (have.empty()) return Found::kMore;
-  const size_t end = EndOf(*op, have);
-  if (end == absl::string_view::npos || end > op->max_) {
+  bool too_long = false;
+  const size_t end = EndOf(*op, have, &too_long);
+  if (too_long) return Found::kTooLong;
+  if (end == absl::string_view::npos || (!op->bulk_ && end > op->max_)) {
     scanned_ = static_cast<uint32_t>(have.size());
     return have.size() >= op->max_ ? Found::kTooLong : Found::kMore;
   }
@@ -156,8 +151,9 @@ Reader::Found Reader::FromBuffer(PieceOp* op) {
 
 Reader::Found Reader::FromRead(absl::string_view bytes, PieceOp* op) {
   if (!op->copy_ && Have().empty()) {  // the piece may lie whole in the swap buffer
-    const size_t end = EndOf(*op, bytes);
-    if (end != absl::string_view::npos && end <= op->max_) {
+    bool too_long = false;
+    const size_t end = EndOf(*op, bytes, &too_long);
+    if (end != absl::string_view::npos && !too_long && (op->bulk_ || end <= op->max_)) {
       if (end < bytes.size()) Append(bytes.substr(end));
       SetPiece(op, bytes.data(), end, true);
       return Found::kPiece;

@@ -57,6 +57,7 @@
 #include "absl/time/time.h"
 #include "coro/bytes.h"
 #include "coro/generator.h"
+#include "coro/internal/byte_buffer.h"
 #include "coro/internal/fiber.h"
 #include "coro/socket.h"
 #include "coro/task.h"
@@ -109,11 +110,19 @@ class Reader : private internal::Operation {
     bool rest_at_eof_ : 1 = false;  // read_line, chunks: the rest is a last piece
     bool trim_ : 1 = false;         // read_line: without the '\n'
     bool copy_ : 1 = false;         // lines(): never point into the swap buffer
+    bool bulk_ : 1 = false;         // read_lines: through the last '\n' at hand
     bool swap_ : 1 = false;         // data_ is in the swap buffer
   };
 
   PieceOp read_line(size_t max_line = kDefaultMaxLine,
                     absl::Duration idle = absl::InfiniteDuration());
+  // Every complete line at hand, at least one, each with its '\n': the bytes
+  // through the last '\n' read so far (for relaying lines in batches; a line
+  // longer than max_line, '\n' not counted, is ResourceExhausted once the
+  // lines before it were returned). End of file: an unfinished last line
+  // stays buffered, as with read_until.
+  PieceOp read_lines(size_t max_line = kDefaultMaxLine,
+                     absl::Duration idle = absl::InfiniteDuration());
   PieceOp read_until(absl::string_view delim, size_t max,
                      absl::Time deadline = absl::InfiniteFuture());
   PieceOp read_exactly(size_t n, absl::Time deadline = absl::InfiniteFuture());
@@ -144,7 +153,9 @@ class Reader : private internal::Operation {
   void Finish();  // resumes the waiting task
   Found FromBuffer(PieceOp* op);
   Found FromRead(absl::string_view bytes, PieceOp* op);
-  size_t EndOf(const PieceOp& op, absl::string_view have) const;
+  // Where the piece ends in `have` (npos: not yet); *too_long when a line
+  // in it is longer than the maximum (read_lines).
+  size_t EndOf(const PieceOp& op, absl::string_view have, bool* too_long) const;
   void SetPiece(PieceOp* op, const char* data, size_t size, bool swap);
   void DropReturned();
   void Append(absl::string_view bytes);
@@ -154,36 +165,8 @@ class Reader : private internal::Operation {
   template <class R>
   static AsyncGenerator<SwapBytes> LinesOf(R r, size_t max_line, absl::Duration idle);
 
-  // The unreturned bytes (a buffer of our own: 16 bytes where a
-  // std::string takes 32, and no capacity kept when empty).
-  class Buffer {
-   public:
-    Buffer() = default;
-    Buffer(Buffer&& o) noexcept
-        : p_(std::exchange(o.p_, nullptr)),
-          size_(std::exchange(o.size_, 0)),
-          cap_(std::exchange(o.cap_, 0)) {}
-    Buffer& operator=(Buffer&& o) noexcept {
-      std::swap(p_, o.p_);
-      std::swap(size_, o.size_);
-      std::swap(cap_, o.cap_);
-      return *this;
-    }
-    ~Buffer() { delete[] p_; }
-    const char* data() const { return p_; }
-    size_t size() const { return size_; }
-    void Append(absl::string_view bytes);
-    void DropFront(size_t n);  // n <= size()
-    void Release();            // empty, and no memory held
-
-   private:
-    char* p_ = nullptr;
-    uint32_t size_ = 0;
-    uint32_t cap_ = 0;
-  };
-
   Socket* socket_;
-  Buffer buf_;  // unreturned bytes from buf_[start_] on
+  internal::ByteBuffer buf_;  // unreturned bytes from buf_[start_] on
   uint32_t start_ = 0;
   uint32_t pending_ = 0;   // bytes at buf_[start_] returned by the last call
   uint32_t scanned_ = 0;   // bytes of Have() known to hold no end of a piece

@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "coro/internal/byte_buffer.h"
 #include "coro/internal/fiber.h"
+#include "coro/internal/frame_allocator.h"
 
 namespace gaio::coro {
 namespace {
@@ -28,6 +31,10 @@ uint32_t Clamp(size_t n) { return static_cast<uint32_t>(std::min<size_t>(n, UINT
 // out with it.
 class BufferedWriter::Flight final : public internal::Operation, public internal::Deferred {
  public:
+  // From the recycling frame pool: a burst's block costs no malloc.
+  static void* operator new(size_t size) { return internal::AllocateFrame(size); }
+  static void operator delete(void* p, size_t size) noexcept { internal::FreeFrame(p, size); }
+
   explicit Flight(BufferedWriter* owner) : owner(owner) {
     g_live_blocks.fetch_add(1, std::memory_order_relaxed);
   }
@@ -53,8 +60,8 @@ class BufferedWriter::Flight final : public internal::Operation, public internal
 
   BufferedWriter* owner;         // nullptr once the writer is destroyed
   internal::WaitQueue drainers;  // drain() waits only while bytes are queued
-  std::vector<char> pending;
-  std::vector<char> inflight;
+  internal::ByteBuffer pending;
+  internal::ByteBuffer inflight;
   bool busy = false;      // a write request is in flight
   bool deferred = false;  // queued on the loop's deferred list
 };
@@ -80,7 +87,7 @@ BufferedWriter::~BufferedWriter() {
 // in flight, a place on the deferred list) when that ends.
 void BufferedWriter::DropFlight() {
   Flight* f = std::exchange(flight_, nullptr);
-  std::vector<char>().swap(f->pending);
+  f->pending.Release();
   if (f->busy || f->deferred) {
     f->owner = nullptr;
   } else {
@@ -98,7 +105,7 @@ absl::Status BufferedWriter::send(absl::string_view bytes) {
     return error_;
   }
   if (flight_ == nullptr) flight_ = new Flight(this);
-  flight_->pending.insert(flight_->pending.end(), bytes.begin(), bytes.end());
+  flight_->pending.Append(bytes);
   if (!flight_->busy) Defer();
   return error_;
 }
@@ -146,13 +153,14 @@ void BufferedWriter::Flush() {
 }
 
 void BufferedWriter::Start() {
-  std::swap(flight_->pending, flight_->inflight);
-  flight_->pending.clear();
+  flight_->pending.swap(flight_->inflight);
+  flight_->pending.Clear();
   EventLoop* loop = socket_->loop();
   absl::Status s = loop == nullptr
                        ? absl::FailedPreconditionError("writer: the socket's loop is gone")
                        : loop->watcher().write(flight_->ctx(), socket_->fd(),
-                                               absl::MakeConstSpan(flight_->inflight));
+                                               absl::MakeConstSpan(flight_->inflight.data(),
+                                                                   flight_->inflight.size()));
   if (!s.ok()) {
     Fail(std::move(s));
     return;
@@ -163,7 +171,7 @@ void BufferedWriter::Start() {
 }
 
 void BufferedWriter::Done(const OpResult& r) {
-  flight_->inflight.clear();
+  flight_->inflight.Clear();
   if (!r.status.ok()) {
     Fail(internal::WriteStatus(r));
     return;

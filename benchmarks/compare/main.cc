@@ -154,7 +154,9 @@ std::vector<Workload> Workloads() {
       // `window` lines ahead; every line goes to every other client.
       {"chat_64B_x100", Kind::kChat, 100, 64, 16, true},
       {"chat_64B_x1000", Kind::kChat, 1000, 64, 4, true},
-      {"chat_idle_1k", Kind::kChatIdle, 1000, 0, 1, true},
+      {"chat_idle_1k", Kind::kChatIdle, 1000, 0, 1, true},  // connected, quiet
+      {"chat_idle_10k", Kind::kChatIdle, 10000, 0, 1, false},
+      {"chat_after_line_1k", Kind::kChatIdle, 1000, 64, 1, true},  // after one broadcast
   };
 }
 
@@ -219,8 +221,18 @@ absl::StatusOr<LoadResult> RunOne(const Workload& w, int port, pid_t pid, absl::
       return RunConnect(o);
     case Kind::kIdle:
       return RunIdle(o);
-    case Kind::kChat:
-      return RunChat(o);
+    case Kind::kChat: {
+      // Also the server's CPU time per delivery, as for UDP below.
+      const double before = ServerCpuSeconds(pid);
+      absl::StatusOr<LoadResult> r = RunChat(o);
+      const double used = ServerCpuSeconds(pid) - before;
+      if (r.ok() && before >= 0 && r->messages > 0) {
+        r->server_cpu_us_per_msg =
+            used * 1e6 /
+            (r->msgs_per_s * (absl::ToDoubleSeconds(secs) + absl::ToDoubleSeconds(o.warmup)));
+      }
+      return r;
+    }
     case Kind::kChatIdle:
       return RunChatIdle(o);
     case Kind::kUdpEcho: {
@@ -364,6 +376,12 @@ int main(int argc, char** argv) {
       if (c > 0 && g > 0) {
         std::printf("  %-18s vs chat_raw (on %s; >1 = coro better): %.2fx\n", "chat_coro", unit,
                     higher_better ? c / g : g / c);
+      }
+      const double cc = results["chat_coro"].server_cpu_us_per_msg;
+      const double gc = results["chat_raw"].server_cpu_us_per_msg;
+      if (cc > 0 && gc > 0) {
+        std::printf("  %-18s vs chat_raw (server CPU per delivery; >1 = coro cheaper): %.2fx\n",
+                    "chat_coro", gc / cc);
       }
     }
     json_workloads.push_back(absl::StrCat("{\"name\": \"", w.name, "\", \"results\": {",

@@ -7,14 +7,15 @@
 //   ./bazelw run //examples:chat_server -- --port=9002
 //   nc 127.0.0.1 9002          # in two terminals: type in one, read in the other
 //
-// One task per client: it reads lines (Reader::read_until with the idle
+// One task per client: it reads lines (Reader::read_lines with the idle
 // timeout: no coroutine frame, read buffer or timer while it waits) and
-// hands each to the other clients' BufferedWriters, which copy it and write
+// hands them to the other clients' BufferedWriters, which copy it and write
 // it out without a task of their own. A writer whose client does not read fills up to
 // --max_pending, fails, and shuts the socket down: that client's own task
 // then sees the end of its stream and leaves.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -63,12 +64,12 @@ class Room {
     if (c->next != nullptr) c->next->prev = c->prev;
     if (head_ == c) head_ = c->next;
   }
-  // `line` (with its '\n') to everyone but `from`. A send over a writer's cap
+  // `lines` (each with its '\n') to everyone but `from`. A send over a writer's cap
   // fails that writer, which shuts its socket down: its task leaves.
-  void Broadcast(const Client* from, absl::string_view line) {
-    ++lines_;
+  void Broadcast(const Client* from, absl::string_view lines) {
+    lines_ += static_cast<uint64_t>(std::count(lines.begin(), lines.end(), '\n'));
     for (Client* c = head_; c != nullptr; c = c->next) {
-      if (c != from) c->out->send(line).IgnoreError();
+      if (c != from) c->out->send(lines).IgnoreError();
     }
   }
   uint64_t lines() const { return lines_; }
@@ -92,13 +93,13 @@ Task<> Serve(Room* room, Socket socket) {
   room->Join(&me);
   gaio::coro::Reader in(socket);
   for (;;) {
-    absl::StatusOr<SwapBytes> line =
-        co_await in.read_until("\n", room->max_line() + 1, room->idle());
+    // Every complete line that has arrived (in order), relayed together.
+    absl::StatusOr<SwapBytes> lines = co_await in.read_lines(room->max_line(), room->idle());
     // End of file (an unfinished last line is dropped), reset, idle timeout,
     // a line too long, our writer failed, or the server stopping: whatever
     // the status says, the client is gone.
-    if (!line.ok()) break;
-    room->Broadcast(&me, line->view());  // in place: often the swap buffer itself
+    if (!lines.ok()) break;
+    room->Broadcast(&me, lines->view());  // in place: often the swap buffer itself
   }
   room->Leave(&me);
 }

@@ -219,5 +219,29 @@ TEST(Lines, ALineLongerThanTheMaximumEndsThemAfterTheLinesBefore) {
   EXPECT_EQ(*got, (std::vector<std::string>{"a\r", "bc", "RESOURCE_EXHAUSTED"}));
 }
 
+Task<std::vector<std::string>> BulkLines(int fd, int peer) {
+  Socket s(*EventLoop::current(), fd);
+  Reader r(s);
+  std::vector<std::string> out;
+  (void)WriteAll(peer, "a\nbb\ncc");  // one read: two lines and a start
+  absl::StatusOr<SwapBytes> first = co_await r.read_lines(4);
+  out.push_back(Show(first));
+  spawn(Feed(peer, {"c\n", "toolongline\nx\n"}, true));
+  absl::StatusOr<SwapBytes> second = co_await r.read_lines(4);
+  out.push_back(Show(second));
+  absl::StatusOr<SwapBytes> third = co_await r.read_lines(4);
+  out.push_back(third.ok() ? third->ToString() : absl::StatusCodeToString(third.status().code()));
+  co_return out;
+}
+
+TEST(Reader, ReadLinesReturnsEveryCompleteLineAtHandWithinTheMaximum) {
+  auto loop = NewLoop();
+  FdPair p = UnixPair();
+  Result<std::vector<std::string>> got = RunBounded(*loop, BulkLines(p.watched, p.peer));
+  close(p.peer);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, (std::vector<std::string>{"a\nbb\n", "ccc\n", "RESOURCE_EXHAUSTED"}));
+}
+
 }  // namespace
 }  // namespace gaio::coro

@@ -1,0 +1,34 @@
+#include "coro/internal/byte_buffer.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace gaio::coro::internal {
+
+void ByteBuffer::Append(absl::string_view bytes) {
+  const size_t need = size_t{size_} + bytes.size();
+  if (need > UINT32_MAX) std::abort();  // callers cap their sizes far below
+  if (need > cap_) {
+    const size_t cap = std::min<size_t>(std::max<size_t>({size_t{cap_} * 2, 64, need}), UINT32_MAX);
+    char* p = new char[cap];
+    if (size_ > 0) std::memcpy(p, p_, size_);
+    delete[] p_;
+    p_ = p;
+    cap_ = static_cast<uint32_t>(cap);
+  }
+  if (!bytes.empty()) std::memcpy(p_ + size_, bytes.data(), bytes.size());
+  size_ = static_cast<uint32_t>(need);
+}
+
+void ByteBuffer::DropFront(size_t n) {
+  if (n < size_) std::memmove(p_, p_ + n, size_ - n);
+  size_ -= static_cast<uint32_t>(n);
+}
+
+void ByteBuffer::Release() {
+  delete[] std::exchange(p_, nullptr);
+  size_ = cap_ = 0;
+}
+
+}  // namespace gaio::coro::internal
