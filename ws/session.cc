@@ -86,8 +86,9 @@ absl::Status Session::ValidateHeader() {
   }
   const bool compressed =
       op == static_cast<uint8_t>(Opcode::kContinuation) ? message_compressed_ : frame_.rsv != 0;
+  const uint64_t prior = op == static_cast<uint8_t>(Opcode::kContinuation) ? message_size_ : 0;
   if (!compressed && (frame_.payload_size > options_.max_message_size ||
-                      message_size_ + frame_.payload_size > options_.max_message_size)) {
+                      prior + frame_.payload_size > options_.max_message_size)) {
     return MakeCloseStatus(kCloseTooBig, "message too big");
   }
   return absl::OkStatus();
