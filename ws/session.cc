@@ -201,8 +201,10 @@ absl::Status Session::AppendData(uint8_t* data, size_t size) {
     return absl::OkStatus();
   }
   const bool last = frame_.fin && frame_remaining_ == size;
-  absl::Status s = inflater_->inflate(data, size, last, &message_, options_.max_message_size);
-  if (!s.ok()) return s;
+  // The inflated bytes are checked before an inflate failure is reported, so
+  // that the first bad byte decides the close code however the input is split.
+  const absl::Status inflated =
+      inflater_->inflate(data, size, last, &message_, options_.max_message_size);
   message_size_ = message_.size();
   if (text) {
     const auto* p = reinterpret_cast<const uint8_t*>(message_.data());
@@ -211,6 +213,7 @@ absl::Status Session::AppendData(uint8_t* data, size_t size) {
     }
     validated_ = message_.size();
   }
+  if (!inflated.ok()) return inflated;
   return absl::OkStatus();
 }
 
