@@ -55,7 +55,8 @@ void BM_Utf8Multibyte(benchmark::State& state) {
     benchmark::DoNotOptimize(
         gaio::ws::IsValidUtf8(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * text.size());
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(text.size()));
 }
 BENCHMARK(BM_Utf8Multibyte)->ArgName("bytes")->Arg(16 << 10);
 

@@ -62,22 +62,16 @@ bool NegotiateOne(const std::vector<Param>& params, const DeflateParams& server,
     if (index < 0 || seen[index]) return false;
     seen[index] = true;
     int bits = 15;
-    switch (index) {
-      case 0:
-      case 1:
-        if (p.has_value) return false;
-        (index == 0 ? agreed->server_no_context_takeover : agreed->client_no_context_takeover) =
-            true;
-        break;
-      case 2:
-        if (!ParseBits(p.value, &bits)) return false;
-        agreed->server_max_window_bits = std::min(bits, server.server_max_window_bits);
-        break;
-      case 3:
-        if (p.has_value && !ParseBits(p.value, &bits)) return false;
-        client_bits_offered = true;
-        client_bits = bits;
-        break;
+    if (index <= 1) {
+      if (p.has_value) return false;
+      (index == 0 ? agreed->server_no_context_takeover : agreed->client_no_context_takeover) = true;
+    } else if (index == 2) {
+      if (!ParseBits(p.value, &bits)) return false;
+      agreed->server_max_window_bits = std::min(bits, server.server_max_window_bits);
+    } else {
+      if (p.has_value && !ParseBits(p.value, &bits)) return false;
+      client_bits_offered = true;
+      client_bits = bits;
     }
   }
   if (agreed->server_max_window_bits < 9) return false;

@@ -2,7 +2,6 @@
 #include "ws/session.h"
 
 #include <cstring>
-#include <utility>
 
 #include "ws/internal/zstream.h"
 #include "ws/mask.h"
@@ -16,7 +15,7 @@ uint16_t ReadBe16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) |
 
 }  // namespace
 
-Session::Session(SessionOptions options) : options_(std::move(options)) {
+Session::Session(SessionOptions options) : options_(options) {
   if (options_.deflate.has_value()) {
     const DeflateParams& d = *options_.deflate;
     const bool server = options_.role == Role::kServer;
@@ -203,7 +202,7 @@ absl::Status Session::AppendData(uint8_t* data, size_t size) {
   const bool last = frame_.fin && frame_remaining_ == size;
   // The inflated bytes are checked before an inflate failure is reported, so
   // that the first bad byte decides the close code however the input is split.
-  const absl::Status inflated =
+  absl::Status inflated =
       inflater_->inflate(data, size, last, &message_, options_.max_message_size);
   message_size_ = message_.size();
   if (text) {

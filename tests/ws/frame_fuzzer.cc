@@ -143,6 +143,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Differential(session, bytes.substr(consumed), piece);
       break;
     }
+    default:
+      break;
   }
   return 0;
 }

@@ -20,7 +20,8 @@ TEST(Alloc, ReceivingSingleFrameMessagesAllocatesNothing) {
   // 1000 masked frames of 1 KiB, each its own input (a socket read).
   std::vector<std::string> frames;
   for (int i = 0; i < 1000; ++i) {
-    frames.push_back(testing::Frame(i % 2 ? 0x1 : 0x2, std::string(1024, 'a' + i % 26)));
+    frames.push_back(
+        testing::Frame(i % 2 ? 0x1 : 0x2, std::string(1024, static_cast<char>('a' + i % 26))));
   }
   const uint64_t before = AllocationCount();
   size_t bytes = 0;

@@ -1,13 +1,12 @@
 // permessage-deflate: negotiation, round trips with and without context
 // takeover and at every window size, fragmented compressed messages, RSV1
 // rules, bombs (1009), corrupt data, and the zlib memory a session holds.
-#include "ws/deflate.h"
-
 #include <cstdio>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "tests/ws/ws_test_util.h"
+#include "ws/deflate.h"
 #include "ws/session.h"
 #include "ws/status.h"
 

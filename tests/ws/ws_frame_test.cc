@@ -1,13 +1,12 @@
 // Frame headers (all three length encodings, at their boundaries), masking
 // against a byte-at-a-time reference, and UTF-8 validation.
-#include "ws/frame.h"
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
+#include "ws/frame.h"
 #include "ws/mask.h"
 #include "ws/utf8.h"
 
@@ -85,7 +84,7 @@ TEST(Mask, MatchesBytewiseReferenceAtAllOffsetsAndAlignments) {
   for (size_t align = 0; align < 8; ++align) {
     for (size_t size : {0, 1, 3, 7, 8, 9, 31, 32, 33, 64, 255}) {
       for (size_t offset = 0; offset < 4; ++offset) {
-        std::vector<uint8_t> buf(src.begin(), src.begin() + align + size);
+        std::vector<uint8_t> buf(src.data(), src.data() + align + size);
         MaskInPlace(buf.data() + align, size, key, offset);
         for (size_t i = 0; i < size; ++i) {
           ASSERT_EQ(buf[align + i], src[align + i] ^ key[(offset + i) % 4])

@@ -1,14 +1,14 @@
 // The opening handshake: the RFC's sample key, client request, server
 // validation (400/405/426/431), subprotocols, permessage-deflate negotiation,
 // redirects and other statuses, and bytes after the head handed on.
-#include "ws/handshake.h"
-
 #include <string>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/ws/ws_test_util.h"
+#include "ws/handshake.h"
 #include "ws/internal/sha1.h"
 #include "ws/status.h"
 
@@ -86,7 +86,7 @@ TEST(ServerHandshake, ByteAtATime) {
 }
 
 int Rejected(absl::string_view request, ServerOptions options = {}) {
-  ServerHandshake server(options);
+  ServerHandshake server(std::move(options));
   size_t consumed = 0;
   absl::StatusOr<bool> done = server.feed(Bytes(request), &consumed);
   if (done.ok()) return *done ? 101 : 0;

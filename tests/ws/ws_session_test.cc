@@ -1,12 +1,11 @@
 // Session behaviour in the spirit of the Autobahn testsuite sections:
 // framing, pings/pongs, reserved bits and opcodes, fragmentation, UTF-8,
 // close handling, limits, roles, and byte-at-a-time equals whole feeding.
-#include "ws/session.h"
-
 #include <string>
 
 #include "gtest/gtest.h"
 #include "tests/ws/ws_test_util.h"
+#include "ws/session.h"
 #include "ws/status.h"
 
 namespace gaio::ws {
