@@ -169,6 +169,18 @@ TEST(Compression, BombIs1009OnInflatedSize) {
   EXPECT_LE(server.buffered_bytes(), 1024u);  // the message buffer was released
 }
 
+TEST(Compression, UnlimitedMessageSize) {
+  Session client(Opts(Role::kClient, DeflateParams{}));
+  ASSERT_TRUE(client.send_text("no limit").ok());
+  SessionOptions o = Opts(Role::kServer, DeflateParams{});
+  o.max_message_size = UINT64_MAX;
+  Session server(o);
+  Outcome out = FeedAll(server, TakeOutput(client));
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].data, "no limit");
+}
+
 TEST(Compression, FragmentedCompressedMessageAndRsv1Rules) {
   Session client(Opts(Role::kClient, DeflateParams{}));
   ASSERT_TRUE(client.send_text("fragmented and compressed").ok());

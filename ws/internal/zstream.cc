@@ -1,5 +1,6 @@
 #include "ws/internal/zstream.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -36,6 +37,7 @@ constexpr uint8_t kTail[4] = {0x00, 0x00, 0xff, 0xff};
 
 absl::Status Inflater::inflate(const uint8_t* in, size_t size, bool finish, std::string* out,
                                uint64_t limit) {
+  limit = std::min<uint64_t>(limit, uint64_t{1} << 62);  // limit + 1 must not wrap
   if (!active_) {
     strm_ = z_stream{};
     strm_.zalloc = CountingAlloc;
