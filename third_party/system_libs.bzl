@@ -1,5 +1,5 @@
 """Repository rules that expose Debian's prebuilt Abseil, GoogleTest, Google
-Benchmark and OpenSSL under their upstream repository names and label paths.
+Benchmark, OpenSSL and zlib under their upstream repository names and label paths.
 
 A user who prefers upstream sources replaces the `system_*` calls in WORKSPACE
 with `http_archive`s; no BUILD file of the project changes.
@@ -128,4 +128,16 @@ system_cares = repository_rule(
     implementation = _system_cares_impl,
     local = True,
     doc = "Debian's libc-ares-dev (c-ares 1.18) as @cares//:ares.",
+)
+
+def _system_zlib_impl(ctx):
+    _check_header(ctx, "zlib.h", "zlib1g-dev")
+    ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
+    ctx.file("BUILD.bazel", _HEADER + _library("zlib", _pkg_config_libs(ctx, ["zlib"])))
+
+system_zlib = repository_rule(
+    implementation = _system_zlib_impl,
+    local = True,
+    doc = "Debian's zlib1g-dev as @zlib, with the target @zlib//:zlib of the Bazel Central " +
+          "Registry's zlib module.",
 )

@@ -1,0 +1,80 @@
+// Steady state makes no heap allocation per single-frame message: receiving
+// (zero-copy views) and sending with prepare(), in both roles (a counting
+// operator new, as //tests:no_alloc_test). Also reports the idle footprint.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/counting_new.h"
+#include "tests/ws/ws_test_util.h"
+#include "ws/session.h"
+
+namespace gaio::ws {
+namespace {
+
+using gaio::testing::AllocationCount;
+
+TEST(Alloc, ReceivingSingleFrameMessagesAllocatesNothing) {
+  Session server(SessionOptions{});
+  // 1000 masked frames of 1 KiB, each its own input (a socket read).
+  std::vector<std::string> frames;
+  for (int i = 0; i < 1000; ++i) {
+    frames.push_back(
+        testing::Frame(i % 2 ? 0x1 : 0x2, std::string(1024, static_cast<char>('a' + i % 26))));
+  }
+  const uint64_t before = AllocationCount();
+  size_t bytes = 0;
+  for (std::string& f : frames) {
+    server.feed(absl::MakeSpan(reinterpret_cast<uint8_t*>(f.data()), f.size()));
+    absl::StatusOr<Event> e = server.next();
+    ASSERT_TRUE(e.ok());
+    ASSERT_TRUE(e->zero_copy);
+    bytes += e->data.size();
+    ASSERT_EQ(server.next()->type, Event::Type::kNone);
+  }
+  const uint64_t allocations = AllocationCount() - before;
+  EXPECT_EQ(bytes, 1000u * 1024);
+  EXPECT_EQ(allocations, 0u);
+  std::printf("allocations for 1000 received messages: %llu\n",
+              static_cast<unsigned long long>(allocations));
+}
+
+TEST(Alloc, SendingWithPrepareAllocatesNothingInBothRoles) {
+  for (Role role : {Role::kServer, Role::kClient}) {
+    SessionOptions o;
+    o.role = role;
+    Session s(o);
+    std::string payload(4096, 'p');
+    auto span = absl::MakeSpan(reinterpret_cast<uint8_t*>(payload.data()), payload.size());
+    ASSERT_TRUE(s.prepare(MessageType::kBinary, span).ok());  // warms the mask-key generator
+    const uint64_t before = AllocationCount();
+    size_t header_bytes = 0;
+    for (int i = 0; i < 1000; ++i) {
+      absl::StatusOr<PreparedFrame> f = s.prepare(MessageType::kBinary, span);
+      ASSERT_TRUE(f.ok());
+      header_bytes += f->header().size();
+    }
+    EXPECT_EQ(AllocationCount() - before, 0u);
+    EXPECT_EQ(header_bytes, role == Role::kServer ? 4000u : 8000u);
+  }
+}
+
+TEST(Alloc, IdleFootprint) {
+  Session plain(SessionOptions{});
+  EXPECT_EQ(plain.buffered_bytes(), 0u);
+  EXPECT_EQ(plain.compression_memory(), 0u);
+  std::printf("sizeof(Session) = %zu bytes, heap while idle = %zu\n", sizeof(Session),
+              plain.buffered_bytes());
+  // With deflate the two zlib stream objects are allocated at construction.
+  SessionOptions d;
+  d.deflate = DeflateParams{};
+  const uint64_t before = AllocationCount();
+  Session deflating(d);
+  const uint64_t allocations = AllocationCount() - before;
+  EXPECT_EQ(allocations, 2u);
+  EXPECT_EQ(deflating.compression_memory(), 0u);  // zlib state comes with the first message
+}
+
+}  // namespace
+}  // namespace gaio::ws
