@@ -46,6 +46,11 @@ absl::StatusOr<std::pair<std::string, std::string>> TestCertificate() {
     auto* r = new absl::StatusOr<std::pair<std::string, std::string>>(
         absl::InternalError("mkdtemp failed"));
     if (mkdtemp(dir) == nullptr) return r;
+    static char made_dir[sizeof(dir)];
+    std::memcpy(made_dir, dir, sizeof(dir));
+    std::atexit([] {
+      if (std::system(absl::StrCat("rm -rf ", made_dir).c_str()) != 0) return;
+    });
     const std::string cert = absl::StrCat(dir, "/cert.pem"), key = absl::StrCat(dir, "/key.pem");
     const std::string cmd = absl::StrCat(
         "timeout 30 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "

@@ -43,7 +43,8 @@ class ServerProcess {
 bool BinaryPresent(const char* argv0, const std::string& relative);
 
 // A self-signed P-256 certificate for 127.0.0.1 and its key, made once per
-// process with the openssl CLI in a temporary directory: {cert, key} paths.
+// process with the openssl CLI in a temporary directory (removed at exit):
+// {cert, key} paths.
 absl::StatusOr<std::pair<std::string, std::string>> TestCertificate();
 
 // Where runfiles live for a binary started as `argv0`.
