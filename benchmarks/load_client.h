@@ -45,6 +45,8 @@ struct LoadOptions {
   int udp_client_threads = 2;
   // Chat: how many of the connections send (all of them receive).
   int chat_senders = 10;
+  // WebSocket: wss (TLS 1.3, TLS_AES_128_GCM_SHA256) instead of ws.
+  bool tls = false;
 };
 
 // Every field a workload measured; the others stay negative.
@@ -98,6 +100,18 @@ absl::StatusOr<LoadResult> RunChat(const LoadOptions& options);
 // one line first and every other one receives it. The server's RSS growth
 // per connection once stable, as RunIdle.
 absl::StatusOr<LoadResult> RunChatIdle(const LoadOptions& options);
+
+// WebSocket echo (load_client_ws.cc), ws:// or wss:// (LoadOptions::tls):
+// every connection handshakes (the upgrade, after TLS) first, then
+//   kPingPong: one binary message of message_size in flight per connection;
+//     msgs/s and the latency of each round trip (send -> echo checked);
+//   kStream: `window` messages in flight per connection; msgs/s, MB/s;
+//   kIdle: quiet after the handshake; the server's RSS growth per connection
+//     once stable, as RunIdle.
+// Each echo must be the connection's own message, whole, as one binary
+// message; anything else (or a failed/closed connection) is an error.
+enum class WsWorkload { kPingPong, kStream, kIdle };
+absl::StatusOr<LoadResult> RunWs(const LoadOptions& options, WsWorkload kind);
 
 // VmRSS of `pid` in bytes, from /proc/PID/status.
 absl::StatusOr<int64_t> ReadRssBytes(pid_t pid);

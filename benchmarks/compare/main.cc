@@ -28,6 +28,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "benchmarks/compare/catalog.h"
 #include "benchmarks/compare/server_process.h"
 #include "benchmarks/load_client.h"
 #include "benchmarks/report.h"
@@ -46,46 +47,6 @@ ABSL_FLAG(int, repeat, 1,
 namespace gaio_bench {
 namespace {
 
-// What a server speaks; each workload is for one of them.
-enum class Proto { kEcho, kUdp, kChat };
-
-struct Server {
-  std::string name;
-  std::string binary;  // runfiles-relative
-  std::vector<std::string> args;
-  Proto proto = Proto::kEcho;
-};
-
-// Every UDP server gets the same socket receive buffer: 64 senders with 8
-// datagrams in flight each overflow the default one.
-const char kUdpRcvbuf[] = "--rcvbuf_kib=4096";
-
-std::vector<Server> BuiltinServers() {
-  return {
-      {"gaio", "examples/echo_server", {"--pollers=1"}},
-      {"gaio_no_takeover", "examples/echo_server", {"--pollers=1", "--takeover_us=0"}},
-      {"gaio_2pollers", "examples/echo_server", {"--pollers=2"}},
-      {"gaio_caller_driven", "examples/echo_server", {"--pollers=0"}},
-      {"gaio_busy_poll", "examples/echo_server", {"--pollers=0", "--busy_poll_us=50"}},
-      {"gaio_coro", "examples/coro_echo_server", {"--pollers=1"}},
-      {"asio", "benchmarks/peers/asio_echo_server", {}},
-      {"asio_coro", "benchmarks/peers/asio_coro_echo_server", {}},
-      {"libuv", "benchmarks/peers/libuv_echo_server", {}},
-      {"blocking", "benchmarks/peers/blocking_echo_server", {}},
-      {"epoll", "benchmarks/peers/epoll_echo_server", {}},
-      {"gaio_udp", "examples/udp_echo_server", {"--pollers=1", kUdpRcvbuf}, Proto::kUdp},
-      {"gaio_udp_caller_driven",
-       "examples/udp_echo_server",
-       {"--pollers=0", kUdpRcvbuf},
-       Proto::kUdp},
-      {"udp_epoll", "benchmarks/peers/udp_epoll_echo_server", {kUdpRcvbuf}, Proto::kUdp},
-      {"udp_asio", "benchmarks/peers/udp_asio_echo_server", {kUdpRcvbuf}, Proto::kUdp},
-      {"chat_coro", "examples/chat_server", {"--pollers=1"}, Proto::kChat},
-      {"chat_raw", "examples/chat_server_raw", {"--pollers=1"}, Proto::kChat},
-      {"chat_raw_caller_driven", "examples/chat_server_raw", {"--pollers=0"}, Proto::kChat},
-  };
-}
-
 // The built-in servers plus --extra_servers.
 const std::vector<Server>& Servers() {
   static const auto* servers = [] {
@@ -95,98 +56,22 @@ const std::vector<Server>& Servers() {
       std::pair<std::string, std::string> name_cmd = absl::StrSplit(spec, absl::MaxSplits('=', 1));
       std::vector<std::string> words = absl::StrSplit(name_cmd.second, ' ', absl::SkipEmpty());
       if (name_cmd.first.empty() || words.empty()) continue;
-      // A name with "udp" in it serves the udp_* workloads, "chat" the chat_* ones.
+      // A name with "udp" in it serves the udp_* workloads, "chat" the chat_*
+      // ones, "ws" the ws_* and wss_* ones (given --cert/--key for wss).
       Server s{name_cmd.first,
                words[0],
                {},
                absl::StrContains(name_cmd.first, "udp")    ? Proto::kUdp
                : absl::StrContains(name_cmd.first, "chat") ? Proto::kChat
+               : absl::StrContains(name_cmd.first, "ws")   ? Proto::kWs
                                                            : Proto::kEcho};
+      s.takes_tls = s.proto == Proto::kWs;  // a WebSocket server takes --cert/--key
       s.args.assign(words.begin() + 1, words.end());
       all->push_back(std::move(s));
     }
     return all;
   }();
   return *servers;
-}
-
-enum class Kind { kThroughput, kPingPong, kConnect, kIdle, kUdpEcho, kChat, kChatIdle };
-
-Proto ProtoOf(Kind kind) {
-  switch (kind) {
-    case Kind::kUdpEcho:
-      return Proto::kUdp;
-    case Kind::kChat:
-    case Kind::kChatIdle:
-      return Proto::kChat;
-    default:
-      return Proto::kEcho;
-  }
-}
-
-struct Workload {
-  std::string name;
-  Kind kind;
-  int conns;
-  size_t size;
-  int window;
-  bool in_quick;
-};
-
-std::vector<Workload> Workloads() {
-  return {
-      {"throughput_small_128B_x128", Kind::kThroughput, 128, 128, 8, true},
-      {"throughput_large_64KiB_x8", Kind::kThroughput, 8, 64 * 1024, 2, true},
-      {"pingpong_64B_x1", Kind::kPingPong, 1, 64, 1, true},
-      {"pingpong_64B_x100", Kind::kPingPong, 100, 64, 1, true},
-      {"pingpong_64B_x1000", Kind::kPingPong, 1000, 64, 1, true},
-      {"connect_1k", Kind::kConnect, 1000, 1024, 1, true},
-      {"connect_2k", Kind::kConnect, 2000, 1024, 1, false},
-      {"connect_4k", Kind::kConnect, 4000, 1024, 1, true},
-      {"connect_8k", Kind::kConnect, 8000, 1024, 1, false},
-      {"idle_10k", Kind::kIdle, 10000, 0, 1, true},
-      // UDP echo: `conns` senders, `window` datagrams in flight each.
-      {"udp_64B_x1", Kind::kUdpEcho, 1, 64, 1, true},
-      {"udp_1200B_x1", Kind::kUdpEcho, 1, 1200, 1, true},
-      {"udp_64B_x64", Kind::kUdpEcho, 64, 64, 8, true},
-      {"udp_1200B_x64", Kind::kUdpEcho, 64, 1200, 8, true},
-      // Chat: `conns` clients, 10 of them sending 64-byte lines, each at most
-      // `window` lines ahead; every line goes to every other client.
-      {"chat_64B_x100", Kind::kChat, 100, 64, 16, true},
-      {"chat_64B_x1000", Kind::kChat, 1000, 64, 4, true},
-      {"chat_idle_1k", Kind::kChatIdle, 1000, 0, 1, true},  // connected, quiet
-      {"chat_idle_10k", Kind::kChatIdle, 10000, 0, 1, false},
-      {"chat_after_line_1k", Kind::kChatIdle, 1000, 64, 1, true},  // after one broadcast
-  };
-}
-
-// The figure a workload is judged by, and whether higher is better.
-double Headline(Kind kind, const LoadResult& r, bool* higher_better, const char** unit) {
-  switch (kind) {
-    case Kind::kThroughput:
-    case Kind::kUdpEcho:
-      *higher_better = true;
-      *unit = "msgs/s";
-      return r.msgs_per_s;
-    case Kind::kChat:
-      *higher_better = true;
-      *unit = "deliveries/s";
-      return r.msgs_per_s;
-    case Kind::kPingPong:
-      *higher_better = false;
-      *unit = "p99 us";
-      return r.p99_us;
-    case Kind::kConnect:
-      *higher_better = false;
-      *unit = "seconds";
-      return r.seconds;
-    case Kind::kIdle:
-    case Kind::kChatIdle:
-      *higher_better = false;
-      *unit = "RSS B/conn";
-      return r.rss_per_conn_bytes;
-  }
-  return 0;
 }
 
 // utime + stime of `pid` in seconds, from /proc/PID/stat; -1 if unreadable.
@@ -212,7 +97,14 @@ absl::StatusOr<LoadResult> RunOne(const Workload& w, int port, pid_t pid, absl::
   o.window = w.window;
   o.duration = secs;
   o.server_pid = pid;
+  o.tls = w.tls;
   switch (w.kind) {
+    case Kind::kWsPingPong:
+      return RunWs(o, WsWorkload::kPingPong);
+    case Kind::kWsStream:
+      return RunWs(o, WsWorkload::kStream);
+    case Kind::kWsIdle:
+      return RunWs(o, WsWorkload::kIdle);
     case Kind::kThroughput:
       return RunThroughput(o);
     case Kind::kPingPong:
@@ -284,7 +176,24 @@ int main(int argc, char** argv) {
       for (const Server& s : Servers()) {
         if (!Selected(absl::GetFlag(FLAGS_servers), s.name)) continue;
         if (s.proto != ProtoOf(w.kind)) continue;  // e.g. a TCP echo server for a UDP workload
-        absl::StatusOr<ServerProcess> server = ServerProcess::Start(argv[0], s.binary, s.args);
+        if (w.tls && !s.takes_tls) continue;
+        if (!BinaryPresent(argv[0], s.binary)) {
+          if (round == 0) std::printf("  %-20s not built here: skipped\n", s.name.c_str());
+          continue;
+        }
+        std::vector<std::string> args = s.args;
+        if (w.tls) {
+          absl::StatusOr<std::pair<std::string, std::string>> files = TestCertificate();
+          if (!files.ok()) {
+            std::printf("  %-20s no certificate: %s\n", s.name.c_str(),
+                        files.status().ToString().c_str());
+            ++failures;
+            continue;
+          }
+          args.push_back("--cert=" + files->first);
+          args.push_back("--key=" + files->second);
+        }
+        absl::StatusOr<ServerProcess> server = ServerProcess::Start(argv[0], s.binary, args);
         if (!server.ok()) {
           std::printf("  %-20s could not start: %s\n", s.name.c_str(),
                       server.status().ToString().c_str());
@@ -329,9 +238,15 @@ int main(int argc, char** argv) {
     }
     // Ratios on the headline figure: the threaded default (1 poller) and the
     // caller-driven mode, each against every peer (> 1 = gaio better).
-    for (const char* mine :
-         {"gaio", "gaio_caller_driven", "gaio_coro", "gaio_udp", "gaio_udp_caller_driven"}) {
-      auto g_it = results.find(mine);
+    // Every gaio_ws* too (an --extra_servers build of the WebSocket example).
+    std::vector<std::string> mines = {"gaio", "gaio_caller_driven", "gaio_coro", "gaio_udp",
+                                      "gaio_udp_caller_driven"};
+    for (const auto& [name, r] : results) {
+      if (name.rfind("gaio_ws", 0) == 0) mines.push_back(name);
+    }
+    for (const std::string& mine_name : mines) {
+      const char* mine = mine_name.c_str();
+      auto g_it = results.find(mine_name);
       if (g_it == results.end()) continue;
       bool higher_better = true;
       const char* unit = "";

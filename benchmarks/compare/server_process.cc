@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -34,12 +35,46 @@ std::string RunfilesPath(const char* argv0, const std::string& relative) {
   return relative;
 }
 
+bool BinaryPresent(const char* argv0, const std::string& relative) {
+  struct stat st;
+  return stat(RunfilesPath(argv0, relative).c_str(), &st) == 0;
+}
+
+absl::StatusOr<std::pair<std::string, std::string>> TestCertificate() {
+  static const auto* made = [] {
+    char dir[] = "/tmp/gaio_compare_certXXXXXX";
+    auto* r = new absl::StatusOr<std::pair<std::string, std::string>>(
+        absl::InternalError("mkdtemp failed"));
+    if (mkdtemp(dir) == nullptr) return r;
+    static char made_dir[sizeof(dir)];
+    std::memcpy(made_dir, dir, sizeof(dir));
+    std::atexit([] {
+      if (std::system(absl::StrCat("rm -rf ", made_dir).c_str()) != 0) return;
+    });
+    const std::string cert = absl::StrCat(dir, "/cert.pem"), key = absl::StrCat(dir, "/key.pem");
+    const std::string cmd = absl::StrCat(
+        "timeout 30 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+        "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout ",
+        key, " -out ", cert, " >/dev/null 2>&1");
+    if (std::system(cmd.c_str()) != 0) {
+      *r = absl::InternalError(absl::StrCat("failed: ", cmd));
+    } else {
+      *r = std::make_pair(cert, key);
+    }
+    return r;
+  }();
+  return *made;
+}
+
 absl::StatusOr<ServerProcess> ServerProcess::Start(const char* argv0, const std::string& binary,
                                                    const std::vector<std::string>& args) {
   const std::string path = RunfilesPath(argv0, binary);
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
+  // A script (the Node peer) runs under its interpreter, found on PATH.
+  const bool node = absl::EndsWith(path, ".js");
   std::vector<std::string> argv_storage = {path, "--port=0"};
+  if (node) argv_storage.insert(argv_storage.begin(), "node");
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> child_argv;
   for (std::string& a : argv_storage) child_argv.push_back(a.data());
@@ -48,7 +83,11 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const char* argv0, const std:
   if (pid < 0) return absl::ErrnoToStatus(errno, "fork");
   if (pid == 0) {
     dup2(out[1], STDOUT_FILENO);
-    execv(path.c_str(), child_argv.data());
+    if (node) {
+      execvp("node", child_argv.data());
+    } else {
+      execv(path.c_str(), child_argv.data());
+    }
     _exit(127);
   }
   close(out[1]);

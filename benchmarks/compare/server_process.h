@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -16,7 +17,8 @@ class ServerProcess {
  public:
   // Runs `binary` (a runfiles-relative path, found next to `argv0`) with
   // `args` plus --port=0, and waits (at most 10 s) for the line that names
-  // its port ("... 127.0.0.1:PORT").
+  // its port ("... 127.0.0.1:PORT"). A `binary` ending in ".js" is run as
+  // `node SCRIPT ...`.
   static absl::StatusOr<ServerProcess> Start(const char* argv0, const std::string& binary,
                                              const std::vector<std::string>& args);
   ServerProcess(ServerProcess&& o) noexcept : pid_(o.pid_), port_(o.port_), out_fd_(o.out_fd_) {
@@ -36,6 +38,14 @@ class ServerProcess {
   int port_;
   int out_fd_;
 };
+
+// Whether the runfile `relative` exists (a server not built here is skipped).
+bool BinaryPresent(const char* argv0, const std::string& relative);
+
+// A self-signed P-256 certificate for 127.0.0.1 and its key, made once per
+// process with the openssl CLI in a temporary directory (removed at exit):
+// {cert, key} paths.
+absl::StatusOr<std::pair<std::string, std::string>> TestCertificate();
 
 // Where runfiles live for a binary started as `argv0`.
 std::string RunfilesPath(const char* argv0, const std::string& relative);

@@ -21,7 +21,9 @@
 #include "benchmarks/report.h"
 
 ABSL_FLAG(int, port, 9000, "server port on 127.0.0.1");
-ABSL_FLAG(std::string, mode, "pingpong", "throughput | pingpong | connect | idle | udp");
+ABSL_FLAG(std::string, mode, "pingpong",
+          "throughput | pingpong | connect | idle | udp | ws_pingpong | ws_stream | ws_idle");
+ABSL_FLAG(bool, tls, false, "ws_*: wss (TLS 1.3, AES-128-GCM) instead of ws");
 ABSL_FLAG(int, conns, 1, "connections (at most 19000: the open-file limit is 20000)");
 ABSL_FLAG(int, size, 1024, "message size in bytes");
 ABSL_FLAG(double, seconds, 5, "measured duration (throughput, pingpong, udp)");
@@ -48,8 +50,9 @@ int main(int argc, char** argv) {
   o.progress = absl::GetFlag(FLAGS_progress) && !absl::GetFlag(FLAGS_json);
   if (o.connections < 1 || o.connections > 19000 || o.message_size < 1 || o.window < 1 ||
       o.duration <= absl::ZeroDuration() || o.duration > absl::Minutes(10)) {
-    std::fprintf(stderr, "echo_client: --conns in [1,19000], --size >= 1, --window >= 1, "
-                         "--seconds in (0, 600]\n");
+    std::fprintf(stderr,
+                 "echo_client: --conns in [1,19000], --size >= 1, --window >= 1, "
+                 "--seconds in (0, 600]\n");
     return 2;
   }
   const std::string mode = absl::GetFlag(FLAGS_mode);
@@ -67,6 +70,11 @@ int main(int argc, char** argv) {
     o.udp_batched_client = absl::GetFlag(FLAGS_udp_client) != "watcher";
     o.udp_client_threads = absl::GetFlag(FLAGS_udp_client_threads);
     r = gaio_bench::RunUdpEcho(o);
+  } else if (mode == "ws_pingpong" || mode == "ws_stream" || mode == "ws_idle") {
+    o.tls = absl::GetFlag(FLAGS_tls);
+    r = gaio_bench::RunWs(o, mode == "ws_pingpong" ? gaio_bench::WsWorkload::kPingPong
+                             : mode == "ws_stream" ? gaio_bench::WsWorkload::kStream
+                                                   : gaio_bench::WsWorkload::kIdle);
   } else {
     std::fprintf(stderr, "echo_client: unknown --mode=%s\n", mode.c_str());
     return 2;
