@@ -28,12 +28,16 @@ void WsImplBase::CloseTransport() {
 }
 
 Task<absl::StatusOr<SwapBytes>> WsImplBase::Read(absl::Time deadline) {
-  if (tls != nullptr) co_return co_await tls->read(deadline);
+  if (tls != nullptr) {
+    co_return co_await tls->read(deadline);
+  }
   co_return co_await socket.read(deadline);
 }
 
 Task<absl::Status> WsImplBase::Write(absl::Span<const char> bytes, absl::Time deadline) {
-  if (tls != nullptr) co_return co_await tls->write(bytes, deadline);
+  if (tls != nullptr) {
+    co_return co_await tls->write(bytes, deadline);
+  }
   co_return co_await socket.write(bytes, deadline);
 }
 

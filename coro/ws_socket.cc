@@ -158,7 +158,7 @@ Task<absl::StatusOr<WsMessage>> WsSocket::receive(absl::Time deadline) {
     m->session->feed(absl::MakeSpan(bytes, in->size()));
     first = Batch(m);
     if (!m->session->output().empty() || !m->end.ok()) {
-      if (first.has_value() && first->zero_copy) {  // the co_await below ends the view
+      if (first.has_value() && first->zero_copy) {  // writing below ends the view
         m->current.assign(first->data, first->size);
         first = Found{first->type, m->current.data(), m->current.size(), false};
       }
@@ -171,7 +171,9 @@ Task<absl::StatusOr<WsMessage>> WsSocket::receive(absl::Time deadline) {
     }
   }
   m->receiving = false;
-  if (!first.has_value() && !m->end.ok() && !m->finished) co_await m->Finish();
+  if (!first.has_value() && !m->end.ok() && !m->finished) {
+    co_await m->Finish();
+  }
   if (!first.has_value()) co_return m->end;
   co_return Hand(*first);
 }

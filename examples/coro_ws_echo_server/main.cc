@@ -57,7 +57,9 @@ struct Config {
 // Upgrades (over TLS when configured) within the handshake deadline.
 Task<absl::StatusOr<WsSocket>> Upgrade(Socket socket, const Config* config) {
   const absl::Time deadline = absl::Now() + config->handshake;
-  if (config->tls == nullptr) co_return co_await ws_accept(std::move(socket), config->ws, deadline);
+  if (config->tls == nullptr) {
+    co_return co_await ws_accept(std::move(socket), config->ws, deadline);
+  }
   absl::StatusOr<TlsSocket> t = TlsSocket::Server(std::move(socket), *config->tls);
   if (!t.ok()) co_return t.status();
   co_return co_await ws_accept(*std::move(t), config->ws, deadline);
