@@ -115,6 +115,21 @@ TEST(Compression, RoundTripWithAndWithoutContextTakeover) {
   EXPECT_LT(with_takeover, without);
 }
 
+// Empty messages with context takeover: the second one has nothing left to
+// flush and must still be the byte 0x00 (RFC 7692 7.2.3.6), or the receiver's
+// appended tail desynchronises its stream and the next message is "corrupt".
+TEST(Compression, EmptyMessagesBetweenOthers) {
+  Session client(Opts(Role::kClient, DeflateParams{}));
+  Session server(Opts(Role::kServer, DeflateParams{}));
+  for (const std::string& text : std::vector<std::string>{"", "", std::string(125, 'a'), "", "x"}) {
+    ASSERT_TRUE(client.send_text(text).ok());
+    Outcome o = FeedAll(server, TakeOutput(client));
+    ASSERT_TRUE(o.status.ok()) << o.status << " at " << text.size();
+    ASSERT_EQ(o.events.size(), 1u);
+    EXPECT_EQ(o.events[0].data, text);
+  }
+}
+
 TEST(Compression, EveryWindowSize) {
   for (int bits = 9; bits <= 15; ++bits) {
     DeflateParams d;

@@ -118,6 +118,10 @@ absl::Status Deflater::deflate(const uint8_t* in, size_t size, std::string* out)
   if (out->size() - start >= 4 && std::memcmp(out->data() + out->size() - 4, kTail, 4) == 0) {
     out->resize(out->size() - 4);
   }
+  // Nothing left to flush (an empty message after a flush): send the one
+  // byte 0x00 of RFC 7692 7.2.3.6, which with the receiver's appended tail
+  // is an empty stored block; an empty payload would desynchronise it.
+  if (out->size() == start) out->push_back('\0');
   return absl::OkStatus();
 }
 

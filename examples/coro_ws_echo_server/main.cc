@@ -1,0 +1,163 @@
+// ws_echo_server: a WebSocket echo server on gaio::coro with WsSocket
+// (//coro:ws), ws or wss, permessage-deflate accepted.
+//
+//   ./bazelw run //examples:ws_echo_server -- --port=0 [--cert=CERT.pem --key=KEY.pem]
+//
+// Any path is accepted. Each text or binary message goes back as one message
+// of the same type; pings are answered; the peer's close is answered with its
+// code; a protocol violation closes with the RFC's code (1002, 1007 invalid
+// UTF-8, 1009 above --max_message_size). Prints "ws_echo_server listening on
+// 127.0.0.1:N" once listening; on SIGINT/SIGTERM cancels every connection and
+// exits 0.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "coro/coro.h"
+#include "coro/tls_socket.h"
+#include "coro/ws_socket.h"
+#include "tls/context.h"
+
+ABSL_FLAG(int, port, 9080, "TCP port on 127.0.0.1 (0 picks a free one)");
+ABSL_FLAG(std::string, cert, "", "certificate chain, PEM: serve wss");
+ABSL_FLAG(std::string, key, "", "private key, PEM (with --cert)");
+ABSL_FLAG(int, pollers, 1, "poller threads (0 = caller-driven)");
+ABSL_FLAG(int, handshake_seconds, 10, "TLS + upgrade not done by then closes the connection");
+ABSL_FLAG(int64_t, max_message_size, 16 << 20, "larger messages are refused with 1009");
+
+namespace {
+
+using gaio::coro::Listener;
+using gaio::coro::Scope;
+using gaio::coro::Socket;
+using gaio::coro::Task;
+using gaio::coro::TlsSocket;
+using gaio::coro::WsMessage;
+using gaio::coro::WsServerOptions;
+using gaio::coro::WsSocket;
+
+int g_stop_fd = -1;
+void OnSignal(int) { (void)!write(g_stop_fd, "x", 1); }  // async-signal-safe
+
+struct Config {
+  const gaio::tls::Context* tls = nullptr;  // wss when set
+  WsServerOptions ws;
+  absl::Duration handshake;
+};
+
+// Upgrades (over TLS when configured) within the handshake deadline.
+Task<absl::StatusOr<WsSocket>> Upgrade(Socket socket, const Config* config) {
+  const absl::Time deadline = absl::Now() + config->handshake;
+  if (config->tls == nullptr) {
+    co_return co_await ws_accept(std::move(socket), config->ws, deadline);
+  }
+  absl::StatusOr<TlsSocket> t = TlsSocket::Server(std::move(socket), *config->tls);
+  if (!t.ok()) co_return t.status();
+  co_return co_await ws_accept(*std::move(t), config->ws, deadline);
+}
+
+// One connection: every outcome ends it (a failed upgrade, the peer's close,
+// a protocol error, a transport error, a failed send, Cancelled at shutdown).
+Task<> Echo(Socket socket, const Config* config) {
+  absl::StatusOr<WsSocket> ws = co_await Upgrade(std::move(socket), config);
+  if (!ws.ok()) co_return;
+  for (;;) {
+    absl::StatusOr<WsMessage> m = co_await ws->receive();
+    if (!m.ok()) co_return;  // close answered / close code sent by WsSocket
+    // The message's bytes are valid until the next co_await: copied by send.
+    const std::string copy = m->data.ToString();
+    absl::Status s = co_await ws->send(
+        m->type,
+        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(copy.data()), copy.size()));
+    if (!s.ok()) co_return;
+  }
+}
+
+// Parameters are pointers into Serve's frame, which joins this task first.
+Task<> Accept(const Listener* listener, const Config* config, Scope* sessions) {
+  for (;;) {
+    absl::StatusOr<Socket> s = co_await listener->accept();
+    if (absl::IsCancelled(s.status())) co_return;
+    if (!s.ok()) {  // EMFILE and the like: the connection waits in the backlog
+      absl::Status slept = co_await gaio::coro::sleep(absl::Milliseconds(50));
+      if (!slept.ok()) co_return;
+      continue;
+    }
+    s->set_nodelay(true).IgnoreError();
+    sessions->spawn(Echo(*std::move(s), config));
+  }
+}
+
+// Serves until a byte (or the end) arrives on `stop`.
+Task<absl::Status> Serve(Listener listener, const Config* config, Socket stop) {
+  Scope sessions, acceptors;
+  for (int i = 0; i < 4; ++i) acceptors.spawn(Accept(&listener, config, &sessions));
+  char byte;
+  absl::StatusOr<size_t> stopped = co_await stop.read(absl::MakeSpan(&byte, 1));
+  acceptors.cancel();
+  sessions.cancel();
+  co_await acceptors.join();
+  co_await sessions.join();
+  if (stopped.ok() || gaio::IsEof(stopped.status())) co_return absl::OkStatus();
+  co_return stopped.status();
+}
+
+int Fail(const char* what, const absl::Status& status) {
+  std::fprintf(stderr, "ws_echo_server: %s: %s\n", what, status.ToString().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  Config config;
+  config.handshake = absl::Seconds(absl::GetFlag(FLAGS_handshake_seconds));
+  config.ws.max_message_size = static_cast<uint64_t>(absl::GetFlag(FLAGS_max_message_size));
+  config.ws.handshake.deflate = gaio::ws::DeflateParams{};
+  std::optional<gaio::tls::Context> context;
+  if (!absl::GetFlag(FLAGS_cert).empty()) {
+    absl::StatusOr<gaio::tls::CertifiedKey> key =
+        gaio::tls::CertifiedKey::FromFiles(absl::GetFlag(FLAGS_cert), absl::GetFlag(FLAGS_key));
+    if (!key.ok()) return Fail("--cert/--key", key.status());
+    gaio::tls::ContextOptions tls_options;
+    tls_options.certificate = *std::move(key);
+    absl::StatusOr<gaio::tls::Context> made = gaio::tls::Context::Server(tls_options);
+    if (!made.ok()) return Fail("certificate", made.status());
+    context.emplace(*std::move(made));
+    config.tls = &*context;
+  }
+
+  gaio::WatcherOptions options;
+  options.num_pollers = absl::GetFlag(FLAGS_pollers);
+  auto loop = gaio::coro::EventLoop::Create(options);
+  if (!loop.ok()) return Fail("loop", loop.status());
+  auto listener =
+      gaio::coro::listen(**loop, "127.0.0.1:" + std::to_string(absl::GetFlag(FLAGS_port)));
+  if (!listener.ok()) return Fail("listen", listener.status());
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return Fail("pipe", absl::ErrnoToStatus(errno, "pipe2"));
+  }
+  g_stop_fd = pipe_fds[1];
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::printf("ws_echo_server listening on %s (%s)\n", listener->address().c_str(),
+              config.tls != nullptr ? "wss" : "ws");
+  std::fflush(stdout);
+  absl::Status status =
+      (*loop)->run(Serve(*std::move(listener), &config, gaio::coro::Socket(**loop, pipe_fds[0])));
+  close(pipe_fds[1]);
+  if (!status.ok()) return Fail("serve", status);
+  std::printf("ws_echo_server: stopped\n");
+  return 0;
+}
