@@ -47,8 +47,11 @@ std::string ToText(const LoadResult& r) {
   std::vector<std::string> parts;
   for (const auto& [name, value] : Fields(r)) {
     // Per-message CPU figures are fractions of a microsecond.
-    const bool fine = absl::string_view(name) == "server_cpu_us_per_msg";
-    parts.push_back(absl::StrFormat(fine ? "%s=%.3f" : "%s=%.1f", name, value));
+    if (absl::string_view(name) == "server_cpu_us_per_msg") {
+      parts.push_back(absl::StrFormat("%s=%.3f", name, value));
+    } else {
+      parts.push_back(absl::StrFormat("%s=%.1f", name, value));
+    }
   }
   parts.push_back(absl::StrCat("errors=", r.errors));
   return absl::StrJoin(parts, "  ");

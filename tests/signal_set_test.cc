@@ -133,7 +133,7 @@ TEST(SignalSet, OneSetPerSignal) {
 }
 
 TEST(SignalSet, RefusesWhatCannotBeCaught) {
-  for (std::vector<int> list : std::vector<std::vector<int>>{
+  for (const std::vector<int>& list : std::vector<std::vector<int>>{
            {}, {SIGKILL}, {SIGSTOP}, {0}, {-1}, {NSIG}, {SIGUSR1, SIGKILL}}) {
     absl::StatusOr<std::unique_ptr<SignalSet>> set = SignalSet::Create(list);
     EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument) << list.size();

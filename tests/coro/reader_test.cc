@@ -33,7 +33,8 @@ using testing::WriteAll;
 Task<> Feed(int peer, std::vector<std::string> parts, bool close_after) {
   for (const std::string& part : parts) {
     if (!WriteAll(peer, part).ok()) break;
-    co_await sleep(absl::Milliseconds(2));
+    absl::Status slept = co_await sleep(absl::Milliseconds(2));
+    if (!slept.ok()) break;
   }
   if (close_after) shutdown(peer, SHUT_WR);
 }
