@@ -65,6 +65,32 @@ int FreeUdpPort() {
   return port;
 }
 
+namespace {
+
+// A port for dnsmasq, which binds it for UDP and TCP on 127.0.0.1: one below
+// the ephemeral range (32768 and up on Linux), free for both now. A port the
+// kernel picks for a bind to port 0 (FreeUdpPort) is an ephemeral one, which
+// the TCP connections of tests running in parallel (ctest -j, thousands of
+// connections) may hold as their local port: dnsmasq's TCP bind then fails.
+int FreeServerPort() {
+  static uint32_t x = static_cast<uint32_t>(getpid()) * 2654435761u;
+  for (int tries = 0; tries < 200; ++tries) {
+    x = x * 1664525u + 1013904223u;
+    const int port = 20000 + static_cast<int>((x >> 8) % 12000);
+    bool free = true;
+    for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
+      const int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+      sockaddr_in a = Loopback(port);
+      free = free && fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+      if (fd >= 0) close(fd);
+    }
+    if (free) return port;
+  }
+  return FreeUdpPort();
+}
+
+}  // namespace
+
 std::string DnsQuery(const std::string& name, int type, uint16_t id) {
   std::string q = {
       static_cast<char>(id >> 8), static_cast<char>(id & 0xff), 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
@@ -81,9 +107,9 @@ absl::StatusOr<std::unique_ptr<Dnsmasq>> Dnsmasq::Start(const std::vector<std::s
     return absl::FailedPreconditionError(
         absl::StrCat(kDnsmasq, " is missing: install Debian's dnsmasq (./bazelw does)"));
   }
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  for (int attempt = 0; attempt < 10; ++attempt) {
     auto d = std::unique_ptr<Dnsmasq>(new Dnsmasq());
-    d->port_ = FreeUdpPort();
+    d->port_ = FreeServerPort();
     std::vector<std::string> argv = {kDnsmasq,
                                      "--keep-in-foreground",
                                      "--conf-file=/dev/null",
