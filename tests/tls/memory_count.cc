@@ -85,6 +85,17 @@ void* operator new(size_t n) {
   return p;
 }
 void* operator new[](size_t n) { return operator new(n); }
+// The nothrow forms too (the Watcher's request pool uses them): a form left
+// to the runtime would pair its new with our delete (under ASan, an
+// alloc-dealloc mismatch).
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p != nullptr) {
+    gaio::tls::testing::new_bytes += static_cast<long long>(malloc_usable_size(p));
+  }
+  return p;
+}
+void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
 void operator delete(void* p) noexcept {
   if (p != nullptr) {
     gaio::tls::testing::new_bytes -= static_cast<long long>(malloc_usable_size(p));
