@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
+
+#include "coro/internal/frame_allocator.h"
 
 namespace gaio::coro::internal {
 
@@ -11,9 +14,9 @@ void ByteBuffer::Append(absl::string_view bytes) {
   if (need > UINT32_MAX) std::abort();  // callers cap their sizes far below
   if (need > cap_) {
     const size_t cap = std::min<size_t>(std::max<size_t>({size_t{cap_} * 2, 64, need}), UINT32_MAX);
-    char* p = new char[cap];
+    char* p = static_cast<char*>(AllocateFrame(cap));
     if (size_ > 0) std::memcpy(p, p_, size_);
-    delete[] p_;
+    if (p_ != nullptr) FreeFrame(p_, cap_);
     p_ = p;
     cap_ = static_cast<uint32_t>(cap);
   }
@@ -27,7 +30,7 @@ void ByteBuffer::DropFront(size_t n) {
 }
 
 void ByteBuffer::Release() {
-  delete[] std::exchange(p_, nullptr);
+  if (p_ != nullptr) FreeFrame(std::exchange(p_, nullptr), cap_);
   size_ = cap_ = 0;
 }
 

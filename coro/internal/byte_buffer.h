@@ -1,7 +1,9 @@
 // ByteBuffer: a growable byte buffer of 16 bytes (a std::string takes 32 and a
 // std::vector 24), that appends without zero-filling and gives its memory
 // back when released: for the buffers that sit in every connection's state
-// (Reader, BufferedWriter). Sizes fit 32 bits.
+// (Reader, BufferedWriter). Sizes fit 32 bits. Memory comes from the frame
+// pool (frame_allocator.h): a buffer of up to 1 KiB that comes and goes with
+// every burst of writes is recycled, not malloc'ed.
 #ifndef GAIO_CORO_INTERNAL_BYTE_BUFFER_H_
 #define GAIO_CORO_INTERNAL_BYTE_BUFFER_H_
 
@@ -26,7 +28,7 @@ class ByteBuffer {
   }
   ByteBuffer(const ByteBuffer&) = delete;
   ByteBuffer& operator=(const ByteBuffer&) = delete;
-  ~ByteBuffer() { delete[] p_; }
+  ~ByteBuffer() { Release(); }
 
   const char* data() const { return p_; }
   size_t size() const { return size_; }
