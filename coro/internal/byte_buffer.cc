@@ -1,6 +1,7 @@
 #include "coro/internal/byte_buffer.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
@@ -13,7 +14,9 @@ void ByteBuffer::Append(absl::string_view bytes) {
   const size_t need = size_t{size_} + bytes.size();
   if (need > UINT32_MAX) std::abort();  // callers cap their sizes far below
   if (need > cap_) {
-    const size_t cap = std::min<size_t>(std::max<size_t>({size_t{cap_} * 2, 64, need}), UINT32_MAX);
+    // Powers of two (the frame pool keeps freed blocks of those sizes).
+    const size_t cap =
+        std::min<size_t>(std::bit_ceil(std::max<size_t>({size_t{cap_} * 2, 64, need})), UINT32_MAX);
     char* p = static_cast<char*>(AllocateFrame(cap));
     if (size_ > 0) std::memcpy(p, p_, size_);
     if (p_ != nullptr) FreeFrame(p_, cap_);

@@ -36,7 +36,7 @@ class ByteBuffer {
   size_t capacity() const { return cap_; }
   absl::string_view view() const { return absl::string_view(p_, size_); }
 
-  // Grows geometrically (at least 64 bytes); aborts past 4 GiB.
+  // Grows in powers of two (at least 64 bytes); aborts past 4 GiB.
   void Append(absl::string_view bytes);
   void DropFront(size_t n);  // n <= size()
   void Clear() { size_ = 0; }

@@ -1,5 +1,6 @@
 #include "coro/internal/frame_allocator.h"
 
+#include <bit>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -29,6 +30,19 @@ namespace gaio::coro::internal {
 namespace {
 
 constexpr size_t kClasses = kMaxPooled / 16;  // class c: blocks of (c + 1) * 16 bytes
+
+// Above kMaxPooled, blocks whose size is a power of two up to kMaxLarge
+// (ByteBuffer's capacities) are kept on a free list per size when freed, up
+// to kLargeKeepBytes per thread; other sizes, and the excess, go back to the
+// heap.
+constexpr size_t kMaxLarge = 64 * 1024;
+constexpr size_t kLargeKeepBytes = 8 * 1024 * 1024;
+constexpr int kLargeClasses = std::countr_zero(kMaxLarge) - std::countr_zero(kMaxPooled);
+// The large class of `size`, or -1 if its blocks are not kept.
+int LargeClassOf(size_t size) {
+  if (size <= kMaxPooled || size > kMaxLarge || (size & (size - 1)) != 0) return -1;
+  return std::countr_zero(size) - std::countr_zero(kMaxPooled) - 1;
+}
 
 // Debug builds (and ASan builds) mark free blocks, to catch a frame freed
 // or destroyed twice.
@@ -125,6 +139,10 @@ class Pool {
     for (size_t c = 0; c < kClasses; ++c) {
       while (heads_[c] != nullptr) MoveFree(&heads_[c], &sh.spare[c]);
     }
+    for (int c = 0; c < kLargeClasses; ++c) {
+      const size_t bytes = kMaxPooled << (c + 1);
+      while (FreeBlock* b = PopFree(&large_[c], bytes)) ::operator delete(b);
+    }
   }
 
   static size_t ClassOf(size_t size) { return (size + 15) / 16 - 1; }
@@ -133,6 +151,14 @@ class Pool {
     stats_.last_size = size;
     if (size == 0) size = 1;
     if (size > kMaxPooled) {
+      const int lc = LargeClassOf(size);
+      if (lc >= 0) {
+        if (FreeBlock* b = PopFree(&large_[lc], size)) {
+          ++stats_.hits;
+          large_kept_ -= size;
+          return b;
+        }
+      }
       ++stats_.large;
       void* p = ::operator new(size, std::nothrow);
       if (p == nullptr) OutOfMemory(size);
@@ -156,7 +182,13 @@ class Pool {
   void Free(void* p, size_t size) {
     if (size == 0) size = 1;
     if (size > kMaxPooled) {
-      ::operator delete(p);
+      const int lc = LargeClassOf(size);
+      if (lc >= 0 && large_kept_ + size <= kLargeKeepBytes) {
+        PushFree(&large_[lc], p, size);
+        large_kept_ += size;
+      } else {
+        ::operator delete(p);
+      }
       return;
     }
     const size_t c = ClassOf(size);
@@ -193,7 +225,9 @@ class Pool {
   }
 
   FreeBlock* heads_[kClasses] = {};
-  char* cursor_ = nullptr;  // the unused rest of the current slab
+  FreeBlock* large_[kLargeClasses] = {};  // freed large blocks, by size
+  size_t large_kept_ = 0;                 // their bytes
+  char* cursor_ = nullptr;                // the unused rest of the current slab
   char* end_ = nullptr;
   FramePoolStats stats_;
   // False once this thread's pool is destroyed (thread exit): frames freed

@@ -9,8 +9,10 @@
 // tasks coming and going allocates nothing. Slabs come from ::operator new
 // (so a counting operator new sees them) and are never returned: the pool
 // keeps the peak. When a thread exits, its free blocks go to a shared spare
-// list that other threads draw from before taking a new slab. Larger frames
-// go to ::operator new directly.
+// list that other threads draw from before taking a new slab. Larger blocks
+// come from ::operator new; freed, those of a power-of-two size up to 64 KiB
+// (ByteBuffer's) are kept for reuse on a per-thread list, up to 8 MiB per
+// thread, and the rest go back to the heap.
 //
 // Allocation failure aborts the process (there is no Status to return from a
 // coroutine call that could not allocate its frame).

@@ -3,6 +3,8 @@
 // under AddressSanitizer a use of a freed pooled frame is reported as a use
 // after free is (use-after-poison).
 #include <coroutine>
+#include <cstdint>
+#include <vector>
 
 #include "coro/coro.h"
 #include "coro/internal/frame_allocator.h"
@@ -41,6 +43,42 @@ TEST(FramePool, AFreedBlockIsReusedWhole) {
   static_cast<char*>(b)[0] = 2;
   static_cast<char*>(b)[99] = 3;
   internal::FreeFrame(b, 100);
+}
+
+// Above kMaxPooled, power-of-two blocks up to 64 KiB are kept for reuse (a
+// BufferedWriter's buffer of every burst), other sizes are not, and what is
+// kept has a bound.
+TEST(FramePool, LargePowerOfTwoBlocksAreReusedOthersAreNot) {
+  void* a = internal::AllocateFrame(4096);
+  static_cast<char*>(a)[4095] = 1;
+  internal::FreeFrame(a, 4096);
+  const uint64_t large = internal::ThisThreadFramePoolStats().large;
+  void* b = internal::AllocateFrame(4096);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(internal::ThisThreadFramePoolStats().large, large);  // no ::operator new
+  static_cast<char*>(b)[0] = 2;
+  static_cast<char*>(b)[4095] = 3;
+  internal::FreeFrame(b, 4096);
+
+  void* odd = internal::AllocateFrame(3000);  // not a power of two: the heap's
+  internal::FreeFrame(odd, 3000);
+  void* huge = internal::AllocateFrame(128 * 1024);  // above 64 KiB: the heap's
+  internal::FreeFrame(huge, 128 * 1024);
+  const uint64_t before = internal::ThisThreadFramePoolStats().large;
+  internal::FreeFrame(internal::AllocateFrame(3000), 3000);
+  internal::FreeFrame(internal::AllocateFrame(128 * 1024), 128 * 1024);
+  EXPECT_EQ(internal::ThisThreadFramePoolStats().large, before + 2);
+
+  // 200 blocks of 64 KiB (12.5 MiB) live at once, then freed: at most 8 MiB
+  // are kept, and the 4 KiB block kept above counts too, so 127 of them are
+  // kept and 73 of the next 200 come from the heap again.
+  std::vector<void*> blocks;
+  for (int i = 0; i < 200; ++i) blocks.push_back(internal::AllocateFrame(64 * 1024));
+  for (void* p : blocks) internal::FreeFrame(p, 64 * 1024);
+  const uint64_t kept_before = internal::ThisThreadFramePoolStats().large;
+  for (void*& p : blocks) p = internal::AllocateFrame(64 * 1024);
+  EXPECT_EQ(internal::ThisThreadFramePoolStats().large, kept_before + 73);
+  for (void* p : blocks) internal::FreeFrame(p, 64 * 1024);
 }
 
 TEST(FramePoolDeathTest, ABlockFreedTwiceAborts) {
