@@ -5,6 +5,8 @@
 #ifndef GAIO_EXAMPLES_CORO_ECHO_SERVER_ECHO_H_
 #define GAIO_EXAMPLES_CORO_ECHO_SERVER_ECHO_H_
 
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "coro/coro.h"
@@ -42,17 +44,17 @@ inline Task<> Accept(const Listener* listener, Scope* sessions) {
   }
 }
 
-// Serves until a byte arrives on `stop` (a signal's self-pipe) or `until`.
-inline Task<absl::Status> Serve(Listener listener, Socket stop, absl::Time until) {
+// Serves until `stop` finishes (main.cc: a signal or --seconds), then cancels
+// the acceptors and every connection, joins them and returns `stop`'s status.
+inline Task<absl::Status> Serve(Listener listener, Task<absl::Status> stop) {
   Scope sessions, acceptors;
   for (int i = 0; i < 16; ++i) acceptors.spawn(Accept(&listener, &sessions));
-  char byte;
-  absl::StatusOr<size_t> stopped = co_await stop.read(absl::MakeSpan(&byte, 1), until);
+  absl::Status stopped = co_await std::move(stop);
   acceptors.cancel();
   sessions.cancel();
   co_await acceptors.join();
   co_await sessions.join();
-  co_return absl::IsDeadlineExceeded(stopped.status()) ? absl::OkStatus() : stopped.status();
+  co_return stopped;
 }
 
 }  // namespace coro_echo
