@@ -191,12 +191,15 @@ class QueueAwaiter : public Waiter {
   }
 
  protected:
-  QueueAwaiter() = default;
   // For await_resume: the wait's one outcome (the cancel hook cleared).
   Outcome finish() {
     unhook();
     return outcome();
   }
+
+ private:
+  friend D;  // only D derives from QueueAwaiter<D>
+  QueueAwaiter() = default;
 };
 
 }  // namespace gaio::coro::internal
