@@ -119,30 +119,12 @@ class Channel {
     return remote_->push(std::move(item));
   }
 
-  class [[nodiscard]] SendAwaiter : public internal::Waiter {
+  class [[nodiscard]] SendAwaiter : public internal::QueueAwaiter<SendAwaiter> {
    public:
+    using Outcome = internal::Waiter::Outcome;  // the base depends on T
     SendAwaiter(Channel* c, T* item) : c_(c), item_(item) {}
-    bool await_ready() const noexcept {
-      internal::BumpAwaitEpoch();
-      return false;
-    }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      if (cancelled_before(h)) return false;
-      if (c_->closed_) {
-        set_outcome(Outcome::kClosed);
-        return false;
-      }
-      if (c_->deliver(*item_)) {
-        set_outcome(Outcome::kGranted);
-        return false;
-      }
-      link(h, &c_->senders_);
-      return true;
-    }
     absl::Status await_resume() {
-      unhook();
-      switch (outcome()) {
+      switch (this->finish()) {
         case Outcome::kGranted:
           return absl::OkStatus();
         case Outcome::kCancelled:
@@ -154,37 +136,23 @@ class Channel {
 
    private:
     friend class Channel;
+    friend class internal::QueueAwaiter<SendAwaiter>;
+    Outcome try_now() {
+      if (c_->closed_) return Outcome::kClosed;
+      return c_->deliver(*item_) ? Outcome::kGranted : Outcome::kNone;
+    }
+    internal::WaitQueue* queue() { return &c_->senders_; }
     Channel* c_;
     T* item_;
   };
   SendAwaiter send(T&& item) { return SendAwaiter(this, &item); }
 
-  class [[nodiscard]] RecvAwaiter : public internal::Waiter {
+  class [[nodiscard]] RecvAwaiter : public internal::QueueAwaiter<RecvAwaiter> {
    public:
+    using Outcome = internal::Waiter::Outcome;  // the base depends on T
     explicit RecvAwaiter(Channel* c) : c_(c) {}
-    bool await_ready() const noexcept {
-      internal::BumpAwaitEpoch();
-      return false;
-    }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      if (cancelled_before(h)) return false;
-      if (c_->ring_.empty()) c_->pull_remote();
-      if (!c_->ring_.empty()) {
-        slot_.emplace(c_->pop());
-        set_outcome(Outcome::kGranted);
-        return false;
-      }
-      if (c_->closed_) {
-        set_outcome(Outcome::kClosed);
-        return false;
-      }
-      link(h, &c_->receivers_);
-      return true;
-    }
     absl::StatusOr<T> await_resume() {
-      unhook();
-      switch (outcome()) {
+      switch (this->finish()) {
         case Outcome::kGranted:
           return std::move(*slot_);
         case Outcome::kCancelled:
@@ -196,6 +164,16 @@ class Channel {
 
    private:
     friend class Channel;
+    friend class internal::QueueAwaiter<RecvAwaiter>;
+    Outcome try_now() {
+      if (c_->ring_.empty()) c_->pull_remote();
+      if (!c_->ring_.empty()) {
+        slot_.emplace(c_->pop());
+        return Outcome::kGranted;
+      }
+      return c_->closed_ ? Outcome::kClosed : Outcome::kNone;
+    }
+    internal::WaitQueue* queue() { return &c_->receivers_; }
     Channel* c_;
     std::optional<T> slot_;
   };

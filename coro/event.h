@@ -42,26 +42,11 @@ class Event {
   // Tasks waiting now.
   size_t waiters() const { return waiters_.size(); }
 
-  class [[nodiscard]] Awaiter : public internal::Waiter {
+  class [[nodiscard]] Awaiter : public internal::QueueAwaiter<Awaiter> {
    public:
     explicit Awaiter(Event* e) : e_(e) {}
-    bool await_ready() const noexcept {
-      internal::BumpAwaitEpoch();
-      return false;
-    }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      if (cancelled_before(h)) return false;
-      if (e_->set_) {
-        set_outcome(Outcome::kGranted);
-        return false;
-      }
-      link(h, &e_->waiters_);
-      return true;
-    }
     absl::Status await_resume() {
-      unhook();
-      switch (outcome()) {
+      switch (finish()) {
         case Outcome::kGranted:
           return absl::OkStatus();
         case Outcome::kCancelled:
@@ -72,6 +57,9 @@ class Event {
     }
 
    private:
+    friend class internal::QueueAwaiter<Awaiter>;
+    Outcome try_now() { return e_->set_ ? Outcome::kGranted : Outcome::kNone; }
+    internal::WaitQueue* queue() { return &e_->waiters_; }
     Event* e_;
   };
   Awaiter wait() { return Awaiter(this); }

@@ -59,26 +59,11 @@ class Semaphore {
   size_t available() const { return permits_; }
   size_t waiters() const { return waiters_.size(); }
 
-  class [[nodiscard]] Awaiter : public internal::Waiter {
+  class [[nodiscard]] Awaiter : public internal::QueueAwaiter<Awaiter> {
    public:
     Awaiter(Semaphore* s, const char* what) : s_(s), what_(what) {}
-    bool await_ready() const noexcept {
-      internal::BumpAwaitEpoch();
-      return false;
-    }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      if (cancelled_before(h)) return false;
-      if (s_->try_acquire()) {
-        set_outcome(Outcome::kGranted);
-        return false;
-      }
-      link(h, &s_->waiters_);
-      return true;
-    }
     absl::Status await_resume() {
-      unhook();
-      switch (outcome()) {
+      switch (finish()) {
         case Outcome::kGranted:
           return absl::OkStatus();
         case Outcome::kCancelled:
@@ -89,6 +74,9 @@ class Semaphore {
     }
 
    private:
+    friend class internal::QueueAwaiter<Awaiter>;
+    Outcome try_now() { return s_->try_acquire() ? Outcome::kGranted : Outcome::kNone; }
+    internal::WaitQueue* queue() { return &s_->waiters_; }
     Semaphore* s_;
     const char* what_;
   };

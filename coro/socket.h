@@ -67,27 +67,13 @@
 #include "coro/bytes.h"
 #include "coro/event_loop.h"
 #include "coro/internal/io_op.h"
+#include "coro/internal/socket_ops.h"
 #include "coro/resolver_options.h"
+#include "coro/socket_address.h"
 #include "coro/task.h"
 #include "watcher/watcher.h"
 
 namespace gaio::coro {
-
-// A numeric socket address (IPv4 or IPv6).
-struct SocketAddress {
-  union {
-    sockaddr_in v4;
-    sockaddr_in6 v6;
-  } addr{};
-  socklen_t len = 0;
-
-  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&addr); }
-  int family() const { return get()->sa_family; }
-  int port() const;
-  std::string ToString() const;  // "127.0.0.1:80", "[::1]:80"
-};
-// Parses "a.b.c.d:port" or "[v6]:port"; InvalidArgument otherwise.
-absl::StatusOr<SocketAddress> ParseAddress(absl::string_view address);
 
 // The bytes a write had written when it ended with the non-OK `status` (a
 // payload of the status, kept when it is copied); 0 for an OK status, for an
@@ -96,13 +82,7 @@ absl::StatusOr<SocketAddress> ParseAddress(absl::string_view address);
 size_t BytesWritten(const absl::Status& status);
 
 namespace internal {
-// A write's result: the completion's status, carrying OpResult::size when it
-// is an error after some bytes went out.
-absl::Status WriteStatus(const OpResult& r);
-struct NoDeadline {};
 class HappyEyeballs;
-template <class D>
-inline constexpr bool kTimed = std::is_same_v<D, absl::Time>;
 }  // namespace internal
 
 class Socket {
@@ -137,158 +117,24 @@ class Socket {
   // The Socket's loop; nullptr for an empty Socket or once the loop is gone.
   EventLoop* loop() const { return anchor_ != nullptr ? anchor_->loop() : nullptr; }
 
-  // ---- awaiters (co_await them at once) ----
+  // ---- awaiters (co_await them at once; internal/socket_ops.h) ----
   // One read into `buf`: bytes read (> 0), or an error (EOF: IsEof).
   template <class D>
-  class ReadOp : public internal::IoAwaiter {
-   public:
-    ReadOp(const Socket* s, absl::Span<char> buf, D deadline)
-        : s_(s), buf_(buf), deadline_(deadline) {}
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, s_->fd_, "read: task cancelled", [this](void* ctx) {
-        Watcher* w = LoopWatcher();
-        if (w == nullptr) return NoLoop();
-        // An empty span would be a swap-buffer read to the Watcher.
-        if (buf_.empty()) return absl::InvalidArgumentError("read: empty buffer");
-        if constexpr (internal::kTimed<D>) {
-          return s_->Submitted(w->read_timeout(ctx, s_->fd_, buf_, deadline_));
-        }
-        return s_->Submitted(w->read(ctx, s_->fd_, buf_));
-      });
-    }
-    absl::StatusOr<size_t> await_resume() const {
-      const OpResult& r = Completion();
-      if (!r.status.ok()) return r.status;
-      return r.size;
-    }
-
-   private:
-    const Socket* s_;
-    absl::Span<char> buf_;
-    [[no_unique_address]] D deadline_;
-  };
+  using ReadOp = internal::SocketReadOp<D>;
   // One read into the loop's swap buffer: the bytes, valid until this task's
   // next co_await (SwapBytes), or an error (EOF: IsEof). No buffer is held
   // while the read waits.
   template <class D>
-  class SwapReadOp : public internal::IoAwaiter {
-   public:
-    SwapReadOp(const Socket* s, D deadline) : s_(s), deadline_(deadline) {}
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, s_->fd_, "read: task cancelled", [this](void* ctx) {
-        Watcher* w = LoopWatcher();
-        if (w == nullptr) return NoLoop();
-        if constexpr (internal::kTimed<D>) {
-          return s_->Submitted(w->read_timeout(ctx, s_->fd_, nullptr, deadline_));
-        }
-        return s_->Submitted(w->read(ctx, s_->fd_, nullptr));
-      });
-    }
-    absl::StatusOr<SwapBytes> await_resume() const {
-      const OpResult& r = Completion();
-      if (!r.status.ok()) return r.status;
-      return SwapBytes(internal::SwapBufferTag{}, r.buffer.data(), r.size);
-    }
-
-   private:
-    const Socket* s_;
-    [[no_unique_address]] D deadline_;
-  };
+  using SwapReadOp = internal::SocketSwapReadOp<D>;
   // Fills `buf` entirely: OK, or the error (EOF: IsEof) that stopped it.
-  class ReadFullOp : public internal::IoAwaiter {
-   public:
-    ReadFullOp(const Socket* s, absl::Span<char> buf, absl::Time deadline)
-        : s_(s), buf_(buf), deadline_(deadline) {}
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, s_->fd_, "read_full: task cancelled", [this](void* ctx) {
-        Watcher* w = LoopWatcher();
-        if (w == nullptr) return NoLoop();
-        return s_->Submitted(w->read_full(ctx, s_->fd_, buf_, deadline_));
-      });
-    }
-    absl::Status await_resume() const { return Completion().status; }
-
-   private:
-    const Socket* s_;
-    absl::Span<char> buf_;
-    absl::Time deadline_;
-  };
-  // Writes all of `buf`: OK, or the error that stopped it.
+  using ReadFullOp = internal::SocketReadFullOp;
+  // Writes all of `buf` (or of the swap bytes, or of the list of spans): OK,
+  // or the error that stopped it.
   template <class D>
-  class WriteOp : public internal::IoAwaiter {
-   public:
-    WriteOp(const Socket* s, absl::Span<const char> buf, D deadline)
-        : s_(s), buf_(buf), deadline_(deadline) {}
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, s_->fd_, "write: task cancelled", [this](void* ctx) {
-        Watcher* w = LoopWatcher();
-        if (w == nullptr) return NoLoop();
-        if constexpr (internal::kTimed<D>) {
-          return s_->Submitted(w->write_timeout(ctx, s_->fd_, buf_, deadline_));
-        }
-        return s_->Submitted(w->write(ctx, s_->fd_, buf_));
-      });
-    }
-    absl::Status await_resume() const { return internal::WriteStatus(Completion()); }
-
-   private:
-    const Socket* s_;
-    absl::Span<const char> buf_;
-    [[no_unique_address]] D deadline_;
-  };
-  // write(swap bytes): holds a pointer to the SwapBytes (which lives in the
-  // awaiting frame or the co_await's full expression), checked when built
-  // and again at submission (a lazy combinator may submit it much later:
-  // swap-buffer bytes the Watcher took back meanwhile abort), then passed on.
+  using WriteOp = internal::SocketWriteOp<D>;
   template <class D>
-  class SwapWriteOp : public internal::IoAwaiter {
-   public:
-    SwapWriteOp(const Socket* s, const SwapBytes* bytes, D deadline)
-        : s_(s), bytes_(bytes), deadline_(deadline) {
-      (void)bytes->span();  // the check: still before this co_await
-    }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      bytes_->check_not_released();
-      return Begin(h, s_->fd_, "write: task cancelled", [this](void* ctx) {
-        Watcher* w = LoopWatcher();
-        if (w == nullptr) return NoLoop();
-        if constexpr (internal::kTimed<D>) {
-          return s_->Submitted(w->write_timeout(ctx, s_->fd_, bytes_->span_unchecked(), deadline_));
-        }
-        return s_->Submitted(w->write(ctx, s_->fd_, bytes_->span_unchecked()));
-      });
-    }
-    absl::Status await_resume() const { return internal::WriteStatus(Completion()); }
-
-   private:
-    const Socket* s_;
-    const SwapBytes* bytes_;
-    [[no_unique_address]] D deadline_;
-  };
-  class WritevOp : public internal::IoAwaiter {
-   public:
-    WritevOp(const Socket* s, absl::Span<const absl::Span<const char>> bufs, absl::Time deadline)
-        : s_(s), bufs_(bufs), deadline_(deadline) {}
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, s_->fd_, "writev: task cancelled", [this](void* ctx) {
-        Watcher* w = LoopWatcher();
-        if (w == nullptr) return NoLoop();
-        return s_->Submitted(w->writev_timeout(ctx, s_->fd_, bufs_, deadline_));
-      });
-    }
-    absl::Status await_resume() const { return internal::WriteStatus(Completion()); }
-
-   private:
-    const Socket* s_;
-    absl::Span<const absl::Span<const char>> bufs_;
-    absl::Time deadline_;
-  };
+  using SwapWriteOp = internal::SocketSwapWriteOp<D>;
+  using WritevOp = internal::SocketWritevOp;
 
   ReadOp<internal::NoDeadline> read(absl::Span<char> buf) const { return {this, buf, {}}; }
   ReadOp<absl::Time> read(absl::Span<char> buf, absl::Time deadline) const {
@@ -338,27 +184,7 @@ class Socket {
   // its own syscalls on the fd (a library's protocol engine); the Socket's
   // own reads and writes need no such wait. Readable includes end of file
   // and a pending error: the syscall that follows reports them.
-  class ReadinessOp : public internal::IoAwaiter {
-   public:
-    ReadinessOp(const Socket* s, bool write, absl::Time deadline)
-        : s_(s), write_(write), deadline_(deadline) {}
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      return Begin(h, s_->fd_, write_ ? "writable: task cancelled" : "readable: task cancelled",
-                   [this](void* ctx) {
-                     Watcher* w = LoopWatcher();
-                     if (w == nullptr) return NoLoop();
-                     return s_->Submitted(write_ ? w->wait_writable(ctx, s_->fd_, deadline_)
-                                                 : w->wait_readable(ctx, s_->fd_, deadline_));
-                   });
-    }
-    absl::Status await_resume() const { return Completion().status; }
-
-   private:
-    const Socket* s_;
-    bool write_;
-    absl::Time deadline_;
-  };
+  using ReadinessOp = internal::SocketReadinessOp;
   ReadinessOp readable(absl::Time deadline = absl::InfiniteFuture()) const {
     return {this, false, deadline};
   }
@@ -372,13 +198,7 @@ class Socket {
   friend class Reader;
   friend class BufferedWriter;
   friend class internal::HappyEyeballs;
-  // The awaiters hold only the fd (a few bytes in the awaiting frame) and
-  // use the Watcher of the loop running the task.
-  static Watcher* LoopWatcher() {
-    EventLoop* loop = EventLoop::current();
-    return loop != nullptr ? &loop->watcher() : nullptr;
-  }
-  static absl::Status NoLoop() { return absl::FailedPreconditionError("no loop runs this task"); }
+  friend class internal::SocketOp;
   Watcher* watcher() const {
     EventLoop* loop = this->loop();
     return loop != nullptr ? &loop->watcher() : nullptr;
@@ -394,6 +214,11 @@ class Socket {
   // the Watcher owns fd_.
   mutable bool registered_ = false;
 };
+
+inline int internal::SocketOp::fd() const { return s_->fd_; }
+inline absl::Status internal::SocketOp::Submitted(absl::Status s) const {
+  return s_->Submitted(std::move(s));
+}
 
 class Listener {
  public:

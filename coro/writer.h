@@ -99,31 +99,18 @@ class BufferedWriter {
   static size_t live_blocks();
 
   class Flight;
-  class [[nodiscard]] DrainAwaiter : public internal::Waiter {
+  class [[nodiscard]] DrainAwaiter : public internal::QueueAwaiter<DrainAwaiter> {
    public:
     DrainAwaiter(BufferedWriter* w, size_t mark) : w_(w), mark_(mark) {}
-    bool await_ready() const noexcept {
-      internal::BumpAwaitEpoch();
-      return false;
-    }
-    template <class P>
-    bool await_suspend(std::coroutine_handle<P> h) {
-      if (cancelled_before(h)) return false;
-      if (ready_now()) {
-        set_outcome(Outcome::kGranted);
-        return false;
-      }
-      link(h, queue());
-      return true;
-    }
     absl::Status await_resume() {
-      unhook();
-      if (outcome() == Outcome::kCancelled) return absl::CancelledError("drain: task cancelled");
+      if (finish() == Outcome::kCancelled) return absl::CancelledError("drain: task cancelled");
       return result_;
     }
 
    private:
     friend class BufferedWriter;
+    friend class internal::QueueAwaiter<DrainAwaiter>;
+    Outcome try_now() { return ready_now() ? Outcome::kGranted : Outcome::kNone; }
     bool ready_now();  // sets result_ when the wait is over
     internal::WaitQueue* queue();
     BufferedWriter* w_;

@@ -89,6 +89,12 @@ void EchoService::HandleListener(const gaio::OpResult& r) {
 // (With more than one outstanding request, count them and delete at zero:
 // see examples/push_server.)
 void EchoService::Handle(const gaio::OpResult& r) {
+  if (r.ctx == &stop_tag_) {
+    // Stop(), `until`, a signal, or a failed read of the signal pipe: stop.
+    // Cancelled comes only from close(), when stopping anyway.
+    if (!absl::IsCancelled(r.status)) stop_.store(true);
+    return;
+  }
   if (r.ctx == &listener_tag_) {
     HandleListener(r);
     return;
@@ -109,11 +115,21 @@ void EchoService::Handle(const gaio::OpResult& r) {
   }
 }
 
+absl::Status EchoService::StopOnSignals(std::unique_ptr<gaio::SignalSet> signals) {
+  const int fd = signals->TakeReadFd();
+  if (absl::Status s = watcher_.read(&stop_tag_, fd, absl::MakeSpan(signal_bytes_)); !s.ok()) {
+    close(fd);  // refused: the watcher does not own it
+    return s;
+  }
+  signals_ = std::move(signals);
+  return absl::OkStatus();
+}
+
 absl::Status EchoService::Run(absl::Time until) {
   absl::Status status;
-  while (!stop_.load() && absl::Now() < until) {
-    absl::StatusOr<absl::Span<const gaio::OpResult>> batch =
-        watcher_.wait_io(absl::Milliseconds(100));
+  if (until != absl::InfiniteFuture()) status = watcher_.after(&stop_tag_, until - absl::Now());
+  while (status.ok() && !stop_.load()) {
+    absl::StatusOr<absl::Span<const gaio::OpResult>> batch = watcher_.wait_io();
     if (!batch.ok()) {
       status = batch.status();
       break;

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "watcher/signal_set.h"
 #include "watcher/watcher.h"
 
 namespace gaio_examples {
@@ -29,12 +30,22 @@ class EchoService {
   ~EchoService();
 
   int port() const { return port_; }
-  // Serves until Stop() is called (from any thread, or a signal handler) or
-  // `until` passes, then shuts down: closes the watcher, every connection
-  // and the listener, and frees their state. Returns OK, or the error that
-  // ended the loop. Call it once.
+  // Serves until Stop() is called, one of the signals given to
+  // StopOnSignals() arrives, or `until` passes, then shuts down: closes the
+  // watcher, every connection, the listener and the signal pipe, and frees
+  // their state. Returns OK, or the error that ended the loop. Call it once.
   absl::Status Run(absl::Time until = absl::InfiniteFuture());
-  void Stop() { stop_.store(true); }
+  // Makes Run() stop at the first of `signals` (each one a byte on the set's
+  // pipe, which the watcher reads). Call it before Run(), at most once; the
+  // service keeps the set (and so the handlers) until it is destroyed. The
+  // watcher's error when it refuses the pipe.
+  absl::Status StopOnSignals(std::unique_ptr<gaio::SignalSet> signals);
+  // Makes Run() stop (watcher post()), from any thread but not from a
+  // signal handler: StopOnSignals() is for those.
+  void Stop() {
+    stop_.store(true);
+    watcher_.post(&stop_tag_).IgnoreError();  // after close(): stopped already
+  }
 
   uint64_t connections() const { return connections_.load(); }
   gaio::WatcherStats watcher_stats() const { return watcher_.stats(); }
@@ -61,6 +72,11 @@ class EchoService {
   // The ctx of the listener's requests: accepts, and the timers that re-arm
   // an accept after a failure (so that EMFILE cannot make it spin).
   char listener_tag_ = 0;
+  // The ctx of the stop's requests: Stop()'s post, Run()'s `until` timer,
+  // the read of the signal pipe (into signal_bytes_).
+  char stop_tag_ = 0;
+  char signal_bytes_[16];
+  std::unique_ptr<gaio::SignalSet> signals_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> connections_{0};
   std::atomic<uint64_t> bytes_echoed_{0};

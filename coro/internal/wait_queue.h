@@ -1,5 +1,6 @@
 // WaitQueue: the intrusive FIFO of suspended waiters shared by Event,
-// Channel, Mutex and Semaphore (coro/event.h, channel.h, lock.h).
+// Channel, Mutex, Semaphore and BufferedWriter::drain (coro/event.h,
+// channel.h, lock.h, writer.h), and QueueAwaiter, their awaiters' base.
 //
 // A Waiter lives in the awaiter, that is in the awaiting coroutine's frame,
 // for as long as the coroutine is suspended: waiting allocates nothing. A
@@ -159,6 +160,47 @@ inline void Waiter::request_cancel() noexcept {
   outcome_ = Outcome::kCancelled;
   loop_->schedule(h_);
 }
+
+// The awaiter of a wait on a WaitQueue (Event::wait, Channel::send/recv,
+// Semaphore::acquire, BufferedWriter::drain): the one order in which such a
+// wait begins and ends. D, the awaiter, derives from QueueAwaiter<D>
+// (befriending it) and provides
+//   Outcome try_now();    // kGranted or kClosed: done without waiting (it
+//                         // may take what it waited for); kNone: wait
+//   WaitQueue* queue();   // where to wait
+// and an await_resume() that calls finish() and maps its outcome to a result.
+// A task already cancelled gets kCancelled without trying; otherwise
+// try_now() runs, then the waiter is linked and the task suspends.
+template <class D>
+class QueueAwaiter : public Waiter {
+ public:
+  bool await_ready() const noexcept {
+    BumpAwaitEpoch();
+    return false;
+  }
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    if (cancelled_before(h)) return false;
+    D* self = static_cast<D*>(this);
+    if (const Outcome now = self->try_now(); now != Outcome::kNone) {
+      set_outcome(now);
+      return false;
+    }
+    link(h, self->queue());
+    return true;
+  }
+
+ protected:
+  // For await_resume: the wait's one outcome (the cancel hook cleared).
+  Outcome finish() {
+    unhook();
+    return outcome();
+  }
+
+ private:
+  friend D;  // only D derives from QueueAwaiter<D>
+  QueueAwaiter() = default;
+};
 
 }  // namespace gaio::coro::internal
 

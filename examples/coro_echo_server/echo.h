@@ -1,18 +1,21 @@
 // The coroutine echo server: each connection is a task that reads into the
 // loop's swap buffer and writes the bytes straight back, so an idle
-// connection holds no buffer; 16 acceptor tasks keep 16 accepts in flight.
+// connection holds no buffer; 16 acceptor tasks keep 16 accepts in flight
+// (examples/common/serve.h).
 // Used by main.cc and by //tests/coro:echo_alloc_test.
 #ifndef GAIO_EXAMPLES_CORO_ECHO_SERVER_ECHO_H_
 #define GAIO_EXAMPLES_CORO_ECHO_SERVER_ECHO_H_
 
+#include <utility>
+
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "coro/coro.h"
+#include "examples/common/serve.h"
 
 namespace coro_echo {
 
 using gaio::coro::Listener;
-using gaio::coro::Scope;
 using gaio::coro::Socket;
 using gaio::coro::SwapBytes;
 using gaio::coro::Task;
@@ -26,33 +29,11 @@ inline Task<> Echo(Socket s) {
   }
 }
 
-// Parameters are pointers into Serve's frame, which joins this task before
-// it ends (a reference or pointer argument must outlive the task).
-inline Task<> Accept(const Listener* listener, Scope* sessions) {
-  for (;;) {
-    absl::StatusOr<Socket> s = co_await listener->accept();
-    if (absl::IsCancelled(s.status())) co_return;
-    if (!s.ok()) {  // EMFILE and the like: the connection waits in the backlog
-      absl::Status slept = co_await gaio::coro::sleep(absl::Milliseconds(50));
-      if (!slept.ok()) co_return;
-      continue;
-    }
-    s->set_nodelay(true).IgnoreError();
-    sessions->spawn(Echo(*std::move(s)));
-  }
-}
-
-// Serves until a byte arrives on `stop` (a signal's self-pipe) or `until`.
-inline Task<absl::Status> Serve(Listener listener, Socket stop, absl::Time until) {
-  Scope sessions, acceptors;
-  for (int i = 0; i < 16; ++i) acceptors.spawn(Accept(&listener, &sessions));
-  char byte;
-  absl::StatusOr<size_t> stopped = co_await stop.read(absl::MakeSpan(&byte, 1), until);
-  acceptors.cancel();
-  sessions.cancel();
-  co_await acceptors.join();
-  co_await sessions.join();
-  co_return absl::IsDeadlineExceeded(stopped.status()) ? absl::OkStatus() : stopped.status();
+// Serves until `stop` finishes (main.cc: a signal or --seconds), then cancels
+// the acceptors and every connection, joins them and returns `stop`'s status
+// (examples/common/serve.h).
+inline Task<absl::Status> Serve(Listener listener, Task<absl::Status> stop) {
+  return gaio_examples::Serve(std::move(listener), &Echo, std::move(stop));
 }
 
 }  // namespace coro_echo

@@ -6,13 +6,10 @@
 //   ./bazelw run //examples:tls_echo_server -- --port=0 --cert=CERT.pem --key=KEY.pem
 //
 // Prints "tls_echo_server listening on 127.0.0.1:N" once listening; runs
-// until SIGINT/SIGTERM (a self-pipe read by the server task), then cancels
-// every connection and exits 0.
-#include <fcntl.h>
+// until SIGINT/SIGTERM, then cancels every connection and exits 0
+// (examples/common/serve.h).
 #include <malloc.h>
-#include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -22,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "coro/coro.h"
 #include "coro/tls_socket.h"
+#include "examples/common/serve.h"
 #include "tls/context.h"
 #include "tls/status.h"
 
@@ -34,15 +32,10 @@ ABSL_FLAG(int, write_seconds, 60, "a write not done by then closes the connectio
 
 namespace {
 
-using gaio::coro::Listener;
-using gaio::coro::Scope;
 using gaio::coro::Socket;
 using gaio::coro::SwapBytes;
 using gaio::coro::Task;
 using gaio::coro::TlsSocket;
-
-int g_stop_fd = -1;
-void OnSignal(int) { (void)!write(g_stop_fd, "x", 1); }  // async-signal-safe
 
 struct Limits {
   absl::Duration handshake;
@@ -69,37 +62,6 @@ Task<> Echo(Socket socket, gaio::tls::Context context, Limits limits) {
     absl::Status out = co_await t->write(*in, absl::Now() + limits.write);
     if (!out.ok()) co_return;
   }
-}
-
-// Parameters are pointers into Serve's frame, which joins this task first.
-Task<> Accept(const Listener* listener, const gaio::tls::Context* context, Limits limits,
-              Scope* sessions) {
-  for (;;) {
-    absl::StatusOr<Socket> s = co_await listener->accept();
-    if (absl::IsCancelled(s.status())) co_return;
-    if (!s.ok()) {  // EMFILE and the like: the connection waits in the backlog
-      absl::Status slept = co_await gaio::coro::sleep(absl::Milliseconds(50));
-      if (!slept.ok()) co_return;
-      continue;
-    }
-    s->set_nodelay(true).IgnoreError();
-    sessions->spawn(Echo(*std::move(s), *context, limits));
-  }
-}
-
-// Serves until a byte (or the end) arrives on `stop`.
-Task<absl::Status> Serve(Listener listener, gaio::tls::Context context, Limits limits,
-                         Socket stop) {
-  Scope sessions, acceptors;
-  for (int i = 0; i < 16; ++i) acceptors.spawn(Accept(&listener, &context, limits, &sessions));
-  char byte;
-  absl::StatusOr<size_t> stopped = co_await stop.read(absl::MakeSpan(&byte, 1));
-  acceptors.cancel();
-  sessions.cancel();
-  co_await acceptors.join();
-  co_await sessions.join();
-  if (stopped.ok() || gaio::IsEof(stopped.status())) co_return absl::OkStatus();
-  co_return stopped.status();
 }
 
 int Fail(const char* what, const absl::Status& status) {
@@ -131,21 +93,16 @@ int main(int argc, char** argv) {
   auto listener =
       gaio::coro::listen(**loop, "127.0.0.1:" + std::to_string(absl::GetFlag(FLAGS_port)));
   if (!listener.ok()) return Fail("listen", listener.status());
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-    return Fail("pipe", absl::ErrnoToStatus(errno, "pipe2"));
-  }
-  g_stop_fd = pipe_fds[1];
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  std::printf("tls_echo_server listening on %s\n", listener->address().c_str());
-  std::fflush(stdout);
   const Limits limits{absl::Seconds(absl::GetFlag(FLAGS_handshake_seconds)),
                       absl::Seconds(absl::GetFlag(FLAGS_write_seconds))};
-  absl::Status status = (*loop)->run(Serve(*std::move(listener), *std::move(context), limits,
-                                           gaio::coro::Socket(**loop, pipe_fds[0])));
-  close(pipe_fds[1]);
-  if (!status.ok()) return Fail("serve", status);
-  std::printf("tls_echo_server: stopped\n");
-  return 0;
+  gaio_examples::ServeOptions serve;
+  serve.name = "tls_echo_server";
+  // The session keeps the context (a reference-counted handle) in Serve's
+  // frame; each connection gets a copy.
+  return gaio_examples::ServeUntilSignal(
+      **loop, *std::move(listener),
+      [context = *std::move(context), limits](Socket s) {
+        return Echo(std::move(s), context, limits);
+      },
+      serve);
 }

@@ -8,11 +8,8 @@
 // code; a protocol violation closes with the RFC's code (1002, 1007 invalid
 // UTF-8, 1009 above --max_message_size). Prints "ws_echo_server listening on
 // 127.0.0.1:N" once listening; on SIGINT/SIGTERM cancels every connection and
-// exits 0.
-#include <fcntl.h>
-#include <unistd.h>
+// exits 0 (examples/common/serve.h).
 
-#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -25,6 +22,7 @@
 #include "coro/coro.h"
 #include "coro/tls_socket.h"
 #include "coro/ws_socket.h"
+#include "examples/common/serve.h"
 #include "tls/context.h"
 
 ABSL_FLAG(int, port, 9080, "TCP port on 127.0.0.1 (0 picks a free one)");
@@ -36,17 +34,12 @@ ABSL_FLAG(int64_t, max_message_size, 16 << 20, "larger messages are refused with
 
 namespace {
 
-using gaio::coro::Listener;
-using gaio::coro::Scope;
 using gaio::coro::Socket;
 using gaio::coro::Task;
 using gaio::coro::TlsSocket;
 using gaio::coro::WsMessage;
 using gaio::coro::WsServerOptions;
 using gaio::coro::WsSocket;
-
-int g_stop_fd = -1;
-void OnSignal(int) { (void)!write(g_stop_fd, "x", 1); }  // async-signal-safe
 
 struct Config {
   const gaio::tls::Context* tls = nullptr;  // wss when set
@@ -82,35 +75,6 @@ Task<> Echo(Socket socket, const Config* config) {
   }
 }
 
-// Parameters are pointers into Serve's frame, which joins this task first.
-Task<> Accept(const Listener* listener, const Config* config, Scope* sessions) {
-  for (;;) {
-    absl::StatusOr<Socket> s = co_await listener->accept();
-    if (absl::IsCancelled(s.status())) co_return;
-    if (!s.ok()) {  // EMFILE and the like: the connection waits in the backlog
-      absl::Status slept = co_await gaio::coro::sleep(absl::Milliseconds(50));
-      if (!slept.ok()) co_return;
-      continue;
-    }
-    s->set_nodelay(true).IgnoreError();
-    sessions->spawn(Echo(*std::move(s), config));
-  }
-}
-
-// Serves until a byte (or the end) arrives on `stop`.
-Task<absl::Status> Serve(Listener listener, const Config* config, Socket stop) {
-  Scope sessions, acceptors;
-  for (int i = 0; i < 4; ++i) acceptors.spawn(Accept(&listener, config, &sessions));
-  char byte;
-  absl::StatusOr<size_t> stopped = co_await stop.read(absl::MakeSpan(&byte, 1));
-  acceptors.cancel();
-  sessions.cancel();
-  co_await acceptors.join();
-  co_await sessions.join();
-  if (stopped.ok() || gaio::IsEof(stopped.status())) co_return absl::OkStatus();
-  co_return stopped.status();
-}
-
 int Fail(const char* what, const absl::Status& status) {
   std::fprintf(stderr, "ws_echo_server: %s: %s\n", what, status.ToString().c_str());
   return 1;
@@ -144,20 +108,11 @@ int main(int argc, char** argv) {
   auto listener =
       gaio::coro::listen(**loop, "127.0.0.1:" + std::to_string(absl::GetFlag(FLAGS_port)));
   if (!listener.ok()) return Fail("listen", listener.status());
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-    return Fail("pipe", absl::ErrnoToStatus(errno, "pipe2"));
-  }
-  g_stop_fd = pipe_fds[1];
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  std::printf("ws_echo_server listening on %s (%s)\n", listener->address().c_str(),
-              config.tls != nullptr ? "wss" : "ws");
-  std::fflush(stdout);
-  absl::Status status =
-      (*loop)->run(Serve(*std::move(listener), &config, gaio::coro::Socket(**loop, pipe_fds[0])));
-  close(pipe_fds[1]);
-  if (!status.ok()) return Fail("serve", status);
-  std::printf("ws_echo_server: stopped\n");
-  return 0;
+  gaio_examples::ServeOptions serve;
+  serve.name = "ws_echo_server";
+  serve.note = config.tls != nullptr ? "(wss)" : "(ws)";
+  serve.acceptors = 4;
+  return gaio_examples::ServeUntilSignal(
+      **loop, *std::move(listener), [&config](Socket s) { return Echo(std::move(s), &config); },
+      serve);
 }

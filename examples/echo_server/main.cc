@@ -5,12 +5,15 @@
 // Runs until SIGINT/SIGTERM, or for --seconds when given.
 #include <csignal>
 #include <cstdio>
+#include <memory>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "examples/echo_service.h"
+#include "watcher/signal_set.h"
 
 ABSL_FLAG(int, port, 9000, "TCP port on 127.0.0.1 (0 picks a free one)");
 ABSL_FLAG(int, pollers, 1, "poller threads (0 = caller-driven)");
@@ -19,11 +22,6 @@ ABSL_FLAG(int, takeover_us, -1,
           "WatcherOptions::poller_takeover in microseconds (-1 = the library default, 0 = off)");
 ABSL_FLAG(int, swap_kib, 0, "swap buffer half in KiB (0 = the library default)");
 ABSL_FLAG(int, seconds, 0, "stop after this many seconds (0 = run until a signal)");
-
-namespace {
-gaio_examples::EchoService* g_service = nullptr;
-void OnSignal(int) { g_service->Stop(); }  // only stores an atomic
-}  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -41,14 +39,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "echo_server: %s\n", service.status().ToString().c_str());
     return 1;
   }
-  g_service = service->get();
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  absl::StatusOr<std::unique_ptr<gaio::SignalSet>> signals =
+      gaio::SignalSet::Create({SIGINT, SIGTERM});
+  absl::Status stop_on_signals =
+      signals.ok() ? (*service)->StopOnSignals(*std::move(signals)) : signals.status();
+  if (!stop_on_signals.ok()) {
+    std::fprintf(stderr, "echo_server: %s\n", stop_on_signals.ToString().c_str());
+    return 1;
+  }
   std::printf("echo_server listening on 127.0.0.1:%d\n", (*service)->port());
   std::fflush(stdout);
   const int seconds = absl::GetFlag(FLAGS_seconds);
-  absl::Status status = (*service)->Run(seconds > 0 ? absl::Now() + absl::Seconds(seconds)
-                                                    : absl::InfiniteFuture());
+  absl::Status status =
+      (*service)->Run(seconds > 0 ? absl::Now() + absl::Seconds(seconds) : absl::InfiniteFuture());
   const gaio::WatcherStats stats = (*service)->watcher_stats();
   std::printf(
       "echo_server: %llu connections, %llu bytes echoed; poller takeovers %llu, hand-backs %llu, "

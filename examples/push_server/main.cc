@@ -22,8 +22,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "watcher/signal_set.h"
 #include "watcher/watcher.h"
 
 ABSL_FLAG(int, port, 9001, "TCP port on 127.0.0.1 (0 picks a free one)");
@@ -31,9 +31,6 @@ ABSL_FLAG(int, interval_ms, 1000, "push interval");
 ABSL_FLAG(int, seconds, 0, "stop after this many seconds (0 = run until a signal)");
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
 
 // One per client. free(fd) does not end the requests already made on fd: the
 // ones that had finished still report with their own status (in this batch or
@@ -74,18 +71,26 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const absl::Duration interval = absl::Milliseconds(absl::GetFlag(FLAGS_interval_ms));
   const int seconds = absl::GetFlag(FLAGS_seconds);
-  const absl::Time until =
-      seconds > 0 ? absl::Now() + absl::Seconds(seconds) : absl::InfiniteFuture();
   int port = 0;
   int listener = ListenOn(absl::GetFlag(FLAGS_port), &port);
   if (listener < 0) {
     std::perror("push_server: listen");
     return 1;
   }
+  // SIGINT and SIGTERM become bytes on a pipe, which the Watcher reads.
+  absl::StatusOr<std::unique_ptr<gaio::SignalSet>> signals =
+      gaio::SignalSet::Create({SIGINT, SIGTERM});
+  if (!signals.ok()) {
+    std::fprintf(stderr, "push_server: %s\n", signals.status().ToString().c_str());
+    close(listener);
+    return 1;
+  }
+  char signal_bytes[16];  // the signal pipe's read: outlives the Watcher
   absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create();
-  if (!w.ok()) return 1;
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  if (!w.ok()) {
+    close(listener);
+    return 1;
+  }
   std::printf("push_server on 127.0.0.1:%d, a line every %s\n", port,
               absl::FormatDuration(interval).c_str());
   std::fflush(stdout);
@@ -129,9 +134,19 @@ int main(int argc, char** argv) {
   };
 
   // The listener's requests (accepts, and the timers that re-arm one after
-  // a failure such as EMFILE, so that it cannot spin) and the tick timer
-  // carry these as ctx.
-  char listener_tag = 0, tick_tag = 0;
+  // a failure such as EMFILE, so that it cannot spin), the tick timer, and
+  // the stop (the signal pipe's read, the --seconds timer) carry these as ctx.
+  char listener_tag = 0, tick_tag = 0, stop_tag = 0;
+  const int signal_fd = (*signals)->TakeReadFd();
+  if (!w->read(&stop_tag, signal_fd, absl::MakeSpan(signal_bytes)).ok()) {
+    close(signal_fd);  // refused: the Watcher does not own it
+    close(listener);
+    return 1;
+  }
+  if (seconds > 0 && !w->after(&stop_tag, absl::Seconds(seconds)).ok()) {
+    close(listener);  // the Watcher owns (and closes) only the signal pipe
+    return 1;
+  }
   constexpr int kAccepts = 8;
   for (int i = 0; i < kAccepts; ++i) {
     if (!w->accept(&listener_tag, listener).ok()) {
@@ -166,8 +181,13 @@ int main(int argc, char** argv) {
     }
     w->after(&tick_tag, interval).IgnoreError();
   };
+  bool stopping = false;
   auto dispatch = [&](const gaio::OpResult& r) {
-    if (r.ctx == &listener_tag) {
+    if (r.ctx == &stop_tag) {
+      // A signal, --seconds, or a failed read of the signal pipe: stop.
+      // Cancelled comes only from close(), once stopping.
+      if (!absl::IsCancelled(r.status)) stopping = true;
+    } else if (r.ctx == &listener_tag) {
       on_listener(r);
     } else if (r.ctx == &tick_tag) {
       on_tick(r);
@@ -175,16 +195,15 @@ int main(int argc, char** argv) {
       on_completion(r, &pushed);
     }
   };
-  while (!g_stop && absl::Now() < until) {
-    // A timeout only to notice g_stop (a signal handler may not call post()).
-    absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io(absl::Milliseconds(50));
+  while (!stopping) {
+    absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io();
     if (!batch.ok()) break;
     for (const gaio::OpResult& r : *batch) dispatch(r);
   }
   // Shutdown: close() cancels everything and closes every fd (the listener
-  // too); wait_io() then hands back every outstanding request (finished ones
-  // with their status, the rest Cancelled) and FailedPrecondition after the
-  // last, so every Conn gets deleted.
+  // and the signal pipe too); wait_io() then hands back every outstanding
+  // request (finished ones with their status, the rest Cancelled) and
+  // FailedPrecondition after the last, so every Conn gets deleted.
   const size_t clients = conns.size();
   for (auto& [fd, c] : conns) c->freed = true;  // close() frees them all
   conns.clear();

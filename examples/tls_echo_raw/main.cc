@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstdio>
 #include <deque>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -29,6 +30,7 @@
 #include "absl/time/clock.h"
 #include "tls/context.h"
 #include "tls/session.h"
+#include "watcher/signal_set.h"
 #include "watcher/watcher.h"
 
 ABSL_FLAG(int, port, 9443, "TCP port on 127.0.0.1 (0 picks a free one)");
@@ -38,9 +40,6 @@ ABSL_FLAG(int, pollers, 1, "poller threads (0 = caller-driven)");
 ABSL_FLAG(int, handshake_seconds, 10, "a handshake not done by then closes the connection");
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
 
 struct Conn {
   Conn(int f, gaio::tls::Session s) : fd(f), session(std::move(s)) {}
@@ -197,6 +196,7 @@ int main(int argc, char** argv) {
   tls_options.certificate = *std::move(key);
   absl::StatusOr<gaio::tls::Context> context = gaio::tls::Context::Server(tls_options);
   if (!context.ok()) return Fail("certificate", context.status());
+  char stop_tag = 0, signal_bytes[16];  // the signal pipe's read: outlives the Watcher
   gaio::WatcherOptions options;
   options.num_pollers = absl::GetFlag(FLAGS_pollers);
   absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create(options);
@@ -208,18 +208,34 @@ int main(int argc, char** argv) {
                 absl::Seconds(absl::GetFlag(FLAGS_handshake_seconds)));
   absl::Status started = server.Start();
   if (!started.ok()) return Fail("accept", started);
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  // SIGINT and SIGTERM: bytes on a pipe that the Watcher reads (a read that
+  // completes, whatever its status, stops the server).
+  absl::StatusOr<std::unique_ptr<gaio::SignalSet>> signals =
+      gaio::SignalSet::Create({SIGINT, SIGTERM});
+  if (!signals.ok()) return Fail("signals", signals.status());
+  const int signal_fd = (*signals)->TakeReadFd();
+  if (absl::Status s = w->read(&stop_tag, signal_fd, absl::MakeSpan(signal_bytes)); !s.ok()) {
+    close(signal_fd);  // refused: the Watcher does not own it
+    return Fail("signals", s);
+  }
   std::printf("tls_echo_raw listening on 127.0.0.1:%d\n", port);
   std::fflush(stdout);
+  bool stopping = false;
+  auto handle = [&](const gaio::OpResult& r) {
+    if (r.ctx != &stop_tag) {
+      server.Handle(r);
+    } else if (!absl::IsCancelled(r.status)) {  // Cancelled: close(), stopping already
+      stopping = true;
+    }
+  };
   absl::Status status;
-  while (g_stop == 0) {
-    absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io(absl::Milliseconds(100));
+  while (!stopping) {
+    absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io();
     if (!batch.ok()) {
       status = batch.status();
       break;
     }
-    for (const gaio::OpResult& r : *batch) server.Handle(r);
+    for (const gaio::OpResult& r : *batch) handle(r);
   }
   // close() ends every request; wait_io() hands each back (Cancelled or its
   // own result), which frees its connection; then FailedPrecondition.
@@ -227,7 +243,7 @@ int main(int argc, char** argv) {
   for (;;) {
     absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io();
     if (!batch.ok()) break;
-    for (const gaio::OpResult& r : *batch) server.Handle(r);
+    for (const gaio::OpResult& r : *batch) handle(r);
   }
   if (!status.ok()) return Fail("wait_io", status);
   std::printf("tls_echo_raw: stopped\n");

@@ -10,18 +10,21 @@
 // one request in flight at any time. An empty datagram is echoed (empty); one
 // larger than --max_datagram completes with DataLoss and is counted, not
 // echoed. Runs until SIGINT/SIGTERM, or for --seconds when given.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/status/status.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "net/address.h"
 #include "net/udp.h"
+#include "watcher/signal_set.h"
 #include "watcher/watcher.h"
 
 ABSL_FLAG(int, port, 9000, "UDP port on 127.0.0.1 (0 picks a free one)");
@@ -33,9 +36,6 @@ ABSL_FLAG(int, rcvbuf_kib, 0, "SO_RCVBUF in KiB (0 = the system default)");
 ABSL_FLAG(int, seconds, 0, "stop after this many seconds (0 = run until a signal)");
 
 namespace {
-
-volatile std::sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
 
 // A receive buffer and the one request it has in flight.
 struct Slot {
@@ -128,8 +128,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "udp_echo_server: --inflight in [1,1024], --max_datagram in [1,65535]\n");
     return 2;
   }
-  // Declared before the watcher, so that they outlive every request.
+  // Declared before the watcher, so that they outlive every request. The
+  // stop's requests (the signal pipe's read, the --seconds timer) carry
+  // stop_tag.
   std::vector<Slot> slots(static_cast<size_t>(inflight));
+  char stop_tag = 0, signal_bytes[16];
   for (Slot& s : slots) s.buf.resize(static_cast<size_t>(max_datagram));
 
   gaio::WatcherOptions options;
@@ -159,22 +162,40 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  // SIGINT and SIGTERM: bytes on a pipe that the watcher reads; --seconds:
+  // a timer. Either completion stops the server.
+  absl::StatusOr<std::unique_ptr<gaio::SignalSet>> signals =
+      gaio::SignalSet::Create({SIGINT, SIGTERM});
+  if (!signals.ok()) {
+    std::fprintf(stderr, "udp_echo_server: %s\n", signals.status().ToString().c_str());
+    return 1;  // the watcher closes the socket
+  }
+  const int signal_fd = (*signals)->TakeReadFd();
+  if (!w->read(&stop_tag, signal_fd, absl::MakeSpan(signal_bytes)).ok()) {
+    close(signal_fd);  // refused: the watcher does not own it
+    return 1;
+  }
+  const int seconds = absl::GetFlag(FLAGS_seconds);
+  if (seconds > 0 && !w->after(&stop_tag, absl::Seconds(seconds)).ok()) return 1;
   std::printf("udp_echo_server listening on %s\n", local->ToString().c_str());
   std::fflush(stdout);
 
-  const int seconds = absl::GetFlag(FLAGS_seconds);
-  const absl::Time until =
-      seconds > 0 ? absl::Now() + absl::Seconds(seconds) : absl::InfiniteFuture();
+  bool stopping = false;
+  auto handle = [&](const gaio::OpResult& r) {
+    if (r.ctx != &stop_tag) {
+      echo.Handle(r);
+    } else if (!absl::IsCancelled(r.status)) {  // Cancelled: close(), stopping already
+      stopping = true;
+    }
+  };
   absl::Status status;
-  while (!g_stop && absl::Now() < until) {
-    absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io(absl::Milliseconds(100));
+  while (!stopping) {
+    absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io();
     if (!batch.ok()) {
       status = batch.status();
       break;
     }
-    for (const gaio::OpResult& r : *batch) echo.Handle(r);
+    for (const gaio::OpResult& r : *batch) handle(r);
   }
   // Shut down: every request in flight comes back (finished ones with their
   // own status, the rest Cancelled), then wait_io() fails.
@@ -182,7 +203,7 @@ int main(int argc, char** argv) {
   for (;;) {
     absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io();
     if (!batch.ok()) break;
-    for (const gaio::OpResult& r : *batch) echo.Handle(r);
+    for (const gaio::OpResult& r : *batch) handle(r);
   }
   const Counts& c = echo.counts();
   const gaio::WatcherStats st = w->stats();

@@ -52,6 +52,15 @@ Task<> Client(std::string address, Shared* sh) {
   }
 }
 
+// The server's stop: a byte (or the end) on `stop`, the write end of which
+// Measure holds.
+Task<absl::Status> ByteOn(Socket stop) {
+  char byte;
+  absl::StatusOr<size_t> n = co_await stop.read(absl::MakeSpan(&byte, 1));
+  if (n.ok() || IsEof(n.status())) co_return absl::OkStatus();
+  co_return n.status();
+}
+
 struct Window {
   uint64_t allocations = 0;
   uint64_t frames = 0;  // frames handed out by the pool
@@ -64,8 +73,8 @@ Task<Window> Measure(Shared* sh) {
   if (!l.ok() || pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) co_return Window{};
   const std::string address = l->address();
   Scope server, clients;
-  JoinHandle<absl::Status> serve = server.spawn(coro_echo::Serve(
-      *std::move(l), Socket(*EventLoop::current(), stop_pipe[0]), absl::InfiniteFuture()));
+  JoinHandle<absl::Status> serve = server.spawn(
+      coro_echo::Serve(*std::move(l), ByteOn(Socket(*EventLoop::current(), stop_pipe[0]))));
   for (int i = 0; i < kClients; ++i) clients.spawn(Client(address, sh));
   while (sh->warm < kClients && sh->failures == 0) {
     absl::Status s = co_await sleep(absl::Milliseconds(1));

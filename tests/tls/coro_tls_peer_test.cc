@@ -22,7 +22,7 @@ namespace gaio::coro {
 namespace {
 
 using tls::testing::Child;
-using tls::testing::TestPki;
+using tls::testing::TestPkiSuite;
 
 constexpr absl::Duration kTimeout = absl::Seconds(15);
 absl::Time Deadline() { return absl::Now() + kTimeout; }
@@ -114,17 +114,8 @@ Task<absl::Status> TalkOnce(std::string address, tls::Context context, std::stri
   }
 }
 
-class CoroTlsPeerTest : public ::testing::TestWithParam<tls::Version> {
+class CoroTlsPeerTest : public TestPkiSuite<::testing::TestWithParam<tls::Version>> {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestPki> made = TestPki::Make();
-    ASSERT_TRUE(made.ok()) << made.status();
-    pki_ = new TestPki(*std::move(made));
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
   bool v12() const { return GetParam() == tls::Version::kTls12; }
   tls::Context ServerContext() {
     tls::ContextOptions o;
@@ -150,9 +141,7 @@ class CoroTlsPeerTest : public ::testing::TestWithParam<tls::Version> {
     EXPECT_TRUE(absl::SimpleAtoi(out.substr(at, out.find('\n', at) - at), &port)) << out;
     return port;
   }
-  static TestPki* pki_;
 };
-TestPki* CoroTlsPeerTest::pki_ = nullptr;
 
 TEST_P(CoroTlsPeerTest, SClientToOurServer) {
   std::unique_ptr<EventLoop> loop = testing::NewLoop(1);

@@ -22,21 +22,12 @@ namespace {
 
 using testing::Child;
 using testing::SocketDriver;
-using testing::TestPki;
+using testing::TestPkiSuite;
 
 constexpr absl::Duration kTimeout = absl::Seconds(20);
 
-class OpensslPeerTest : public ::testing::TestWithParam<Version> {
+class OpensslPeerTest : public TestPkiSuite<::testing::TestWithParam<Version>> {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestPki> made = TestPki::Make();
-    ASSERT_TRUE(made.ok()) << made.status();
-    pki_ = new TestPki(*std::move(made));
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
   void TearDown() override {
     if (listen_fd_ >= 0) close(listen_fd_);
   }
@@ -107,15 +98,12 @@ class OpensslPeerTest : public ::testing::TestWithParam<Version> {
     driver_ = std::make_unique<SocketDriver>(*session_, fd);
   }
 
-  static TestPki* pki_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::unique_ptr<Child> peer_;
   std::unique_ptr<Session> session_;
   std::unique_ptr<SocketDriver> driver_;
 };
-
-TestPki* OpensslPeerTest::pki_ = nullptr;
 
 TEST_P(OpensslPeerTest, SClientTalksToOurServerAndClosesCleanly) {
   StartClient({"-quiet"}, pki_->server);

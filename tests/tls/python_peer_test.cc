@@ -22,7 +22,7 @@ namespace {
 
 using testing::Child;
 using testing::SocketDriver;
-using testing::TestPki;
+using testing::TestPkiSuite;
 
 constexpr absl::Duration kTimeout = absl::Seconds(20);
 
@@ -75,23 +75,11 @@ with socket.socket() as ls:
 print("done", flush=True)
 )py";
 
-class PythonPeerTest : public ::testing::TestWithParam<Version> {
+class PythonPeerTest : public TestPkiSuite<::testing::TestWithParam<Version>> {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestPki> made = TestPki::Make();
-    ASSERT_TRUE(made.ok()) << made.status();
-    pki_ = new TestPki(*std::move(made));
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
   std::string VersionArg() const { return GetParam() == Version::kTls12 ? "1.2" : "1.3"; }
   std::string VersionName() const { return GetParam() == Version::kTls12 ? "TLSv1.2" : "TLSv1.3"; }
-  static TestPki* pki_;
 };
-
-TestPki* PythonPeerTest::pki_ = nullptr;
 
 TEST_P(PythonPeerTest, PythonClientTalksToOurServer) {
   int port = 0;

@@ -22,7 +22,7 @@ namespace {
 using testing::DrainPlaintext;
 using testing::Exchange;
 using testing::PairResult;
-using testing::TestPki;
+using testing::TestPkiSuite;
 
 SessionOptions ForHost(const std::string& name) {
   SessionOptions o;
@@ -30,18 +30,8 @@ SessionOptions ForHost(const std::string& name) {
   return o;
 }
 
-class SessionTest : public ::testing::TestWithParam<Version> {
+class SessionTest : public TestPkiSuite<::testing::TestWithParam<Version>> {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestPki> made = TestPki::Make();
-    ASSERT_TRUE(made.ok()) << made.status();
-    pki_ = new TestPki(*std::move(made));
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
-
   Context ClientContext() {
     ContextOptions o;
     o.ca_pem = pki_->ca_pem;
@@ -75,11 +65,8 @@ class SessionTest : public ::testing::TestWithParam<Version> {
     ASSERT_EQ(server_->state(), SessionState::kEstablished);
   }
 
-  static TestPki* pki_;
   std::unique_ptr<Session> client_, server_;
 };
-
-TestPki* SessionTest::pki_ = nullptr;
 
 TEST_P(SessionTest, HandshakeNegotiatesTheVersionAndCarriesBytesBothWays) {
   Connect();

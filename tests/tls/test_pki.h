@@ -5,8 +5,10 @@
 #define GAIO_TESTS_TLS_TEST_PKI_H_
 
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "gtest/gtest.h"
 #include "tls/context.h"
 
 namespace gaio::tls::testing {
@@ -37,6 +39,25 @@ class TestPki {
 
  private:
   TestPki() = default;
+};
+
+// A fixture base for the suites that share one TestPki: made before the
+// suite's first test (a failure fails every test of the suite), removed
+// after its last; the tests use pki_. Base: ::testing::Test or a
+// ::testing::TestWithParam<T>.
+template <class Base = ::testing::Test>
+class TestPkiSuite : public Base {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<TestPki> made = TestPki::Make();
+    ASSERT_TRUE(made.ok()) << made.status();
+    pki_ = new TestPki(*std::move(made));
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+  static inline TestPki* pki_ = nullptr;
 };
 
 // Runs `command` with /bin/sh, its output into `log`; the status names the

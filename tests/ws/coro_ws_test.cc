@@ -26,7 +26,7 @@
 namespace gaio::coro {
 namespace {
 
-using tls::testing::TestPki;
+using tls::testing::TestPkiSuite;
 
 constexpr absl::Duration kTimeout = absl::Seconds(15);
 absl::Time Deadline() { return absl::Now() + kTimeout; }
@@ -97,17 +97,8 @@ Task<> ServeOne(const Listener* l, const tls::Context* tls, WsServerOptions opti
   co_await Echo(*std::move(ws), end);
 }
 
-class CoroWsTest : public ::testing::TestWithParam<bool> {  // wss?
+class CoroWsTest : public TestPkiSuite<::testing::TestWithParam<bool>> {  // wss?
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestPki> made = TestPki::Make();
-    ASSERT_TRUE(made.ok()) << made.status();
-    pki_ = new TestPki(*std::move(made));
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
   void SetUp() override {
     tls::ContextOptions s;
     s.certificate = pki_->server.pem;
@@ -134,12 +125,10 @@ class CoroWsTest : public ::testing::TestWithParam<bool> {  // wss?
   std::string Url(absl::string_view path = "/echo") const {
     return absl::StrCat(GetParam() ? "wss://" : "ws://", listener_->address(), path);
   }
-  static TestPki* pki_;
   std::unique_ptr<tls::Context> server_, client_;
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<Listener> listener_;
 };
-TestPki* CoroWsTest::pki_ = nullptr;
 
 struct EchoResult {
   std::vector<std::string> failures;

@@ -26,7 +26,7 @@ namespace gaio::coro {
 namespace {
 
 using tls::testing::Child;
-using tls::testing::TestPki;
+using tls::testing::TestPkiSuite;
 
 #ifdef GAIO_WS_PEER_NODE
 const std::vector<std::string> kInterpreter = {"/usr/bin/env", "NODE_PATH=/usr/share/nodejs",
@@ -52,17 +52,8 @@ std::vector<std::string> Script(const std::string& name, std::vector<std::string
   return argv;
 }
 
-class WsPeerTest : public ::testing::TestWithParam<bool> {  // wss?
+class WsPeerTest : public TestPkiSuite<::testing::TestWithParam<bool>> {  // wss?
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestPki> made = TestPki::Make();
-    ASSERT_TRUE(made.ok()) << made.status();
-    pki_ = new TestPki(*std::move(made));
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
   void SetUp() override {
     std::vector<std::string> check = kInterpreter;
 #ifdef GAIO_WS_PEER_NODE
@@ -88,10 +79,8 @@ class WsPeerTest : public ::testing::TestWithParam<bool> {  // wss?
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = std::make_unique<tls::Context>(*std::move(client));
   }
-  static TestPki* pki_;
   std::unique_ptr<tls::Context> server_, client_;
 };
-TestPki* WsPeerTest::pki_ = nullptr;
 
 // Our client: the echoes, a fragmented message, a ping, close 4001.
 Task<absl::Status> OurClient(std::string url, WsOptions options) {
