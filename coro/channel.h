@@ -182,13 +182,19 @@ class Channel {
  private:
   // The inbox of send_remote(): a heap block (made at construction) that is
   // also the Watcher::post's Operation, so it outlives a post in flight when
-  // the channel is destroyed (the post's completion then frees it; if the
-  // loop is destroyed before delivering it, the block is leaked, not freed
-  // under the Watcher).
-  class Remote final : public internal::Operation {
+  // the channel is destroyed: the post's completion then frees it, or, if
+  // the loop is destroyed first, the loop does (EventLoop::adopt); if the
+  // loop is already gone, its Watcher is closed and nothing will complete.
+  class Remote final : public internal::Operation, public internal::Orphan {
    public:
     Remote(Channel* c, EventLoop* loop, size_t capacity)
-        : channel_(c), loop_(loop), inbox_(capacity) {}
+        : channel_(c),
+          loop_(loop),
+          anchor_(internal::LoopAnchor::Ref(loop->anchor())),
+          inbox_(capacity) {}
+    ~Remote() { internal::LoopAnchor::Unref(anchor_); }
+    Remote(const Remote&) = delete;
+    Remote& operator=(const Remote&) = delete;
     absl::Status push(T item) ABSL_LOCKS_EXCLUDED(mu_) {
       {
         internal::MutexLock lock(&mu_);
@@ -224,7 +230,13 @@ class Channel {
         channel_ = nullptr;
         posted = posted_;
       }
-      if (!posted) delete this;
+      EventLoop* loop = posted ? anchor_->loop() : nullptr;
+      if (loop == nullptr) {
+        delete this;  // no post in flight, or its loop (and Watcher) gone
+        return;
+      }
+      adopted_ = true;
+      loop->adopt(this);  // freed by the completion, or by ~EventLoop
     }
     void complete(const OpResult&) noexcept override {
       bool orphan;
@@ -234,17 +246,21 @@ class Channel {
         orphan = channel_ == nullptr;
       }
       if (orphan) {
+        if (adopted_) loop_->release(this);
         delete this;
         return;
       }
       pull();
     }
+    void loop_gone() noexcept override { delete this; }
     void request_cancel() noexcept override {}
 
    private:
     internal::Mutex mu_;
     Channel* channel_ ABSL_GUARDED_BY(mu_);
     EventLoop* const loop_;
+    internal::LoopAnchor* const anchor_;  // tells whether loop_ is still there
+    bool adopted_ = false;                // loop thread: after detach(), on loop_'s orphan list
     internal::Ring<T> inbox_ ABSL_GUARDED_BY(mu_);
     std::atomic<size_t> count_{0};
     bool posted_ ABSL_GUARDED_BY(mu_) = false;

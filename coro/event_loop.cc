@@ -67,6 +67,12 @@ EventLoop::~EventLoop() {
   pending_.clear();
   root_scope_.reset();
   watcher_.close().IgnoreError();
+  // No completion comes any more: what was waiting for one goes.
+  while (orphans_ != nullptr) {
+    internal::Orphan* o = orphans_;
+    orphans_ = o->next_orphan_;
+    o->loop_gone();
+  }
   // The read end went with the Watcher if it ever had it.
   if (!stop_read_registered_) ::close(stop_read_fd_);
   ::close(stop_write_fd_);
@@ -88,6 +94,23 @@ void EventLoop::schedule(std::coroutine_handle<> h) {
   }
   ready_[(ready_head_ + ready_size_) & (ready_.size() - 1)] = h;
   ++ready_size_;
+}
+
+void EventLoop::adopt(internal::Orphan* o) {
+  o->prev_orphan_ = nullptr;
+  o->next_orphan_ = orphans_;
+  if (orphans_ != nullptr) orphans_->prev_orphan_ = o;
+  orphans_ = o;
+}
+
+void EventLoop::release(internal::Orphan* o) {
+  if (o->prev_orphan_ != nullptr) {
+    o->prev_orphan_->next_orphan_ = o->next_orphan_;
+  } else {
+    orphans_ = o->next_orphan_;
+  }
+  if (o->next_orphan_ != nullptr) o->next_orphan_->prev_orphan_ = o->prev_orphan_;
+  o->prev_orphan_ = o->next_orphan_ = nullptr;
 }
 
 void EventLoop::defer(internal::Deferred* d) {

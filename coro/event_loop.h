@@ -112,6 +112,22 @@ class Deferred {
   Deferred* next_deferred_ = nullptr;
 };
 
+// A heap block the loop frees when it is destroyed, unless released first
+// (EventLoop::adopt): the Operation of a request still in flight when its
+// owner went, which its completion frees if the loop delivers it.
+class Orphan {
+ public:
+  virtual void loop_gone() noexcept = 0;  // frees the block (no completion will come)
+
+ protected:
+  ~Orphan() = default;
+
+ private:
+  friend class gaio::coro::EventLoop;
+  Orphan* prev_orphan_ = nullptr;
+  Orphan* next_orphan_ = nullptr;
+};
+
 // Ready tasks resumed between two looks for I/O completions (at least one
 // round of what was ready runs between looks): the loop does not poll the
 // Watcher (a syscall in caller-driven mode) after every round while tasks
@@ -170,6 +186,10 @@ class EventLoop {
   // completions (or when the run ends). `d` must stay valid until then and
   // must not be deferred again before it ran.
   void defer(internal::Deferred* d);
+  // Loop thread. `o` is freed (loop_gone()) by ~EventLoop, after the Watcher
+  // is closed, unless release(o) came first.
+  void adopt(internal::Orphan* o);
+  void release(internal::Orphan* o);
   void task_spawned() { ++live_tasks_; }
   void task_finished() { --live_tasks_; }
   // Starts a spawned task: at once if running, else at the next run().
@@ -246,6 +266,7 @@ class EventLoop {
   size_t resumed_since_poll_ = 0;
   internal::Deferred* deferred_head_ = nullptr;  // FIFO of defer()
   internal::Deferred* deferred_tail_ = nullptr;
+  internal::Orphan* orphans_ = nullptr;  // adopt(), intrusive list
   size_t live_tasks_ = 0;
   Scope* scopes_ = nullptr;  // every Scope of the loop (intrusive list)
   // Tasks spawned while the loop was not running, started by the next run().
