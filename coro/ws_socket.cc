@@ -28,61 +28,60 @@ absl::Status PeerClosed(uint16_t code, absl::Span<const uint8_t> reason) {
   return s;
 }
 
-// A message found in one read, before it is handed out.
-struct Found {
-  ws::MessageType type = ws::MessageType::kBinary;
-  const char* data = nullptr;
-  size_t size = 0;
-  bool zero_copy = false;
-};
-
-// next() until kNone: the first message (a view into the input, or copied
-// into m->current), later ones queued; the end (failure, peer close) in m->end.
-std::optional<Found> Batch(WsImpl* m) {
-  std::optional<Found> first;
-  for (;;) {
-    absl::StatusOr<ws::Event> e = m->session->next();
+// Feeds data[0, size) to the session and takes events until the first
+// message (true, in *msg), the input's end, or the end of receiving (in
+// m->end). The input not parsed yet stays in m->rx: `own` says data lies in
+// m->rx already (from m->rx_pos); otherwise it is copied there.
+bool Parse(WsImpl* m, uint8_t* data, size_t size, bool own, WsMessage* msg) {
+  ws::Session& session = *m->session;
+  const auto* rx_base = reinterpret_cast<const uint8_t*>(m->rx.data());
+  session.feed(absl::MakeSpan(data, size));
+  bool found = false;
+  while (!found) {
+    absl::StatusOr<ws::Event> e = session.next();
     if (!e.ok()) {
       m->end = e.status();
-      return first;
+      break;
     }
-    switch (e->type) {
-      case ws::Event::Type::kNone:
-        return first;
-      case ws::Event::Type::kText:
-      case ws::Event::Type::kBinary: {
-        const ws::MessageType type =
-            e->type == ws::Event::Type::kText ? ws::MessageType::kText : ws::MessageType::kBinary;
-        const char* data = reinterpret_cast<const char*>(e->data.data());
-        if (!first.has_value() && e->zero_copy) {
-          first = Found{type, data, e->data.size(), true};
-        } else if (!first.has_value()) {
-          m->current.assign(data, e->data.size());
-          first = Found{type, m->current.data(), m->current.size(), false};
-        } else {
-          m->queue.push_back(WsImpl::Queued{type, std::string(data, e->data.size())});
-        }
-        break;
+    if (e->type == ws::Event::Type::kNone) break;
+    if (e->type == ws::Event::Type::kText || e->type == ws::Event::Type::kBinary) {
+      msg->type =
+          e->type == ws::Event::Type::kText ? ws::MessageType::kText : ws::MessageType::kBinary;
+      msg->data = SwapBytes(reinterpret_cast<const char*>(e->data.data()), e->data.size());
+      msg->zero_copy = e->zero_copy;
+      found = true;
+      if (e->zero_copy && !own) {
+        m->view = msg->data.data();
+        m->view_size = msg->data.size();
       }
-      case ws::Event::Type::kPing:
-      case ws::Event::Type::kPong:
-        break;  // pongs are queued by the session
-      case ws::Event::Type::kClose:
-        if (m->end.ok()) m->end = PeerClosed(e->close_code, e->data);
-        break;
-    }
+    } else if (e->type == ws::Event::Type::kClose && m->end.ok()) {
+      m->end = PeerClosed(e->close_code, e->data);
+    }  // pings and pongs: the session queued the pong
   }
+  const absl::Span<uint8_t> rest = session.detach_input();
+  if (own) {
+    m->rx_pos = rest.empty() ? m->rx.size() : static_cast<size_t>(rest.data() - rx_base);
+    return found;
+  }
+  const bool hold = found && msg->zero_copy && (!session.output().empty() || !m->end.ok());
+  if (!hold) {
+    m->rx.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
+    m->rx_pos = 0;
+    return found;
+  }
+  // The message is a view into a read's buffer and a write comes first (a
+  // pong): keep it in rx, ahead of the rest.
+  const size_t n = msg->data.size();
+  m->rx.assign(msg->data.data(), n);
+  m->rx.append(reinterpret_cast<const char*>(rest.data()), rest.size());
+  m->rx_pos = n;
+  msg->data = SwapBytes(m->rx.data(), n);
+  msg->zero_copy = false;
+  m->view = nullptr;
+  return found;
 }
 
 Task<absl::Status> WaitIdle(Event* idle) { co_return co_await idle->wait(); }
-
-WsMessage Hand(const Found& f) {
-  WsMessage msg;
-  msg.type = f.type;
-  msg.data = SwapBytes(f.data, f.size);
-  msg.zero_copy = f.zero_copy;
-  return msg;
-}
 
 }  // namespace
 
@@ -102,16 +101,17 @@ WsSocket& WsSocket::operator=(WsSocket&&) noexcept = default;
 WsSocket::~WsSocket() = default;
 
 size_t WsSocket::buffered_bytes() const { return impl_ ? impl_->buffered() : 0; }
-const std::string& WsSocket::subprotocol() const { return impl_->subprotocol; }
-bool WsSocket::compressed() const { return impl_->compressed; }
+const std::string& WsSocket::subprotocol() const {
+  static const std::string* const kNone = new std::string();
+  return impl_->subprotocol != nullptr ? *impl_->subprotocol : *kNone;
+}
+bool WsSocket::compressed() const { return impl_->compressed_session(); }
 ws::Session& WsSocket::session() { return *impl_->session; }
 size_t WsSocket::buffered_memory() const {
   if (!impl_) return 0;
   const size_t inline_capacity = std::string().capacity();  // no heap block
-  size_t bytes =
-      impl_->session->buffered_bytes() + impl_->queue.capacity() * sizeof(WsImpl::Queued);
-  for (const std::string* s :
-       {&impl_->pending, &impl_->inflight, &impl_->current, &impl_->hold, &impl_->handshake_rest}) {
+  size_t bytes = impl_->session->buffered_bytes();
+  for (const std::string* s : {&impl_->pending, &impl_->rx}) {
     if (s->capacity() > inline_capacity) bytes += s->capacity();
   }
   return bytes;
@@ -120,29 +120,34 @@ size_t WsSocket::buffered_memory() const {
 Task<absl::StatusOr<WsMessage>> WsSocket::receive(absl::Time deadline) {
   WsImpl* m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
-  std::string().swap(m->hold);  // the previous message's input
-  if (m->queue_pos < m->queue.size()) {
-    m->current = std::move(m->queue[m->queue_pos].data);
-    const ws::MessageType type = m->queue[m->queue_pos].type;
-    if (++m->queue_pos == m->queue.size()) {
-      std::vector<WsImpl::Queued>().swap(m->queue);
-      m->queue_pos = 0;
+  WsMessage msg;
+  m->view = nullptr;
+  for (;;) {
+    if (m->rx_pos < m->rx.size()) {  // input held back (the upgrade's, a read's rest)
+      auto* rx = reinterpret_cast<uint8_t*>(m->rx.data());
+      if (Parse(m, rx + m->rx_pos, m->rx.size() - m->rx_pos, true, &msg)) break;
     }
-    co_return Hand(Found{type, m->current.data(), m->current.size(), false});
-  }
-  std::string().swap(m->current);
-  if (!m->end.ok()) co_return m->end;
-  m->receiving = true;
-  std::optional<Found> first;
-  if (!m->handshake_rest.empty()) {  // frame bytes that came with the upgrade
-    m->hold.swap(m->handshake_rest);
-    m->session->feed(absl::MakeSpan(reinterpret_cast<uint8_t*>(m->hold.data()), m->hold.size()));
-    first = Batch(m);
-  }
-  while (!first.has_value() && m->end.ok()) {
-    absl::StatusOr<SwapBytes> in = co_await m->Read(deadline);
+    std::string().swap(m->rx);  // all parsed; the last message is over
+    m->rx_pos = 0;
+    if (!m->end.ok()) {
+      if (!m->finished) co_await m->Finish();
+      co_return m->end;
+    }
+    if (!m->session->output().empty()) {  // pongs
+      absl::Status p = co_await m->Pump(absl::InfiniteFuture());
+      p.IgnoreError();  // sticky: the next operation reports it
+    }
+    m->receiving = true;
+    // (No co_await inside a conditional expression: GCC 12 destroys its
+    // temporaries twice.)
+    absl::StatusOr<SwapBytes> in = absl::UnknownError("");
+    if (m->tls != nullptr) {
+      in = co_await m->tls->read(deadline);
+    } else {
+      in = co_await m->socket.read(deadline);
+    }
+    m->receiving = false;
     if (!in.ok()) {
-      m->receiving = false;
       if (absl::IsDeadlineExceeded(in.status()) || absl::IsCancelled(in.status())) {
         co_return in.status();
       }
@@ -154,37 +159,40 @@ Task<absl::StatusOr<WsMessage>> WsSocket::receive(absl::Time deadline) {
     }
     // The session unmasks in place: the read's buffer is ours until the
     // next co_await.
-    uint8_t* bytes = const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(in->data()));
-    m->session->feed(absl::MakeSpan(bytes, in->size()));
-    first = Batch(m);
-    if (!m->session->output().empty() || !m->end.ok()) {
-      if (first.has_value() && first->zero_copy) {  // writing below ends the view
-        m->current.assign(first->data, first->size);
-        first = Found{first->type, m->current.data(), m->current.size(), false};
-      }
-      if (!m->end.ok()) {
-        co_await m->Finish();
-      } else {
-        absl::Status p = co_await m->Pump(absl::InfiniteFuture());
-        p.IgnoreError();  // sticky: the next operation reports it
-      }
-    }
+    auto* bytes = const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(in->data()));
+    if (Parse(m, bytes, in->size(), false, &msg)) break;
   }
-  m->receiving = false;
-  if (!first.has_value() && !m->end.ok() && !m->finished) {
-    co_await m->Finish();
+  // A pong (or close) queued with the message goes out before it is handed
+  // over (Parse moved a view of the read's buffer into rx).
+  if (!m->session->output().empty() && m->end.ok()) {
+    absl::Status p = co_await m->Pump(absl::InfiniteFuture());
+    p.IgnoreError();
   }
-  if (!first.has_value()) co_return m->end;
-  co_return Hand(*first);
+  co_return msg;
 }
 
 Task<absl::Status> WsSocket::send(ws::MessageType type, absl::Span<const uint8_t> data) {
   WsImpl* m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
   if (!m->failed.ok()) co_return m->failed;
-  absl::Status q = m->session->send(type, data);
-  if (!q.ok()) co_return q;
-  co_return co_await m->Pump(absl::InfiniteFuture());
+  ws::Session& session = *m->session;
+  if (session.role() == ws::Role::kClient || m->compressed_session() ||
+      session.sending_fragmented()) {
+    // Masked or compressed: the session makes the frame (a copy).
+    absl::Status q = session.send(type, data);
+    if (!q.ok()) co_return q;
+    co_return co_await m->Pump(absl::InfiniteFuture());
+  }
+  // Server role, uncompressed: the header from prepare(), the payload from
+  // the caller's buffer (prepare() leaves it as it is for this role).
+  absl::StatusOr<ws::PreparedFrame> frame =
+      session.prepare(type, absl::MakeSpan(const_cast<uint8_t*>(data.data()), data.size()));
+  if (!frame.ok()) co_return frame.status();
+  co_return co_await m->Pump(
+      absl::InfiniteFuture(),
+      absl::MakeConstSpan(reinterpret_cast<const char*>(frame->header_bytes), frame->header_size),
+      absl::MakeConstSpan(reinterpret_cast<const char*>(data.data()), data.size()),
+      m->InView(data));
 }
 
 Task<absl::Status> WsSocket::send_text(absl::string_view text) {
@@ -202,14 +210,20 @@ Task<absl::Status> WsSocket::send_fragment(ws::MessageType type, absl::Span<cons
   WsImpl* m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
   if (!m->failed.ok()) co_return m->failed;
-  std::string copy(reinterpret_cast<const char*>(data.data()), data.size());
-  absl::StatusOr<ws::PreparedFrame> frame = m->session->prepare(
-      type, absl::MakeSpan(reinterpret_cast<uint8_t*>(copy.data()), copy.size()), fin);
+  // The client role masks in place: a copy of the caller's bytes.
+  std::string copy;
+  absl::Span<uint8_t> payload(const_cast<uint8_t*>(data.data()), data.size());
+  const bool in_view = m->InView(data);
+  if (m->session->role() == ws::Role::kClient) {
+    copy.assign(reinterpret_cast<const char*>(data.data()), data.size());
+    payload = absl::MakeSpan(reinterpret_cast<uint8_t*>(copy.data()), copy.size());
+  }
+  absl::StatusOr<ws::PreparedFrame> frame = m->session->prepare(type, payload, fin);
   if (!frame.ok()) co_return frame.status();
-  m->TakeOutput();  // control frames queued earlier go first
-  m->pending.append(reinterpret_cast<const char*>(frame->header().data()), frame->header().size());
-  m->pending.append(copy);
-  co_return co_await m->Pump(absl::InfiniteFuture());
+  co_return co_await m->Pump(
+      absl::InfiniteFuture(),
+      absl::MakeConstSpan(reinterpret_cast<const char*>(frame->header_bytes), frame->header_size),
+      absl::MakeConstSpan(reinterpret_cast<const char*>(payload.data()), payload.size()), in_view);
 }
 
 Task<absl::Status> WsSocket::ping(absl::Span<const uint8_t> payload) {
