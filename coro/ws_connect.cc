@@ -59,7 +59,7 @@ Task<absl::Status> WsImplBase::Pump(absl::Time deadline, absl::Span<const char> 
     if (writing) co_return absl::OkStatus();
   }
   writing = true;
-  idle.clear();
+  if (idle != nullptr) idle->clear();
   std::string inflight;
   if (!head.empty()) {
     // Control frames queued earlier, then this frame from the caller's
@@ -91,7 +91,7 @@ Task<absl::Status> WsImplBase::Pump(absl::Time deadline, absl::Span<const char> 
   }
   std::string().swap(pending);
   writing = false;
-  idle.set();
+  if (idle != nullptr) idle->set();
   co_return failed;
 }
 

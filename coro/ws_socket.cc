@@ -52,7 +52,7 @@ bool Parse(WsImpl* m, uint8_t* data, size_t size, bool own, WsMessage* msg) {
       found = true;
       if (e->zero_copy && !own) {
         m->view = msg->data.data();
-        m->view_size = msg->data.size();
+        m->view_size = static_cast<uint32_t>(msg->data.size());
       }
     } else if (e->type == ws::Event::Type::kClose && m->end.ok()) {
       m->end = PeerClosed(e->close_code, e->data);
@@ -79,6 +79,42 @@ bool Parse(WsImpl* m, uint8_t* data, size_t size, bool own, WsMessage* msg) {
   msg->zero_copy = false;
   m->view = nullptr;
   return found;
+}
+
+// Parses the input held in rx (true: a message in *msg); once all of it is
+// parsed, releases rx (the message handed out before is over).
+bool ParseHeld(WsImpl* m, WsMessage* msg) {
+  if (m->rx_pos < m->rx.size()) {
+    auto* rx = reinterpret_cast<uint8_t*>(m->rx.data());
+    if (Parse(m, rx + m->rx_pos, m->rx.size() - m->rx_pos, true, msg)) return true;
+  }
+  std::string().swap(m->rx);
+  m->rx_pos = 0;
+  return false;
+}
+
+// What receive() returns for a failed read: a deadline or a cancel leaves
+// the connection usable; anything else ends it.
+absl::Status ReadEnded(WsImpl* m, const absl::Status& status) {
+  if (absl::IsDeadlineExceeded(status) || absl::IsCancelled(status)) return status;
+  m->end = gaio::IsEof(status)
+               ? absl::UnavailableError("the WebSocket's transport ended without a close")
+               : status;
+  m->CloseTransport();
+  return m->end;
+}
+
+// Receiving ended: writes the close frame and closes (once); returns the
+// end. Otherwise writes the queued pongs; OK (a failure is sticky for the
+// next send).
+Task<absl::Status> Settle(WsImpl* m) {
+  if (!m->end.ok()) {
+    if (!m->finished) co_await m->Finish();
+    co_return m->end;
+  }
+  absl::Status p = co_await m->Pump(absl::InfiniteFuture());
+  p.IgnoreError();
+  co_return absl::OkStatus();
 }
 
 Task<absl::Status> WaitIdle(Event* idle) { co_return co_await idle->wait(); }
@@ -117,58 +153,36 @@ size_t WsSocket::buffered_memory() const {
   return bytes;
 }
 
+// receive() keeps its frame small (it is what an idle connection holds):
+// parsing is in plain functions, the rare writes in Settle()'s frame.
 Task<absl::StatusOr<WsMessage>> WsSocket::receive(absl::Time deadline) {
-  WsImpl* m = impl_.get();
+  WsImpl* const m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
-  WsMessage msg;
   m->view = nullptr;
+  WsMessage msg;
+  bool found = ParseHeld(m, &msg);
   for (;;) {
-    if (m->rx_pos < m->rx.size()) {  // input held back (the upgrade's, a read's rest)
-      auto* rx = reinterpret_cast<uint8_t*>(m->rx.data());
-      if (Parse(m, rx + m->rx_pos, m->rx.size() - m->rx_pos, true, &msg)) break;
+    // Writes first: the end (close frame), or pongs, also those queued with
+    // the message found (Parse moved a view of the read's buffer into rx).
+    if (!m->end.ok() || !m->session->output().empty()) {
+      absl::Status s = co_await Settle(m);
+      if (!s.ok()) co_return s;  // (the end is never set with a message)
     }
-    std::string().swap(m->rx);  // all parsed; the last message is over
-    m->rx_pos = 0;
-    if (!m->end.ok()) {
-      if (!m->finished) co_await m->Finish();
-      co_return m->end;
-    }
-    if (!m->session->output().empty()) {  // pongs
-      absl::Status p = co_await m->Pump(absl::InfiniteFuture());
-      p.IgnoreError();  // sticky: the next operation reports it
-    }
+    if (found) co_return msg;
     m->receiving = true;
-    // (No co_await inside a conditional expression: GCC 12 destroys its
-    // temporaries twice.)
-    absl::StatusOr<SwapBytes> in = absl::UnknownError("");
-    if (m->tls != nullptr) {
-      in = co_await m->tls->read(deadline);
-    } else {
+    absl::StatusOr<SwapBytes> in;
+    if (m->tls == nullptr) {  // (not a conditional expression: GCC 12)
       in = co_await m->socket.read(deadline);
+    } else {
+      in = co_await m->Read(deadline);
     }
     m->receiving = false;
-    if (!in.ok()) {
-      if (absl::IsDeadlineExceeded(in.status()) || absl::IsCancelled(in.status())) {
-        co_return in.status();
-      }
-      m->end = gaio::IsEof(in.status())
-                   ? absl::UnavailableError("the WebSocket's transport ended without a close")
-                   : in.status();
-      m->CloseTransport();
-      co_return m->end;
-    }
+    if (!in.ok()) co_return ReadEnded(m, in.status());
     // The session unmasks in place: the read's buffer is ours until the
     // next co_await.
     auto* bytes = const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(in->data()));
-    if (Parse(m, bytes, in->size(), false, &msg)) break;
+    found = Parse(m, bytes, in->size(), false, &msg);
   }
-  // A pong (or close) queued with the message goes out before it is handed
-  // over (Parse moved a view of the read's buffer into rx).
-  if (!m->session->output().empty() && m->end.ok()) {
-    absl::Status p = co_await m->Pump(absl::InfiniteFuture());
-    p.IgnoreError();
-  }
-  co_return msg;
 }
 
 Task<absl::Status> WsSocket::send(ws::MessageType type, absl::Span<const uint8_t> data) {
@@ -261,8 +275,9 @@ Task<absl::Status> WsSocket::close(uint16_t code, absl::string_view reason, absl
 Task<absl::Status> WsSocket::drain(absl::Time deadline) {
   WsImpl* m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
+  if (m->writing && m->idle == nullptr) m->idle = std::make_unique<Event>();  // first drain()
   while (m->writing && m->failed.ok()) {
-    absl::Status w = co_await with_timeout(WaitIdle(&m->idle), deadline - absl::Now());
+    absl::Status w = co_await with_timeout(WaitIdle(m->idle.get()), deadline - absl::Now());
     if (!w.ok()) co_return w;
   }
   co_return m->failed;

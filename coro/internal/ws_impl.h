@@ -40,19 +40,19 @@ struct WsImplBase {
   // The message handed out last when it is a view into a read's buffer
   // (swap buffer, TLS plaintext): send() copies bytes from there.
   const char* view = nullptr;
-  size_t view_size = 0;
-  absl::Status end;  // how receiving ended (sticky)
+  uint32_t view_size = 0;  // (a read's buffer is far smaller than 4 GiB)
   bool receiving = false;
   bool finished = false;  // Finish() ran
+  bool writing = false;   // a task is writing (see Pump)
+  absl::Status end;       // how receiving ended (sticky)
 
   // Sending: pending is queued; inflight_bytes are being written (from the
   // writing task's frame, or the caller's buffer for a zero-copy send).
-  bool writing = false;
   size_t max_buffered = size_t{16} << 20;
   std::string pending;
   size_t inflight_bytes = 0;
-  Event idle;
-  absl::Status failed;  // sticky send failure
+  std::unique_ptr<Event> idle;  // set when no write is in flight; made by drain()
+  absl::Status failed;          // sticky send failure
 
   bool compressed_session() const { return session.has_value() && session->deflate(); }
   size_t buffered() const {
