@@ -155,12 +155,20 @@ size_t WsSocket::buffered_memory() const {
 
 // receive() keeps its frame small (it is what an idle connection holds):
 // parsing is in plain functions, the rare writes in Settle()'s frame.
-Task<absl::StatusOr<WsMessage>> WsSocket::receive(absl::Time deadline) {
-  WsImpl* const m = impl_.get();
-  if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
-  m->view = nullptr;
+namespace {
+
+// The general receive: input held in rx, writes (pongs, the close frame),
+// TLS, messages spread over reads. `given`: a message found already (by
+// ReceiveOp, which outlives this task).
+Task<absl::StatusOr<WsMessage>> ReceiveLoop(WsImpl* m, absl::Time deadline,
+                                            const WsMessage* given) {
   WsMessage msg;
-  bool found = ParseHeld(m, &msg);
+  bool found = given != nullptr;
+  if (found) {
+    msg = *given;
+  } else {
+    found = ParseHeld(m, &msg);
+  }
   for (;;) {
     // Writes first: the end (close frame), or pongs, also those queued with
     // the message found (Parse moved a view of the read's buffer into rx).
@@ -183,6 +191,84 @@ Task<absl::StatusOr<WsMessage>> WsSocket::receive(absl::Time deadline) {
     auto* bytes = const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(in->data()));
     found = Parse(m, bytes, in->size(), false, &msg);
   }
+}
+
+}  // namespace
+
+Task<absl::StatusOr<WsMessage>> WsSocket::receive(absl::Time deadline) {
+  co_return co_await next_message(deadline);
+}
+
+bool WsSocket::ReceiveOp::await_ready() {
+  internal::BumpAwaitEpoch();
+  if (m_ != nullptr) return false;
+  result_ = absl::InvalidArgumentError("empty WsSocket");
+  return true;
+}
+
+bool WsSocket::ReceiveOp::StartTask(const WsMessage* found) {
+  task_ = ReceiveLoop(m_, deadline_, found);
+  task_.handle().promise().set_fiber(fiber_);
+  return internal::RunInline(task_.handle(), caller_);
+}
+
+bool WsSocket::ReceiveOp::Suspend(std::coroutine_handle<> h, internal::Fiber* fiber) {
+  caller_ = h;
+  fiber_ = fiber;
+  m_->view = nullptr;
+  if (m_->tls != nullptr || m_->rx_pos < m_->rx.size() || !m_->end.ok() ||
+      !m_->session->output().empty()) {
+    return StartTask(nullptr);
+  }
+  std::string().swap(m_->rx);  // the message handed out before is over
+  m_->rx_pos = 0;
+  // One swap-buffer read, its completion ours (complete() below).
+  EventLoop* loop = EventLoop::current();
+  absl::Status s = fiber->cancelled() ? absl::CancelledError("read: task cancelled")
+                   : loop == nullptr  ? absl::FailedPreconditionError("no loop runs this task")
+                   : deadline_ == absl::InfiniteFuture()
+                       ? loop->watcher().read(ctx(), m_->socket.fd(), nullptr)
+                       : loop->watcher().read_timeout(ctx(), m_->socket.fd(), nullptr, deadline_);
+  if (!s.ok()) {
+    result_ = ReadEnded(m_, s);
+    return false;
+  }
+  m_->receiving = true;
+  fiber->set_hook(this);
+  return true;
+}
+
+void WsSocket::ReceiveOp::request_cancel() noexcept {
+  if (EventLoop* loop = EventLoop::current()) {
+    loop->watcher().cancel(m_->socket.fd(), ctx()).IgnoreError();  // NotFound: it completed
+  }
+}
+
+void WsSocket::ReceiveOp::complete(const OpResult& r) noexcept {
+  fiber_->clear_hook();
+  m_->receiving = false;
+  if (!r.status.ok()) {
+    result_ = ReadEnded(m_, r.status);
+    caller_.resume();
+    return;
+  }
+  WsMessage msg;
+  // The session unmasks in place: the read's buffer is ours until the loop
+  // waits again.
+  const bool found = Parse(m_, reinterpret_cast<uint8_t*>(r.buffer.data()), r.size, false, &msg);
+  if (found && m_->session->output().empty()) {
+    result_ = std::move(msg);
+    caller_.resume();
+    return;
+  }
+  // More to do (pongs to write, a message not complete yet): the general
+  // path, which resumes the caller when it is done.
+  if (!StartTask(found ? &msg : nullptr)) caller_.resume();
+}
+
+absl::StatusOr<WsMessage> WsSocket::ReceiveOp::await_resume() {
+  if (task_.valid()) return std::move(task_.handle().promise().result());
+  return std::move(result_);
 }
 
 Task<absl::Status> WsSocket::send(ws::MessageType type, absl::Span<const uint8_t> data) {

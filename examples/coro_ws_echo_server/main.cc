@@ -71,7 +71,7 @@ Task<> Echo(Socket socket, const Config* config) {
   absl::StatusOr<WsSocket> ws = co_await Upgrade(std::move(socket), config);
   if (!ws.ok()) co_return;
   for (;;) {
-    absl::StatusOr<WsMessage> m = co_await ws->receive();
+    absl::StatusOr<WsMessage> m = co_await ws->next_message();  // no frame while idle
     if (!m.ok()) co_return;  // close answered / close code sent by WsSocket
     // Passed straight on: send() copies a view of the read's buffer, and
     // writes an assembled message from where it lies (valid until the next
