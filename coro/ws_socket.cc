@@ -182,7 +182,7 @@ Task<absl::StatusOr<WsMessage>> ReceiveLoop(WsImpl* m, absl::Time deadline,
     if (m->tls == nullptr) {  // (not a conditional expression: GCC 12)
       in = co_await m->socket.read(deadline);
     } else {
-      in = co_await m->Read(deadline);
+      in = co_await m->tls->read(deadline);
     }
     m->receiving = false;
     if (!in.ok()) co_return ReadEnded(m, in.status());
