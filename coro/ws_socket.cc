@@ -109,7 +109,9 @@ absl::Status ReadEnded(WsImpl* m, const absl::Status& status) {
 // next send).
 Task<absl::Status> Settle(WsImpl* m) {
   if (!m->end.ok()) {
-    if (!m->finished) co_await m->Finish();
+    if (!m->finished) {
+      co_await m->Finish();
+    }
     co_return m->end;
   }
   absl::Status p = co_await m->Pump(absl::InfiniteFuture());
