@@ -259,7 +259,7 @@ void WsSocket::ReceiveOp::complete(const OpResult& r) noexcept {
   // waits again.
   const bool found = Parse(m_, reinterpret_cast<uint8_t*>(r.buffer.data()), r.size, false, &msg);
   if (found && m_->session->output().empty()) {
-    result_ = std::move(msg);
+    result_ = msg;
     caller_.resume();
     return;
   }
