@@ -41,33 +41,57 @@ Task<absl::Status> WsImplBase::Write(absl::Span<const char> bytes, absl::Time de
   co_return co_await socket.write(bytes, deadline);
 }
 
-Task<absl::Status> WsImplBase::Pump(absl::Time deadline) {
+Task<absl::Status> WsImplBase::Pump(absl::Time deadline, absl::Span<const char> head,
+                                    absl::Span<const char> body, bool copy) {
   if (!failed.ok()) co_return failed;
   TakeOutput();
-  if (buffered() > max_buffered) {
+  if (buffered() + head.size() + body.size() > max_buffered) {
     failed = absl::ResourceExhaustedError(
         absl::StrCat("WebSocket send buffer above its cap of ", max_buffered, " bytes"));
     std::string().swap(pending);
     CloseTransport();
     co_return failed;
   }
-  if (writing) co_return absl::OkStatus();  // the writing task carries it
+  if (writing || copy) {  // the writing task carries it
+    pending.append(head.data(), head.size());
+    pending.append(body.data(), body.size());
+    head = body = {};
+    if (writing) co_return absl::OkStatus();
+  }
   writing = true;
-  idle.clear();
-  while (!pending.empty()) {
+  if (idle != nullptr) idle->clear();
+  std::string inflight;
+  if (!head.empty()) {
+    // Control frames queued earlier, then this frame from the caller's
+    // buffer: one writev, no copy.
     inflight.swap(pending);
-    absl::Status w = co_await Write(inflight, deadline);
-    inflight.clear();
-    if (!w.ok()) {
-      failed = w;
-      break;
+    inflight_bytes = inflight.size() + head.size() + body.size();
+    absl::Span<const char> parts[3] = {inflight, head, body};
+    absl::Span<const absl::Span<const char>> list(parts, 3);
+    if (inflight.empty()) list.remove_prefix(1);
+    if (body.empty()) list.remove_suffix(1);
+    absl::Status w;  // (no co_await in a conditional expression: GCC 12)
+    if (tls != nullptr) {
+      w = co_await tls->writev(list, deadline);
+    } else {
+      w = co_await socket.writev(list, deadline);
     }
+    inflight_bytes = 0;
+    if (!w.ok()) failed = w;
+    TakeOutput();
+  }
+  while (failed.ok() && !pending.empty()) {
+    inflight.clear();
+    inflight.swap(pending);
+    inflight_bytes = inflight.size();
+    absl::Status w = co_await Write(inflight, deadline);
+    inflight_bytes = 0;
+    if (!w.ok()) failed = w;
     TakeOutput();
   }
   std::string().swap(pending);
-  std::string().swap(inflight);
   writing = false;
-  idle.set();
+  if (idle != nullptr) idle->set();
   co_return failed;
 }
 
@@ -91,7 +115,7 @@ namespace {
 using internal::WsImplBase;
 
 // Reads the upgrade's answer (client) or request (server) into `hs`; bytes
-// after the head go to impl->handshake_rest.
+// after the head go to impl->rx.
 template <class Handshake>
 Task<absl::Status> ReadHead(WsImplBase* impl, Handshake* hs, absl::Time deadline) {
   for (;;) {
@@ -102,7 +126,8 @@ Task<absl::Status> ReadHead(WsImplBase* impl, Handshake* hs, absl::Time deadline
     absl::StatusOr<bool> done = hs->feed(bytes, &consumed);
     if (!done.ok()) co_return done.status();
     if (*done) {
-      impl->handshake_rest.assign(in->data() + consumed, in->size() - consumed);
+      impl->rx.assign(in->data() + consumed, in->size() - consumed);
+      impl->rx_pos = 0;
       co_return absl::OkStatus();
     }
   }
@@ -111,7 +136,6 @@ Task<absl::Status> ReadHead(WsImplBase* impl, Handshake* hs, absl::Time deadline
 void StartSession(WsImplBase* impl, ws::SessionOptions options, uint64_t max_message_size,
                   size_t max_buffered) {
   options.max_message_size = max_message_size;
-  impl->compressed = options.deflate.has_value();
   impl->max_buffered = max_buffered;
   impl->session.emplace(options);
 }
@@ -134,7 +158,8 @@ Task<absl::StatusOr<WsSocket>> Accept(std::unique_ptr<WsSocket::Impl> impl, WsSe
   const std::string response = hs.accept();
   absl::Status w = co_await impl->Write(response, deadline);
   if (!w.ok()) co_return w;
-  impl->subprotocol = hs.subprotocol();
+  if (!hs.subprotocol().empty())
+    impl->subprotocol = std::make_unique<std::string>(hs.subprotocol());
   StartSession(impl.get(), hs.session_options(), options.max_message_size, options.max_buffered);
   co_return WsSocket(std::move(impl));
 }
@@ -204,7 +229,8 @@ Task<absl::StatusOr<WsSocket>> ws_connect(std::string url, WsOptions options) {
   if (!w.ok()) co_return w;
   absl::Status read = co_await ReadHead(impl.get(), &hs, options.deadline);
   if (!read.ok()) co_return read;
-  impl->subprotocol = hs.subprotocol();
+  if (!hs.subprotocol().empty())
+    impl->subprotocol = std::make_unique<std::string>(hs.subprotocol());
   StartSession(impl.get(), hs.session_options(), options.max_message_size, options.max_buffered);
   co_return WsSocket(std::move(impl));
 }

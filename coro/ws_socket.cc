@@ -28,61 +28,98 @@ absl::Status PeerClosed(uint16_t code, absl::Span<const uint8_t> reason) {
   return s;
 }
 
-// A message found in one read, before it is handed out.
-struct Found {
-  ws::MessageType type = ws::MessageType::kBinary;
-  const char* data = nullptr;
-  size_t size = 0;
-  bool zero_copy = false;
-};
-
-// next() until kNone: the first message (a view into the input, or copied
-// into m->current), later ones queued; the end (failure, peer close) in m->end.
-std::optional<Found> Batch(WsImpl* m) {
-  std::optional<Found> first;
-  for (;;) {
-    absl::StatusOr<ws::Event> e = m->session->next();
+// Feeds data[0, size) to the session and takes events until the first
+// message (true, in *msg), the input's end, or the end of receiving (in
+// m->end). The input not parsed yet stays in m->rx: `own` says data lies in
+// m->rx already (from m->rx_pos); otherwise it is copied there.
+bool Parse(WsImpl* m, uint8_t* data, size_t size, bool own, WsMessage* msg) {
+  ws::Session& session = *m->session;
+  const auto* rx_base = reinterpret_cast<const uint8_t*>(m->rx.data());
+  session.feed(absl::MakeSpan(data, size));
+  bool found = false;
+  while (!found) {
+    absl::StatusOr<ws::Event> e = session.next();
     if (!e.ok()) {
       m->end = e.status();
-      return first;
+      break;
     }
-    switch (e->type) {
-      case ws::Event::Type::kNone:
-        return first;
-      case ws::Event::Type::kText:
-      case ws::Event::Type::kBinary: {
-        const ws::MessageType type =
-            e->type == ws::Event::Type::kText ? ws::MessageType::kText : ws::MessageType::kBinary;
-        const char* data = reinterpret_cast<const char*>(e->data.data());
-        if (!first.has_value() && e->zero_copy) {
-          first = Found{type, data, e->data.size(), true};
-        } else if (!first.has_value()) {
-          m->current.assign(data, e->data.size());
-          first = Found{type, m->current.data(), m->current.size(), false};
-        } else {
-          m->queue.push_back(WsImpl::Queued{type, std::string(data, e->data.size())});
-        }
-        break;
+    if (e->type == ws::Event::Type::kNone) break;
+    if (e->type == ws::Event::Type::kText || e->type == ws::Event::Type::kBinary) {
+      msg->type =
+          e->type == ws::Event::Type::kText ? ws::MessageType::kText : ws::MessageType::kBinary;
+      msg->data = SwapBytes(reinterpret_cast<const char*>(e->data.data()), e->data.size());
+      msg->zero_copy = e->zero_copy;
+      found = true;
+      if (e->zero_copy && !own) {
+        m->view = msg->data.data();
+        m->view_size = static_cast<uint32_t>(msg->data.size());
       }
-      case ws::Event::Type::kPing:
-      case ws::Event::Type::kPong:
-        break;  // pongs are queued by the session
-      case ws::Event::Type::kClose:
-        if (m->end.ok()) m->end = PeerClosed(e->close_code, e->data);
-        break;
-    }
+    } else if (e->type == ws::Event::Type::kClose && m->end.ok()) {
+      m->end = PeerClosed(e->close_code, e->data);
+    }  // pings and pongs: the session queued the pong
   }
+  const absl::Span<uint8_t> rest = session.detach_input();
+  if (own) {
+    m->rx_pos = rest.empty() ? m->rx.size() : static_cast<size_t>(rest.data() - rx_base);
+    return found;
+  }
+  const bool hold = found && msg->zero_copy && (!session.output().empty() || !m->end.ok());
+  if (!hold) {
+    m->rx.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
+    m->rx_pos = 0;
+    return found;
+  }
+  // The message is a view into a read's buffer and a write comes first (a
+  // pong): keep it in rx, ahead of the rest.
+  const size_t n = msg->data.size();
+  m->rx.assign(msg->data.data(), n);
+  m->rx.append(reinterpret_cast<const char*>(rest.data()), rest.size());
+  m->rx_pos = n;
+  msg->data = SwapBytes(m->rx.data(), n);
+  msg->zero_copy = false;
+  m->view = nullptr;
+  return found;
+}
+
+// Parses the input held in rx (true: a message in *msg); once all of it is
+// parsed, releases rx (the message handed out before is over).
+bool ParseHeld(WsImpl* m, WsMessage* msg) {
+  if (m->rx_pos < m->rx.size()) {
+    auto* rx = reinterpret_cast<uint8_t*>(m->rx.data());
+    if (Parse(m, rx + m->rx_pos, m->rx.size() - m->rx_pos, true, msg)) return true;
+  }
+  std::string().swap(m->rx);
+  m->rx_pos = 0;
+  return false;
+}
+
+// What receive() returns for a failed read: a deadline or a cancel leaves
+// the connection usable; anything else ends it.
+absl::Status ReadEnded(WsImpl* m, const absl::Status& status) {
+  if (absl::IsDeadlineExceeded(status) || absl::IsCancelled(status)) return status;
+  m->end = gaio::IsEof(status)
+               ? absl::UnavailableError("the WebSocket's transport ended without a close")
+               : status;
+  m->CloseTransport();
+  return m->end;
+}
+
+// Receiving ended: writes the close frame and closes (once); returns the
+// end. Otherwise writes the queued pongs; OK (a failure is sticky for the
+// next send).
+Task<absl::Status> Settle(WsImpl* m) {
+  if (!m->end.ok()) {
+    if (!m->finished) {
+      co_await m->Finish();
+    }
+    co_return m->end;
+  }
+  absl::Status p = co_await m->Pump(absl::InfiniteFuture());
+  p.IgnoreError();
+  co_return absl::OkStatus();
 }
 
 Task<absl::Status> WaitIdle(Event* idle) { co_return co_await idle->wait(); }
-
-WsMessage Hand(const Found& f) {
-  WsMessage msg;
-  msg.type = f.type;
-  msg.data = SwapBytes(f.data, f.size);
-  msg.zero_copy = f.zero_copy;
-  return msg;
-}
 
 }  // namespace
 
@@ -102,89 +139,162 @@ WsSocket& WsSocket::operator=(WsSocket&&) noexcept = default;
 WsSocket::~WsSocket() = default;
 
 size_t WsSocket::buffered_bytes() const { return impl_ ? impl_->buffered() : 0; }
-const std::string& WsSocket::subprotocol() const { return impl_->subprotocol; }
-bool WsSocket::compressed() const { return impl_->compressed; }
+const std::string& WsSocket::subprotocol() const {
+  static const std::string* const kNone = new std::string();
+  return impl_->subprotocol != nullptr ? *impl_->subprotocol : *kNone;
+}
+bool WsSocket::compressed() const { return impl_->compressed_session(); }
 ws::Session& WsSocket::session() { return *impl_->session; }
 size_t WsSocket::buffered_memory() const {
   if (!impl_) return 0;
   const size_t inline_capacity = std::string().capacity();  // no heap block
-  size_t bytes =
-      impl_->session->buffered_bytes() + impl_->queue.capacity() * sizeof(WsImpl::Queued);
-  for (const std::string* s :
-       {&impl_->pending, &impl_->inflight, &impl_->current, &impl_->hold, &impl_->handshake_rest}) {
+  size_t bytes = impl_->session->buffered_bytes();
+  for (const std::string* s : {&impl_->pending, &impl_->rx}) {
     if (s->capacity() > inline_capacity) bytes += s->capacity();
   }
   return bytes;
 }
 
-Task<absl::StatusOr<WsMessage>> WsSocket::receive(absl::Time deadline) {
-  WsImpl* m = impl_.get();
-  if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
-  std::string().swap(m->hold);  // the previous message's input
-  if (m->queue_pos < m->queue.size()) {
-    m->current = std::move(m->queue[m->queue_pos].data);
-    const ws::MessageType type = m->queue[m->queue_pos].type;
-    if (++m->queue_pos == m->queue.size()) {
-      std::vector<WsImpl::Queued>().swap(m->queue);
-      m->queue_pos = 0;
-    }
-    co_return Hand(Found{type, m->current.data(), m->current.size(), false});
+// receive() keeps its frame small (it is what an idle connection holds):
+// parsing is in plain functions, the rare writes in Settle()'s frame.
+namespace {
+
+// The general receive: input held in rx, writes (pongs, the close frame),
+// TLS, messages spread over reads. `given`: a message found already (by
+// ReceiveOp, which outlives this task).
+Task<absl::StatusOr<WsMessage>> ReceiveLoop(WsImpl* m, absl::Time deadline,
+                                            const WsMessage* given) {
+  WsMessage msg;
+  bool found = given != nullptr;
+  if (found) {
+    msg = *given;
+  } else {
+    found = ParseHeld(m, &msg);
   }
-  std::string().swap(m->current);
-  if (!m->end.ok()) co_return m->end;
-  m->receiving = true;
-  std::optional<Found> first;
-  if (!m->handshake_rest.empty()) {  // frame bytes that came with the upgrade
-    m->hold.swap(m->handshake_rest);
-    m->session->feed(absl::MakeSpan(reinterpret_cast<uint8_t*>(m->hold.data()), m->hold.size()));
-    first = Batch(m);
-  }
-  while (!first.has_value() && m->end.ok()) {
-    absl::StatusOr<SwapBytes> in = co_await m->Read(deadline);
-    if (!in.ok()) {
-      m->receiving = false;
-      if (absl::IsDeadlineExceeded(in.status()) || absl::IsCancelled(in.status())) {
-        co_return in.status();
-      }
-      m->end = gaio::IsEof(in.status())
-                   ? absl::UnavailableError("the WebSocket's transport ended without a close")
-                   : in.status();
-      m->CloseTransport();
-      co_return m->end;
+  for (;;) {
+    // Writes first: the end (close frame), or pongs, also those queued with
+    // the message found (Parse moved a view of the read's buffer into rx).
+    if (!m->end.ok() || !m->session->output().empty()) {
+      absl::Status s = co_await Settle(m);
+      if (!s.ok()) co_return s;  // (the end is never set with a message)
     }
+    if (found) co_return msg;
+    m->receiving = true;
+    absl::StatusOr<SwapBytes> in;
+    if (m->tls == nullptr) {  // (not a conditional expression: GCC 12)
+      in = co_await m->socket.read(deadline);
+    } else {
+      in = co_await m->tls->read(deadline);
+    }
+    m->receiving = false;
+    if (!in.ok()) co_return ReadEnded(m, in.status());
     // The session unmasks in place: the read's buffer is ours until the
     // next co_await.
-    uint8_t* bytes = const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(in->data()));
-    m->session->feed(absl::MakeSpan(bytes, in->size()));
-    first = Batch(m);
-    if (!m->session->output().empty() || !m->end.ok()) {
-      if (first.has_value() && first->zero_copy) {  // writing below ends the view
-        m->current.assign(first->data, first->size);
-        first = Found{first->type, m->current.data(), m->current.size(), false};
-      }
-      if (!m->end.ok()) {
-        co_await m->Finish();
-      } else {
-        absl::Status p = co_await m->Pump(absl::InfiniteFuture());
-        p.IgnoreError();  // sticky: the next operation reports it
-      }
-    }
+    auto* bytes = const_cast<uint8_t*>(reinterpret_cast<const uint8_t*>(in->data()));
+    found = Parse(m, bytes, in->size(), false, &msg);
   }
-  m->receiving = false;
-  if (!first.has_value() && !m->end.ok() && !m->finished) {
-    co_await m->Finish();
+}
+
+}  // namespace
+
+Task<absl::StatusOr<WsMessage>> WsSocket::receive(absl::Time deadline) {
+  co_return co_await next_message(deadline);
+}
+
+bool WsSocket::ReceiveOp::await_ready() {
+  internal::BumpAwaitEpoch();
+  if (m_ != nullptr) return false;
+  result_ = absl::InvalidArgumentError("empty WsSocket");
+  return true;
+}
+
+bool WsSocket::ReceiveOp::StartTask(const WsMessage* found) {
+  task_ = ReceiveLoop(m_, deadline_, found);
+  task_.handle().promise().set_fiber(fiber_);
+  return internal::RunInline(task_.handle(), caller_);
+}
+
+bool WsSocket::ReceiveOp::Suspend(std::coroutine_handle<> h, internal::Fiber* fiber) {
+  caller_ = h;
+  fiber_ = fiber;
+  m_->view = nullptr;
+  if (m_->tls != nullptr || m_->rx_pos < m_->rx.size() || !m_->end.ok() ||
+      !m_->session->output().empty()) {
+    return StartTask(nullptr);
   }
-  if (!first.has_value()) co_return m->end;
-  co_return Hand(*first);
+  std::string().swap(m_->rx);  // the message handed out before is over
+  m_->rx_pos = 0;
+  // One swap-buffer read, its completion ours (complete() below).
+  EventLoop* loop = EventLoop::current();
+  absl::Status s = fiber->cancelled() ? absl::CancelledError("read: task cancelled")
+                   : loop == nullptr  ? absl::FailedPreconditionError("no loop runs this task")
+                   : deadline_ == absl::InfiniteFuture()
+                       ? loop->watcher().read(ctx(), m_->socket.fd(), nullptr)
+                       : loop->watcher().read_timeout(ctx(), m_->socket.fd(), nullptr, deadline_);
+  if (!s.ok()) {
+    result_ = ReadEnded(m_, s);
+    return false;
+  }
+  m_->receiving = true;
+  fiber->set_hook(this);
+  return true;
+}
+
+void WsSocket::ReceiveOp::request_cancel() noexcept {
+  if (EventLoop* loop = EventLoop::current()) {
+    loop->watcher().cancel(m_->socket.fd(), ctx()).IgnoreError();  // NotFound: it completed
+  }
+}
+
+void WsSocket::ReceiveOp::complete(const OpResult& r) noexcept {
+  fiber_->clear_hook();
+  m_->receiving = false;
+  if (!r.status.ok()) {
+    result_ = ReadEnded(m_, r.status);
+    caller_.resume();
+    return;
+  }
+  WsMessage msg;
+  // The session unmasks in place: the read's buffer is ours until the loop
+  // waits again.
+  const bool found = Parse(m_, reinterpret_cast<uint8_t*>(r.buffer.data()), r.size, false, &msg);
+  if (found && m_->session->output().empty()) {
+    result_ = msg;
+    caller_.resume();
+    return;
+  }
+  // More to do (pongs to write, a message not complete yet): the general
+  // path, which resumes the caller when it is done.
+  if (!StartTask(found ? &msg : nullptr)) caller_.resume();
+}
+
+absl::StatusOr<WsMessage> WsSocket::ReceiveOp::await_resume() {
+  if (task_.valid()) return std::move(task_.handle().promise().result());
+  return std::move(result_);
 }
 
 Task<absl::Status> WsSocket::send(ws::MessageType type, absl::Span<const uint8_t> data) {
   WsImpl* m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
   if (!m->failed.ok()) co_return m->failed;
-  absl::Status q = m->session->send(type, data);
-  if (!q.ok()) co_return q;
-  co_return co_await m->Pump(absl::InfiniteFuture());
+  ws::Session& session = *m->session;
+  if (session.role() == ws::Role::kClient || m->compressed_session() ||
+      session.sending_fragmented()) {
+    // Masked or compressed: the session makes the frame (a copy).
+    absl::Status q = session.send(type, data);
+    if (!q.ok()) co_return q;
+    co_return co_await m->Pump(absl::InfiniteFuture());
+  }
+  // Server role, uncompressed: the header from prepare(), the payload from
+  // the caller's buffer (prepare() leaves it as it is for this role).
+  absl::StatusOr<ws::PreparedFrame> frame =
+      session.prepare(type, absl::MakeSpan(const_cast<uint8_t*>(data.data()), data.size()));
+  if (!frame.ok()) co_return frame.status();
+  co_return co_await m->Pump(
+      absl::InfiniteFuture(),
+      absl::MakeConstSpan(reinterpret_cast<const char*>(frame->header_bytes), frame->header_size),
+      absl::MakeConstSpan(reinterpret_cast<const char*>(data.data()), data.size()),
+      m->InView(data));
 }
 
 Task<absl::Status> WsSocket::send_text(absl::string_view text) {
@@ -202,14 +312,20 @@ Task<absl::Status> WsSocket::send_fragment(ws::MessageType type, absl::Span<cons
   WsImpl* m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
   if (!m->failed.ok()) co_return m->failed;
-  std::string copy(reinterpret_cast<const char*>(data.data()), data.size());
-  absl::StatusOr<ws::PreparedFrame> frame = m->session->prepare(
-      type, absl::MakeSpan(reinterpret_cast<uint8_t*>(copy.data()), copy.size()), fin);
+  // The client role masks in place: a copy of the caller's bytes.
+  std::string copy;
+  absl::Span<uint8_t> payload(const_cast<uint8_t*>(data.data()), data.size());
+  const bool in_view = m->InView(data);
+  if (m->session->role() == ws::Role::kClient) {
+    copy.assign(reinterpret_cast<const char*>(data.data()), data.size());
+    payload = absl::MakeSpan(reinterpret_cast<uint8_t*>(copy.data()), copy.size());
+  }
+  absl::StatusOr<ws::PreparedFrame> frame = m->session->prepare(type, payload, fin);
   if (!frame.ok()) co_return frame.status();
-  m->TakeOutput();  // control frames queued earlier go first
-  m->pending.append(reinterpret_cast<const char*>(frame->header().data()), frame->header().size());
-  m->pending.append(copy);
-  co_return co_await m->Pump(absl::InfiniteFuture());
+  co_return co_await m->Pump(
+      absl::InfiniteFuture(),
+      absl::MakeConstSpan(reinterpret_cast<const char*>(frame->header_bytes), frame->header_size),
+      absl::MakeConstSpan(reinterpret_cast<const char*>(payload.data()), payload.size()), in_view);
 }
 
 Task<absl::Status> WsSocket::ping(absl::Span<const uint8_t> payload) {
@@ -247,8 +363,9 @@ Task<absl::Status> WsSocket::close(uint16_t code, absl::string_view reason, absl
 Task<absl::Status> WsSocket::drain(absl::Time deadline) {
   WsImpl* m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
+  if (m->writing && m->idle == nullptr) m->idle = std::make_unique<Event>();  // first drain()
   while (m->writing && m->failed.ok()) {
-    absl::Status w = co_await with_timeout(WaitIdle(&m->idle), deadline - absl::Now());
+    absl::Status w = co_await with_timeout(WaitIdle(m->idle.get()), deadline - absl::Now());
     if (!w.ok()) co_return w;
   }
   co_return m->failed;

@@ -45,6 +45,7 @@
 #ifndef GAIO_CORO_WS_SOCKET_H_
 #define GAIO_CORO_WS_SOCKET_H_
 
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -56,6 +57,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "coro/bytes.h"
+#include "coro/internal/fiber.h"
 #include "coro/socket.h"
 #include "coro/task.h"
 #include "coro/tls_socket.h"
@@ -102,6 +104,46 @@ class WsSocket {
 
   // The next text or binary message (see above), or the error.
   Task<absl::StatusOr<WsMessage>> receive(absl::Time deadline = absl::InfiniteFuture());
+
+  // The same as receive() as an awaiter that allocates no frame: co_await
+  // it at once (`co_await ws.next_message()`), from a task of this package;
+  // it lives in the awaiting frame (about 100 bytes), and that is all an
+  // idle connection waiting in it holds besides the WsSocket. A message in
+  // one read over plain TCP needs nothing more; anything else (TLS, input
+  // held back, pongs to write, a message spread over reads, the end) runs a
+  // receive() task inside it. For combinators (with_timeout, when_any...)
+  // use receive().
+  class ReceiveOp : private internal::Operation {
+   public:
+    ReceiveOp(Impl* m, absl::Time deadline) : m_(m), deadline_(deadline) {}
+    ReceiveOp(const ReceiveOp&) = delete;
+    ReceiveOp& operator=(const ReceiveOp&) = delete;
+    ~ReceiveOp() = default;
+
+    bool await_ready();
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) {
+      return Suspend(h, h.promise().fiber());
+    }
+    absl::StatusOr<WsMessage> await_resume();
+
+   private:
+    bool Suspend(std::coroutine_handle<> h, internal::Fiber* fiber);
+    // The general path (a receive task), with the message found if any.
+    bool StartTask(const WsMessage* found);
+    void complete(const OpResult& r) noexcept override;
+    void request_cancel() noexcept override;
+
+    Impl* m_;
+    absl::Time deadline_;
+    std::coroutine_handle<> caller_;
+    internal::Fiber* fiber_ = nullptr;
+    Task<absl::StatusOr<WsMessage>> task_;
+    absl::StatusOr<WsMessage> result_;
+  };
+  ReceiveOp next_message(absl::Time deadline = absl::InfiniteFuture()) {
+    return ReceiveOp(impl_.get(), deadline);
+  }
 
   Task<absl::Status> send_text(absl::string_view text);
   Task<absl::Status> send_binary(absl::Span<const uint8_t> data);

@@ -1,7 +1,9 @@
 // Session: construction and the receive side (frames in, events out).
 #include "ws/session.h"
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "ws/internal/zstream.h"
 #include "ws/mask.h"
@@ -10,6 +12,7 @@ namespace gaio::ws {
 namespace {
 
 constexpr uint8_t kRsv1 = 4;
+constexpr uint64_t kMaxReserve = uint64_t{1} << 20;
 
 uint16_t ReadBe16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 
@@ -40,6 +43,12 @@ void Session::feed(absl::Span<uint8_t> input) {
   in_ = input.data();
   in_size_ = input.size();
   in_pos_ = 0;
+}
+
+absl::Span<uint8_t> Session::detach_input() {
+  const absl::Span<uint8_t> rest(in_ + in_pos_, in_size_ - in_pos_);
+  in_pos_ = in_size_;
+  return rest;
 }
 
 absl::StatusOr<Event> Session::Fail(uint16_t code, absl::string_view why) {
@@ -99,6 +108,7 @@ absl::StatusOr<Event> Session::next() {
     std::string().swap(message_);
     release_message_ = false;
   }
+  if (control_buf_ && !have_frame_) control_buf_.reset();
   if (close_received_) {
     in_ = nullptr;
     in_size_ = in_pos_ = 0;
@@ -158,12 +168,13 @@ absl::StatusOr<Event> Session::next() {
       if (control_len_ == 0 && take == frame_remaining_) {
         payload = absl::MakeConstSpan(at, take);
       } else {
-        if (take > 0) std::memcpy(control_buf_ + control_len_, at, take);
+        if (!control_buf_) control_buf_ = std::make_unique<uint8_t[]>(kMaxControlPayload);
+        if (take > 0) std::memcpy(control_buf_.get() + control_len_, at, take);
         control_len_ = static_cast<uint8_t>(control_len_ + take);
         frame_remaining_ -= take;
         frame_done_ += take;
         if (frame_remaining_ > 0) return Event{};
-        payload = absl::MakeConstSpan(control_buf_, control_len_);
+        payload = absl::MakeConstSpan(control_buf_.get(), control_len_);
       }
       have_frame_ = false;
       return HandleControl(payload);
@@ -195,6 +206,12 @@ absl::Status Session::AppendData(uint8_t* data, size_t size) {
   if (!message_compressed_) {
     if (size == 0) return absl::OkStatus();
     if (text && !utf8_.feed(data, size)) return MakeCloseStatus(kCloseInvalidData, "invalid UTF-8");
+    if (frame_done_ == 0) {
+      // The frame's length is known: one allocation for it (bounded, so that
+      // a header alone cannot make us hold much).
+      message_.reserve(message_.size() +
+                       static_cast<size_t>(std::min<uint64_t>(frame_remaining_, kMaxReserve)));
+    }
     message_.append(reinterpret_cast<const char*>(data), size);
     message_size_ += size;
     return absl::OkStatus();

@@ -109,12 +109,20 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   Role role() const { return options_.role; }
+  // permessage-deflate was agreed.
+  bool deflate() const { return options_.deflate.has_value(); }
 
   // Receiving (see above). feed() replaces any input not yet consumed by next()
   // only once next() returned kNone; calling it earlier is a misuse that
   // appends nothing and makes next() return FailedPrecondition.
   void feed(absl::Span<uint8_t> input);
   absl::StatusOr<Event> next();
+  // The bytes of the current input that next() has not looked at yet, which
+  // are given up: the input counts as consumed (the events already returned
+  // stay valid as before). A driver that stops calling next() after a
+  // message keeps these (copies them if the input is not its own) and
+  // feed()s them later, in order, before any new input.
+  absl::Span<uint8_t> detach_input();
 
   // Sending whole messages into output(). FailedPrecondition after close()
   // or a failure; text is not validated (the caller's contract).
@@ -138,6 +146,8 @@ class Session {
   void consume_output(size_t n);
 
   bool close_sent() const { return close_sent_; }
+  // A message begun with prepare(fin=false) is not finished yet.
+  bool sending_fragmented() const { return sending_fragmented_; }
   bool close_received() const { return close_received_; }
   // The first failure, OK while none.
   const absl::Status& status() const { return status_; }
@@ -170,7 +180,9 @@ class Session {
   uint8_t header_len_ = 0;  // bytes of a partial header in header_buf_
   uint8_t header_buf_[kMaxFrameHeaderSize];
   uint8_t control_len_ = 0;
-  uint8_t control_buf_[kMaxControlPayload];
+  // A control payload split across inputs (rare): allocated for it, released
+  // by the next call of next() once its event is out.
+  std::unique_ptr<uint8_t[]> control_buf_;
   // The data message being read.
   bool in_message_ = false;
   bool message_compressed_ = false;

@@ -1,16 +1,21 @@
 // The state of a WsSocket (coro/ws_socket.h), shared by ws_socket.cc and
 // ws_connect.cc: the transport, the session, and the receive and send buffers.
+//
+// Memory. An idle connection (nothing pending either way) holds this block
+// and no heap buffer: rx and pending are released once consumed, the bytes
+// being written live in the writing task's frame, and the subprotocol is
+// allocated only when one was agreed.
 #ifndef GAIO_CORO_INTERNAL_WS_IMPL_H_
 #define GAIO_CORO_INTERNAL_WS_IMPL_H_
 
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "coro/event.h"
 #include "coro/socket.h"
 #include "coro/task.h"
@@ -24,39 +29,49 @@ struct WsImplBase {
   Socket socket;                   // plain ws
   std::unique_ptr<TlsSocket> tls;  // wss (socket then unused)
   std::optional<ws::Session> session;
-  std::string subprotocol;
-  bool compressed = false;
-  size_t max_buffered = size_t{16} << 20;
+  std::unique_ptr<std::string> subprotocol;  // null: none agreed
 
-  // Receiving.
-  struct Queued {
-    ws::MessageType type;
-    std::string data;
-  };
-  std::string handshake_rest;  // frame bytes read with the upgrade's answer
-  std::string hold;            // input being parsed (from handshake_rest)
-  std::string current;         // a reassembled or queued message handed out
-  std::vector<Queued> queue;   // further messages of one read
-  size_t queue_pos = 0;
-  absl::Status end;  // how receiving ended (sticky)
+  // Receiving. rx holds input the session has not parsed yet, from rx_pos on
+  // (frame bytes read with the upgrade's answer, the rest of a read after
+  // the message receive() returned); bytes before rx_pos may hold the
+  // message handed out last (valid until the next receive()).
+  std::string rx;
+  size_t rx_pos = 0;
+  // The message handed out last when it is a view into a read's buffer
+  // (swap buffer, TLS plaintext): send() copies bytes from there.
+  const char* view = nullptr;
+  uint32_t view_size = 0;  // (a read's buffer is far smaller than 4 GiB)
   bool receiving = false;
   bool finished = false;  // Finish() ran
+  bool writing = false;   // a task is writing (see Pump)
+  absl::Status end;       // how receiving ended (sticky)
 
-  // Sending: pending is queued, inflight is being written.
+  // Sending: pending is queued; inflight_bytes are being written (from the
+  // writing task's frame, or the caller's buffer for a zero-copy send).
+  size_t max_buffered = size_t{16} << 20;
   std::string pending;
-  std::string inflight;
-  bool writing = false;
-  Event idle;
-  absl::Status failed;  // sticky send failure
+  size_t inflight_bytes = 0;
+  std::unique_ptr<Event> idle;  // set when no write is in flight; made by drain()
+  absl::Status failed;          // sticky send failure
 
+  bool compressed_session() const { return session.has_value() && session->deflate(); }
   size_t buffered() const {
-    return pending.size() + inflight.size() + (session ? session->output().size() : 0);
+    return pending.size() + inflight_bytes + (session ? session->output().size() : 0);
   }
   // Moves the session's output behind pending.
   void TakeOutput();
-  // Writes pending until empty (one writer at a time), or returns at once
-  // when another task is writing.
-  Task<absl::Status> Pump(absl::Time deadline);
+  // Writes pending, then the frame head + body if given (the caller's bytes,
+  // valid until this returns; copied first when `copy`), then whatever was
+  // queued meanwhile, until nothing is left (one writer at a time). When
+  // another task is writing, head + body are copied behind pending and this
+  // returns at once.
+  Task<absl::Status> Pump(absl::Time deadline, absl::Span<const char> head = {},
+                          absl::Span<const char> body = {}, bool copy = false);
+  // Whether `bytes` overlap the last message's view of a read's buffer.
+  bool InView(absl::Span<const uint8_t> bytes) const {
+    const char* p = reinterpret_cast<const char*>(bytes.data());
+    return view != nullptr && p < view + view_size && view < p + bytes.size();
+  }
   // Writes what is queued (close frame) within a second, then closes.
   Task<> Finish();
   void CloseTransport();

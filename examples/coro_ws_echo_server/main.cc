@@ -64,13 +64,15 @@ Task<> Echo(Socket socket, const Config* config) {
   absl::StatusOr<WsSocket> ws = co_await Upgrade(std::move(socket), config);
   if (!ws.ok()) co_return;
   for (;;) {
-    absl::StatusOr<WsMessage> m = co_await ws->receive();
+    absl::StatusOr<WsMessage> m = co_await ws->next_message();  // no frame while idle
     if (!m.ok()) co_return;  // close answered / close code sent by WsSocket
-    // The message's bytes are valid until the next co_await: copied by send.
-    const std::string copy = m->data.ToString();
+    // Passed straight on: send() copies a view of the read's buffer, and
+    // writes an assembled message from where it lies (valid until the next
+    // receive()).
+    const absl::Span<const char> data = m->data.span();
     absl::Status s = co_await ws->send(
         m->type,
-        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(copy.data()), copy.size()));
+        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
     if (!s.ok()) co_return;
   }
 }

@@ -46,6 +46,7 @@ struct ServerEnd {
   absl::Status status;
   int messages = 0;
   bool close_first = false;  // the server closes after the first message
+  bool straight = false;     // echo m->data itself, no copy of our own
   uint16_t close_code = 0;
   absl::Status close_status;
 };
@@ -59,8 +60,14 @@ Task<> Echo(WsSocket ws, ServerEnd* end) {
       co_return;
     }
     ++end->messages;
-    const std::string copy = m->data.ToString();
-    absl::Status s = co_await ws.send(m->type, Bytes(copy));
+    // Passed straight on, send() copies a view of a read's buffer and writes
+    // an assembled message from where it lies.
+    const std::string copy = end->straight ? std::string() : m->data.ToString();
+    const absl::Span<const char> data = m->data.span();
+    absl::Status s = co_await ws.send(
+        m->type, end->straight ? absl::Span<const uint8_t>(
+                                     reinterpret_cast<const uint8_t*>(data.data()), data.size())
+                               : Bytes(copy));
     if (!s.ok()) {
       end->status = s;
       co_return;
@@ -205,6 +212,73 @@ TEST_P(CoroWsTest, EchoAtFramingBoundariesThenCloseWithCode) {
     EXPECT_TRUE(r.close.ok()) << r.close;
     EXPECT_EQ(end.messages, 13);
     EXPECT_EQ(PeerCloseCode(end.status), 4001) << end.status << " deflate " << deflate;
+  }
+}
+
+// A burst of messages of mixed sizes sent by one task while another receives:
+// several messages per read (the rest of a read kept for the next receive),
+// echoes of views into the read's buffer, and large echoes written from the
+// server's message buffer while the client is slow to read.
+Task<> SendBurst(WsSocket* ws, int n, std::vector<std::string>* failures) {
+  for (int i = 0; i < n; ++i) {
+    const std::string sent = Pattern(i % 3 == 2 ? 70000 + i : 10 + i);
+    absl::Status s = co_await ws->send_binary(Bytes(sent));
+    if (!s.ok()) failures->push_back(absl::StrCat("send ", i, ": ", s.ToString()));
+  }
+}
+
+constexpr int kBurstMessages = 60;
+
+Task<> BurstClient(std::string url, WsOptions o, std::vector<std::string>* failures) {
+  absl::StatusOr<WsSocket> ws = co_await ws_connect(std::move(url), std::move(o));
+  if (!ws.ok()) {
+    failures->push_back(absl::StrCat("connect: ", ws.status().ToString()));
+    co_return;
+  }
+  Scope sender;
+  sender.spawn(SendBurst(&*ws, kBurstMessages, failures));
+  for (int i = 0; i < kBurstMessages; ++i) {
+    absl::StatusOr<WsMessage> m = co_await ws->receive(Deadline());
+    if (!m.ok()) {
+      failures->push_back(absl::StrCat("receive ", i, ": ", m.status().ToString()));
+      break;
+    }
+    if (m->data.view() != Pattern(i % 3 == 2 ? 70000 + i : 10 + i)) {
+      failures->push_back(absl::StrCat("echo ", i, " differs"));
+    }
+    if (i % 7 == 0) {  // slow to read now and then: the server's writes wait
+      absl::Status slept = co_await sleep(absl::Milliseconds(2));
+      slept.IgnoreError();
+    }
+  }
+  co_await sender.join();
+  absl::Status c = co_await ws->close(ws::kCloseNormal, "", Deadline());
+  if (!c.ok()) failures->push_back(absl::StrCat("close: ", c.ToString()));
+}
+
+// Two connections, so that the swap buffer is reused while an echo waits.
+Task<absl::Status> Burst(const Listener* l, const tls::Context* t, std::string url, WsOptions o,
+                         ServerEnd* ends, std::vector<std::string>* failures) {
+  Scope scope;
+  for (int i = 0; i < 2; ++i) {
+    ends[i].straight = true;
+    scope.spawn(ServeOne(l, t, WsServerOptions{}, &ends[i]));
+  }
+  for (int i = 0; i < 2; ++i) scope.spawn(BurstClient(url, o, failures));
+  co_await scope.join();
+  co_return absl::OkStatus();
+}
+
+TEST_P(CoroWsTest, BurstOfMixedSizesEchoedStraightFromReceive) {
+  ServerEnd ends[2];
+  std::vector<std::string> failures;
+  const absl::Status done = testing::RunBounded(
+      *loop_, Burst(listener_.get(), server_tls(), Url(), ClientOptions(), ends, &failures));
+  ASSERT_TRUE(done.ok()) << done;
+  EXPECT_TRUE(failures.empty()) << failures.front();
+  for (const ServerEnd& end : ends) {
+    EXPECT_EQ(end.messages, kBurstMessages);
+    EXPECT_EQ(PeerCloseCode(end.status), ws::kCloseNormal) << end.status;
   }
 }
 
