@@ -9,7 +9,6 @@
 // until SIGINT/SIGTERM (a self-pipe read by the server task), then cancels
 // every connection and exits 0.
 #include <fcntl.h>
-#include <malloc.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -111,11 +110,6 @@ int Fail(const char* what, const absl::Status& status) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  // Sessions free their buffers once drained (an idle connection holds
-  // none); 1 MiB of slack at the heap's top keeps glibc from trimming and
-  // re-faulting it on every streamed record (2.5x the CPU per 64 KiB echo
-  // without it: docs/TLS.md, "Throughput").
-  mallopt(M_TOP_PAD, 1 << 20);
   absl::StatusOr<gaio::tls::CertifiedKey> key =
       gaio::tls::CertifiedKey::FromFiles(absl::GetFlag(FLAGS_cert), absl::GetFlag(FLAGS_key));
   if (!key.ok()) return Fail("--cert/--key", key.status());
