@@ -254,6 +254,17 @@ int main(int argc, char** argv) {
         spread = absl::StrFormat("  [%s over %d runs: %.1f .. %.1f]", unit, rs.size(),
                                  Headline(w.kind, rs.front(), &higher_better, &unit),
                                  Headline(w.kind, rs.back(), &higher_better, &unit));
+        // The server's CPU per message too, where measured: its median and
+        // spread over the same runs (a busy machine disturbs it less).
+        std::vector<double> cpu;
+        for (const LoadResult& x : rs) {
+          if (x.server_cpu_us_per_msg > 0) cpu.push_back(x.server_cpu_us_per_msg);
+        }
+        if (cpu.size() == rs.size()) {
+          std::sort(cpu.begin(), cpu.end());
+          absl::StrAppendFormat(&spread, "  [server CPU us/msg: median %.1f, %.1f .. %.1f]",
+                                cpu[cpu.size() / 2], cpu.front(), cpu.back());
+        }
       }
       std::printf("  %-20s %s%s\n", s.name.c_str(), ToText(r).c_str(), spread.c_str());
       std::fflush(stdout);
