@@ -28,6 +28,8 @@ ABSL_FLAG(int, port, 9443, "TCP port on 127.0.0.1 (0 picks a free one)");
 ABSL_FLAG(std::string, cert, "", "certificate chain, PEM (required)");
 ABSL_FLAG(std::string, key, "", "private key, PEM (required)");
 ABSL_FLAG(int, pollers, 1, "poller threads (0 = caller-driven)");
+ABSL_FLAG(int, takeover_us, -1,
+          "WatcherOptions::poller_takeover in microseconds (-1 = the library default, 0 = off)");
 ABSL_FLAG(int, handshake_seconds, 10, "a handshake not done by then closes the connection");
 ABSL_FLAG(int, write_seconds, 60, "a write not done by then closes the connection");
 
@@ -120,6 +122,9 @@ int main(int argc, char** argv) {
 
   gaio::WatcherOptions options;
   options.num_pollers = absl::GetFlag(FLAGS_pollers);
+  if (absl::GetFlag(FLAGS_takeover_us) >= 0) {
+    options.poller_takeover = absl::Microseconds(absl::GetFlag(FLAGS_takeover_us));
+  }
   auto loop = gaio::coro::EventLoop::Create(options);
   if (!loop.ok()) return Fail("loop", loop.status());
   auto listener =
@@ -140,6 +145,9 @@ int main(int argc, char** argv) {
                                            gaio::coro::Socket(**loop, pipe_fds[0])));
   close(pipe_fds[1]);
   if (!status.ok()) return Fail("serve", status);
-  std::printf("tls_echo_server: stopped\n");
+  const gaio::WatcherStats stats = (*loop)->watcher().stats();
+  std::printf("tls_echo_server: stopped; poller takeovers %llu, hand-backs %llu\n",
+              static_cast<unsigned long long>(stats.takeovers),
+              static_cast<unsigned long long>(stats.handbacks));
   return 0;
 }
