@@ -109,7 +109,7 @@ Task<> Stream(const Shared* sh, int window) {
 }
 
 // One connection: dial, handshake (resuming `ticket` when given), 1 byte
-// echoed. Returns the established socket, or nothing after counting an error.
+// echoed. Returns the established socket, or the first error.
 Task<absl::StatusOr<TlsSocket>> Connect(const Shared* sh,
                                         std::optional<gaio::tls::ResumptionTicket> ticket,
                                         absl::Time deadline) {

@@ -260,6 +260,15 @@ int main(int argc, char** argv) {
         for (const LoadResult& x : rs) {
           if (x.server_cpu_us_per_msg > 0) cpu.push_back(x.server_cpu_us_per_msg);
         }
+        // TLS handshakes: how many were resumed and how many full, each run.
+        if (rs.front().resumed_handshakes >= 0) {
+          std::vector<std::string> counts;
+          for (const LoadResult& x : rs) {
+            counts.push_back(absl::StrFormat("%.0f/%.0f", x.resumed_handshakes, x.full_handshakes));
+          }
+          absl::StrAppend(&spread,
+                          "  [resumed/full handshakes per run: ", absl::StrJoin(counts, " "), "]");
+        }
         if (cpu.size() == rs.size()) {
           std::sort(cpu.begin(), cpu.end());
           absl::StrAppendFormat(&spread, "  [server CPU us/msg: median %.1f, %.1f .. %.1f]",
