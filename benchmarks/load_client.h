@@ -47,6 +47,8 @@ struct LoadOptions {
   int chat_senders = 10;
   // WebSocket: wss (TLS 1.3, TLS_AES_128_GCM_SHA256) instead of ws.
   bool tls = false;
+  // TLS workloads: TLS 1.2 (ECDHE-ECDSA-AES128-GCM-SHA256) instead of 1.3.
+  bool tls12 = false;
 };
 
 // Every field a workload measured; the others stay negative.
@@ -60,6 +62,8 @@ struct LoadResult {
   uint64_t errors = 0;                // failed statuses and wrong bytes
   double lost = -1;                   // UDP: datagrams whose echo never came
   double server_cpu_us_per_msg = -1;  // compare, UDP: server CPU time per echo
+  double full_handshakes = -1;        // TLS handshake workloads: how many of each,
+  double resumed_handshakes = -1;     // in the measured interval
 };
 
 // N connections stream messages of message_size, up to `window` in flight
@@ -112,6 +116,24 @@ absl::StatusOr<LoadResult> RunChatIdle(const LoadOptions& options);
 // message; anything else (or a failed/closed connection) is an error.
 enum class WsWorkload { kPingPong, kStream, kIdle };
 absl::StatusOr<LoadResult> RunWs(const LoadOptions& options, WsWorkload kind);
+
+// TLS echo (load_client_tls.cc): gaio::coro TlsSocket clients on a
+// caller-driven loop, TLS 1.3 with TLS_AES_128_GCM_SHA256 (LoadOptions::tls12:
+// TLS 1.2, ECDHE-ECDSA-AES128-GCM-SHA256), no certificate check:
+//   kPingPong: one message of message_size in flight per connection; msgs/s,
+//     MB/s and the latency of each round trip;
+//   kStream: `window` messages in flight per connection; msgs/s, MB/s;
+//   kHandshakes: each connection loops: dial, full handshake (the client
+//     takes no tickets), 1 byte echoed, close; msgs/s = handshakes/s;
+//   kResumedHandshakes: the same, each connection resuming the session of
+//     its previous one (a fresh TLS 1.3 ticket each time, SSL_set_session);
+//     msgs/s counts only handshakes that were resumed (SSL_session_reused);
+//     full_handshakes and resumed_handshakes say how many of each came;
+//   kIdle: `connections` handshaken (1 byte echoed; at most `window`
+//     handshakes at once) and kept open, quiet; the server's RSS growth per
+//     connection once stable, as RunIdle.
+enum class TlsWorkload { kPingPong, kStream, kHandshakes, kResumedHandshakes, kIdle };
+absl::StatusOr<LoadResult> RunTls(const LoadOptions& options, TlsWorkload kind);
 
 // VmRSS of `pid` in bytes, from /proc/PID/status.
 absl::StatusOr<int64_t> ReadRssBytes(pid_t pid);

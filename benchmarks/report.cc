@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -24,7 +25,9 @@ std::vector<std::pair<const char*, double>> Fields(const LoadResult& r) {
       {"seconds", r.seconds},
       {"rss_per_conn_bytes", r.rss_per_conn_bytes},
       {"lost", r.lost},
-      {"server_cpu_us_per_msg", r.server_cpu_us_per_msg}};
+      {"server_cpu_us_per_msg", r.server_cpu_us_per_msg},
+      {"full_handshakes", r.full_handshakes},
+      {"resumed_handshakes", r.resumed_handshakes}};
   std::vector<std::pair<const char*, double>> measured;
   for (const auto& f : all) {
     if (f.second >= 0) measured.push_back(f);
@@ -49,6 +52,8 @@ std::string ToText(const LoadResult& r) {
     // Per-message CPU figures are fractions of a microsecond.
     if (absl::string_view(name) == "server_cpu_us_per_msg") {
       parts.push_back(absl::StrFormat("%s=%.3f", name, value));
+    } else if (absl::EndsWith(name, "_handshakes")) {  // counts
+      parts.push_back(absl::StrFormat("%s=%.0f", name, value));
     } else {
       parts.push_back(absl::StrFormat("%s=%.1f", name, value));
     }

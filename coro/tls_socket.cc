@@ -36,9 +36,11 @@ absl::Status TlsSocket::Ended() {
 
 Task<absl::Status> TlsSocket::Flush(absl::Time deadline) {
   while (!session_->ciphertext().empty()) {
-    // Owned by this frame until the Watcher has written it.
-    const std::string out = session_->take_ciphertext();
+    // Owned by this frame until the Watcher has written it, then its memory
+    // serves the next records (Session::give_back).
+    std::string out = session_->take_ciphertext();
     absl::Status written = co_await socket_.write(out, deadline);
+    session_->give_back(std::move(out));
     if (!written.ok()) co_return written;
   }
   co_return absl::OkStatus();

@@ -57,6 +57,16 @@ absl::Status Session::Impl::Flush() {
   return absl::OkStatus();
 }
 
+absl::Status Session::Impl::Encrypt(absl::Span<const char> plaintext) {
+  while (!plaintext.empty()) {
+    size_t written = 0;
+    const int r = SSL_write_ex(ssl, plaintext.data(), plaintext.size(), &written);
+    if (r != 1) return Fail(SessionStatus(ssl, SSL_get_error(ssl, r), false));
+    plaintext.remove_prefix(written);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<size_t> Session::Impl::Process(absl::Span<char> out) {
   size_t produced = 0;
   if (!handshake_done) {
@@ -213,14 +223,18 @@ absl::Status Session::write(absl::Span<const char> plaintext) {
   if (!s.failure.ok()) return s.failure;
   if (s.shutdown_sent) return absl::FailedPreconditionError("TLS write after shutdown()");
   if (plaintext.empty()) return absl::OkStatus();
-  s.queued.append(plaintext.data(), plaintext.size());
-  if (!s.handshake_done) return absl::OkStatus();
+  if (!s.handshake_done) {
+    s.queued.append(plaintext.data(), plaintext.size());
+    return absl::OkStatus();
+  }
   if (s.peer_closed && SSL_version(s.ssl) != TLS1_3_VERSION) {
     s.queued.Release();
     return absl::FailedPreconditionError("TLS write after the peer's close_notify (TLS 1.2)");
   }
   ErrorScope errors;
-  return s.Flush();
+  // Straight from the caller's bytes (`queued` is empty once established).
+  if (absl::Status flushed = s.Flush(); !flushed.ok()) return flushed;
+  return s.Encrypt(plaintext);
 }
 
 absl::Status Session::shutdown() {
@@ -241,6 +255,7 @@ absl::Status Session::shutdown() {
 absl::string_view Session::ciphertext() const { return impl_->ciphertext.view(); }
 void Session::consume_ciphertext(size_t n) { impl_->ciphertext.consume(n); }
 std::string Session::take_ciphertext() { return impl_->ciphertext.take(); }
+void Session::give_back(std::string buffer) { GiveSpare(std::move(buffer)); }
 
 SessionState Session::state() const {
   const Impl& s = *impl_;

@@ -19,9 +19,9 @@
 // A client Session queues its ClientHello at Create.
 //
 // Memory: buffers are allocated while they hold bytes and released when they
-// are drained. An established session that has no unread plaintext and whose
-// ciphertext was taken holds no read or write buffer, neither OpenSSL's
-// (SSL_MODE_RELEASE_BUFFERS) nor ours; docs/TLS.md gives the bytes it holds.
+// are drained (into a small per-thread cache of spares, see give_back()). An established session
+// that has no unread plaintext and whose ciphertext was taken holds no read or write buffer,
+// neither OpenSSL's (SSL_MODE_RELEASE_BUFFERS) nor ours; docs/TLS.md gives the bytes it holds.
 //
 // States: kHandshaking -> kEstablished -> (shutdown() and/or the peer's
 // close_notify) -> kClosed; any failure -> kFailed, after which every call
@@ -138,6 +138,12 @@ class Session {
   absl::string_view ciphertext() const;
   void consume_ciphertext(size_t n);
   std::string take_ciphertext();
+  // Optional: hands a string from take_ciphertext() back once it has been
+  // written, so that its memory serves the next records encrypted on this
+  // thread (by any session) instead of being freed and allocated again. The
+  // thread keeps at most 4 such spare buffers of at most 256 KiB (its own
+  // memory, not any session's: an idle session still holds none).
+  void give_back(std::string buffer);
 
   SessionState state() const;
   bool handshake_done() const;

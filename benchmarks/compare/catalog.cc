@@ -41,6 +41,11 @@ std::vector<Server> BuiltinServers() {
       {"gaio_ws_caller_driven", "examples/ws_echo_server", {"--pollers=0"}, Proto::kWs, true},
       {"ws_beast", "benchmarks/peers/beast_ws_echo_server", {}, Proto::kWs, true},
       {"ws_node", "benchmarks/peers/node_ws_echo_server.js", {}, Proto::kWs},
+      // TLS echo (1.2/1.3, OpenSSL 3 behind both); the client picks TLS 1.3
+      // and TLS_AES_128_GCM_SHA256.
+      {"gaio_tls", "examples/tls_echo_server", {"--pollers=1"}, Proto::kTls, true},
+      {"gaio_tls_caller_driven", "examples/tls_echo_server", {"--pollers=0"}, Proto::kTls, true},
+      {"asio_ssl", "benchmarks/peers/asio_ssl_echo_server", {}, Proto::kTls, true},
   };
 }
 
@@ -55,6 +60,12 @@ Proto ProtoOf(Kind kind) {
     case Kind::kWsStream:
     case Kind::kWsIdle:
       return Proto::kWs;
+    case Kind::kTlsPingPong:
+    case Kind::kTlsStream:
+    case Kind::kTlsHandshakes:
+    case Kind::kTlsResumed:
+    case Kind::kTlsIdle:
+      return Proto::kTls;
     default:
       return Proto::kEcho;
   }
@@ -91,6 +102,14 @@ std::vector<Workload> Workloads() {
       {"ws_idle_10k", Kind::kWsIdle, 10000, 0, 1, false},
       {"wss_64B_x100", Kind::kWsPingPong, 100, 64, 1, true, true},
       {"wss_64KiB_x8", Kind::kWsStream, 8, 64 * 1024, 2, true, true},
+      // TLS echo (issue 21). Handshakes: 16 connections in a loop (dial,
+      // handshake, 1 byte echoed, close); resumed: each resumes the session
+      // of its previous one. Idle: `window` = handshakes in progress at most.
+      {"tls_1KiB_x100", Kind::kTlsPingPong, 100, 1024, 1, true, true},
+      {"tls_64KiB_x8", Kind::kTlsStream, 8, 64 * 1024, 2, true, true},
+      {"tls_handshakes", Kind::kTlsHandshakes, 16, 1, 1, true, true},
+      {"tls_resumed_handshakes", Kind::kTlsResumed, 16, 1, 1, true, true},
+      {"tls_idle_10k", Kind::kTlsIdle, 10000, 0, 16, false, true},
   };
 }
 
@@ -103,6 +122,16 @@ double Headline(Kind kind, const LoadResult& r, bool* higher_better, const char*
     case Kind::kWsStream:
       *higher_better = true;
       *unit = "msgs/s";
+      return r.msgs_per_s;
+    case Kind::kTlsPingPong:
+    case Kind::kTlsStream:
+      *higher_better = true;
+      *unit = "msgs/s";
+      return r.msgs_per_s;
+    case Kind::kTlsHandshakes:
+    case Kind::kTlsResumed:
+      *higher_better = true;
+      *unit = "handshakes/s";
       return r.msgs_per_s;
     case Kind::kChat:
       *higher_better = true;
@@ -119,6 +148,7 @@ double Headline(Kind kind, const LoadResult& r, bool* higher_better, const char*
     case Kind::kIdle:
     case Kind::kChatIdle:
     case Kind::kWsIdle:
+    case Kind::kTlsIdle:
       *higher_better = false;
       *unit = "RSS B/conn";
       return r.rss_per_conn_bytes;

@@ -12,14 +12,14 @@
 namespace gaio_bench {
 
 // What a server speaks; each workload is for one of them.
-enum class Proto { kEcho, kUdp, kChat, kWs };
+enum class Proto { kEcho, kUdp, kChat, kWs, kTls };
 
 struct Server {
   std::string name;
   std::string binary;  // runfiles-relative
   std::vector<std::string> args;
   Proto proto = Proto::kEcho;
-  bool takes_tls = false;  // --cert/--key: serves the wss_* workloads too
+  bool takes_tls = false;  // --cert/--key: serves the wss_* (or tls_*) workloads
 };
 
 // The servers compare knows (before --extra_servers).
@@ -35,7 +35,12 @@ enum class Kind {
   kChatIdle,
   kWsPingPong,
   kWsStream,
-  kWsIdle
+  kWsIdle,
+  kTlsPingPong,
+  kTlsStream,
+  kTlsHandshakes,
+  kTlsResumed,
+  kTlsIdle
 };
 
 Proto ProtoOf(Kind kind);
@@ -47,7 +52,7 @@ struct Workload {
   size_t size;
   int window;
   bool in_quick;
-  bool tls = false;  // wss: the server gets --cert/--key
+  bool tls = false;  // wss, tls_*: the server gets --cert/--key
 };
 
 std::vector<Workload> Workloads();

@@ -57,15 +57,18 @@ const std::vector<Server>& Servers() {
       std::vector<std::string> words = absl::StrSplit(name_cmd.second, ' ', absl::SkipEmpty());
       if (name_cmd.first.empty() || words.empty()) continue;
       // A name with "udp" in it serves the udp_* workloads, "chat" the chat_*
-      // ones, "ws" the ws_* and wss_* ones (given --cert/--key for wss).
+      // ones, "tls" the tls_* ones, "ws" the ws_* and wss_* ones (given
+      // --cert/--key for tls_* and wss).
       Server s{name_cmd.first,
                words[0],
                {},
                absl::StrContains(name_cmd.first, "udp")    ? Proto::kUdp
                : absl::StrContains(name_cmd.first, "chat") ? Proto::kChat
+               : absl::StrContains(name_cmd.first, "tls")  ? Proto::kTls
                : absl::StrContains(name_cmd.first, "ws")   ? Proto::kWs
                                                            : Proto::kEcho};
-      s.takes_tls = s.proto == Proto::kWs;  // a WebSocket server takes --cert/--key
+      // WebSocket and TLS servers take --cert/--key.
+      s.takes_tls = s.proto == Proto::kWs || s.proto == Proto::kTls;
       s.args.assign(words.begin() + 1, words.end());
       all->push_back(std::move(s));
     }
@@ -105,6 +108,27 @@ absl::StatusOr<LoadResult> RunOne(const Workload& w, int port, pid_t pid, absl::
       return RunWs(o, WsWorkload::kStream);
     case Kind::kWsIdle:
       return RunWs(o, WsWorkload::kIdle);
+    case Kind::kTlsIdle:
+      return RunTls(o, TlsWorkload::kIdle);
+    case Kind::kTlsPingPong:
+    case Kind::kTlsStream:
+    case Kind::kTlsHandshakes:
+    case Kind::kTlsResumed: {
+      // Also the server's CPU time per message (per handshake), as for UDP.
+      const TlsWorkload kind = w.kind == Kind::kTlsPingPong     ? TlsWorkload::kPingPong
+                               : w.kind == Kind::kTlsStream     ? TlsWorkload::kStream
+                               : w.kind == Kind::kTlsHandshakes ? TlsWorkload::kHandshakes
+                                                                : TlsWorkload::kResumedHandshakes;
+      const double before = ServerCpuSeconds(pid);
+      absl::StatusOr<LoadResult> r = RunTls(o, kind);
+      const double used = ServerCpuSeconds(pid) - before;
+      if (r.ok() && before >= 0 && r->messages > 0) {
+        r->server_cpu_us_per_msg =
+            used * 1e6 /
+            (r->msgs_per_s * (absl::ToDoubleSeconds(secs) + absl::ToDoubleSeconds(o.warmup)));
+      }
+      return r;
+    }
     case Kind::kThroughput:
       return RunThroughput(o);
     case Kind::kPingPong:
@@ -230,6 +254,26 @@ int main(int argc, char** argv) {
         spread = absl::StrFormat("  [%s over %d runs: %.1f .. %.1f]", unit, rs.size(),
                                  Headline(w.kind, rs.front(), &higher_better, &unit),
                                  Headline(w.kind, rs.back(), &higher_better, &unit));
+        // The server's CPU per message too, where measured: its median and
+        // spread over the same runs (a busy machine disturbs it less).
+        std::vector<double> cpu;
+        for (const LoadResult& x : rs) {
+          if (x.server_cpu_us_per_msg > 0) cpu.push_back(x.server_cpu_us_per_msg);
+        }
+        // TLS handshakes: how many were resumed and how many full, each run.
+        if (rs.front().resumed_handshakes >= 0) {
+          std::vector<std::string> counts;
+          for (const LoadResult& x : rs) {
+            counts.push_back(absl::StrFormat("%.0f/%.0f", x.resumed_handshakes, x.full_handshakes));
+          }
+          absl::StrAppend(&spread,
+                          "  [resumed/full handshakes per run: ", absl::StrJoin(counts, " "), "]");
+        }
+        if (cpu.size() == rs.size()) {
+          std::sort(cpu.begin(), cpu.end());
+          absl::StrAppendFormat(&spread, "  [server CPU us/msg: median %.1f, %.1f .. %.1f]",
+                                cpu[cpu.size() / 2], cpu.front(), cpu.back());
+        }
       }
       std::printf("  %-20s %s%s\n", s.name.c_str(), ToText(r).c_str(), spread.c_str());
       std::fflush(stdout);
@@ -238,11 +282,11 @@ int main(int argc, char** argv) {
     }
     // Ratios on the headline figure: the threaded default (1 poller) and the
     // caller-driven mode, each against every peer (> 1 = gaio better).
-    // Every gaio_ws* too (an --extra_servers build of the WebSocket example).
+    // Every gaio_ws* and gaio_tls* too (also --extra_servers builds).
     std::vector<std::string> mines = {"gaio", "gaio_caller_driven", "gaio_coro", "gaio_udp",
                                       "gaio_udp_caller_driven"};
     for (const auto& [name, r] : results) {
-      if (name.rfind("gaio_ws", 0) == 0) mines.push_back(name);
+      if (name.rfind("gaio_ws", 0) == 0 || name.rfind("gaio_tls", 0) == 0) mines.push_back(name);
     }
     for (const std::string& mine_name : mines) {
       const char* mine = mine_name.c_str();
@@ -260,14 +304,15 @@ int main(int argc, char** argv) {
       }
       std::printf("  %-18s vs (on %s; >1 = gaio better): %s\n", mine, unit,
                   absl::StrJoin(ratios, ", ").c_str());
-      if (w.kind == Kind::kUdpEcho) {
+      if (g_it->second.server_cpu_us_per_msg > 0) {  // UDP and TLS echo
         std::vector<std::string> cpu;
         const double gc = g_it->second.server_cpu_us_per_msg;
         for (const auto& [name, r] : results) {
           if (name.rfind("gaio", 0) == 0 || gc <= 0 || r.server_cpu_us_per_msg <= 0) continue;
           cpu.push_back(absl::StrFormat("%s %.2fx", name, r.server_cpu_us_per_msg / gc));
         }
-        std::printf("  %-18s vs (server CPU per datagram; >1 = gaio cheaper): %s\n", mine,
+        std::printf("  %-18s vs (server CPU per %s; >1 = gaio cheaper): %s\n", mine,
+                    w.kind == Kind::kUdpEcho ? "datagram" : "message",
                     absl::StrJoin(cpu, ", ").c_str());
       }
     }

@@ -9,8 +9,9 @@
 // --conns idle connections; server RSS growth per connection, needs
 // --server_pid), udp (--conns UDP senders, --window datagrams in flight each,
 // against a UDP echo server; echoes/s, round-trip percentiles, datagrams
-// lost). A table line by default, --json for machines. Exits 1 if any
-// echo was wrong or failed.
+// lost), ws_* (WebSocket), tls_* (TLS echo: tls_pingpong, tls_stream,
+// tls_handshakes, tls_resumed, tls_idle; --tls_version=1.2|1.3). A table line by default, --json
+// for machines. Exits 1 if any echo was wrong or failed.
 #include <cstdio>
 #include <string>
 
@@ -22,13 +23,17 @@
 
 ABSL_FLAG(int, port, 9000, "server port on 127.0.0.1");
 ABSL_FLAG(std::string, mode, "pingpong",
-          "throughput | pingpong | connect | idle | udp | ws_pingpong | ws_stream | ws_idle");
+          "throughput | pingpong | connect | idle | udp | ws_pingpong | ws_stream | ws_idle | "
+          "tls_pingpong | tls_stream | tls_handshakes | tls_resumed | tls_idle");
 ABSL_FLAG(bool, tls, false, "ws_*: wss (TLS 1.3, AES-128-GCM) instead of ws");
+ABSL_FLAG(std::string, tls_version, "1.3", "tls_*: 1.2 | 1.3");
 ABSL_FLAG(int, conns, 1, "connections (at most 19000: the open-file limit is 20000)");
 ABSL_FLAG(int, size, 1024, "message size in bytes");
 ABSL_FLAG(double, seconds, 5, "measured duration (throughput, pingpong, udp)");
 ABSL_FLAG(double, warmup, 0.3, "seconds of warm-up before measuring");
-ABSL_FLAG(int, window, 4, "messages in flight per connection (throughput, udp)");
+ABSL_FLAG(int, window, 4,
+          "messages in flight per connection (throughput, udp, ws_stream, tls_stream); "
+          "tls_idle: handshakes in progress at most");
 ABSL_FLAG(double, udp_timeout_ms, 200, "udp: a datagram with no echo after this is lost");
 ABSL_FLAG(std::string, udp_client, "batched",
           "udp: batched (epoll + recvmmsg/sendmmsg) | watcher (a gaio::Watcher)");
@@ -75,6 +80,22 @@ int main(int argc, char** argv) {
     r = gaio_bench::RunWs(o, mode == "ws_pingpong" ? gaio_bench::WsWorkload::kPingPong
                              : mode == "ws_stream" ? gaio_bench::WsWorkload::kStream
                                                    : gaio_bench::WsWorkload::kIdle);
+  } else if (mode.rfind("tls_", 0) == 0) {
+    o.tls12 = absl::GetFlag(FLAGS_tls_version) == "1.2";
+    const gaio_bench::TlsWorkload kinds[] = {
+        gaio_bench::TlsWorkload::kPingPong, gaio_bench::TlsWorkload::kStream,
+        gaio_bench::TlsWorkload::kHandshakes, gaio_bench::TlsWorkload::kResumedHandshakes,
+        gaio_bench::TlsWorkload::kIdle};
+    const char* names[] = {"tls_pingpong", "tls_stream", "tls_handshakes", "tls_resumed",
+                           "tls_idle"};
+    int i = 0;
+    while (i < 5 && mode != names[i]) ++i;
+    if (i < 5) {
+      r = gaio_bench::RunTls(o, kinds[i]);
+    } else {
+      std::fprintf(stderr, "echo_client: unknown --mode=%s\n", mode.c_str());
+      return 2;
+    }
   } else {
     std::fprintf(stderr, "echo_client: unknown --mode=%s\n", mode.c_str());
     return 2;

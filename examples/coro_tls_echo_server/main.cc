@@ -8,7 +8,6 @@
 // Prints "tls_echo_server listening on 127.0.0.1:N" once listening; runs
 // until SIGINT/SIGTERM, then cancels every connection and exits 0
 // (examples/common/serve.h).
-#include <malloc.h>
 
 #include <cstdio>
 #include <string>
@@ -27,6 +26,8 @@ ABSL_FLAG(int, port, 9443, "TCP port on 127.0.0.1 (0 picks a free one)");
 ABSL_FLAG(std::string, cert, "", "certificate chain, PEM (required)");
 ABSL_FLAG(std::string, key, "", "private key, PEM (required)");
 ABSL_FLAG(int, pollers, 1, "poller threads (0 = caller-driven)");
+ABSL_FLAG(int, takeover_us, -1,
+          "WatcherOptions::poller_takeover in microseconds (-1 = the library default, 0 = off)");
 ABSL_FLAG(int, handshake_seconds, 10, "a handshake not done by then closes the connection");
 ABSL_FLAG(int, write_seconds, 60, "a write not done by then closes the connection");
 
@@ -73,11 +74,6 @@ int Fail(const char* what, const absl::Status& status) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  // Sessions free their buffers once drained (an idle connection holds
-  // none); 1 MiB of slack at the heap's top keeps glibc from trimming and
-  // re-faulting it on every streamed record (2.5x the CPU per 64 KiB echo
-  // without it: docs/TLS.md, "Throughput").
-  mallopt(M_TOP_PAD, 1 << 20);
   absl::StatusOr<gaio::tls::CertifiedKey> key =
       gaio::tls::CertifiedKey::FromFiles(absl::GetFlag(FLAGS_cert), absl::GetFlag(FLAGS_key));
   if (!key.ok()) return Fail("--cert/--key", key.status());
@@ -88,6 +84,9 @@ int main(int argc, char** argv) {
 
   gaio::WatcherOptions options;
   options.num_pollers = absl::GetFlag(FLAGS_pollers);
+  if (absl::GetFlag(FLAGS_takeover_us) >= 0) {
+    options.poller_takeover = absl::Microseconds(absl::GetFlag(FLAGS_takeover_us));
+  }
   auto loop = gaio::coro::EventLoop::Create(options);
   if (!loop.ok()) return Fail("loop", loop.status());
   auto listener =
@@ -99,10 +98,15 @@ int main(int argc, char** argv) {
   serve.name = "tls_echo_server";
   // The session keeps the context (a reference-counted handle) in Serve's
   // frame; each connection gets a copy.
-  return gaio_examples::ServeUntilSignal(
+  const int rc = gaio_examples::ServeUntilSignal(
       **loop, *std::move(listener),
       [context = *std::move(context), limits](Socket s) {
         return Echo(std::move(s), context, limits);
       },
       serve);
+  const gaio::WatcherStats stats = (*loop)->watcher().stats();
+  std::printf("tls_echo_server: poller takeovers %llu, hand-backs %llu\n",
+              static_cast<unsigned long long>(stats.takeovers),
+              static_cast<unsigned long long>(stats.handbacks));
+  return rc;
 }

@@ -10,7 +10,6 @@
 // Prints "tls_echo_raw listening on 127.0.0.1:N"; SIGINT/SIGTERM: every
 // connection is cancelled and freed, exit 0.
 #include <arpa/inet.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -184,11 +183,6 @@ int Listen(int port, int* bound) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  // Sessions free their buffers once drained (an idle connection holds
-  // none); 1 MiB of slack at the heap's top keeps glibc from trimming and
-  // re-faulting it on every streamed record (2.5x the CPU per 64 KiB echo
-  // without it: docs/TLS.md, "Throughput").
-  mallopt(M_TOP_PAD, 1 << 20);
   absl::StatusOr<gaio::tls::CertifiedKey> key =
       gaio::tls::CertifiedKey::FromFiles(absl::GetFlag(FLAGS_cert), absl::GetFlag(FLAGS_key));
   if (!key.ok()) return Fail("--cert/--key", key.status());

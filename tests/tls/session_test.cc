@@ -110,6 +110,28 @@ TEST_P(SessionTest, AnIdleEstablishedSessionHoldsNoBuffers) {
   EXPECT_EQ(server_->buffered_capacity(), 0u);
 }
 
+// A buffer given back after its write serves the next records (the thread's
+// spares), so a stream allocates no buffer per record; the session itself
+// still holds none once its ciphertext is taken.
+TEST_P(SessionTest, AGivenBackBufferServesTheNextRecords) {
+  Connect();
+  const std::string big(64 * 1024, 'g');
+  ASSERT_TRUE(server_->write(big).ok());
+  std::string sent = server_->take_ciphertext();
+  ASSERT_GT(sent.size(), big.size());
+  EXPECT_EQ(server_->buffered_capacity(), 0u);
+  ASSERT_TRUE(client_->feed(sent).ok());
+  EXPECT_EQ(DrainPlaintext(*client_), big);
+  const char* memory = sent.data();
+  server_->give_back(std::move(sent));
+  ASSERT_TRUE(server_->write(big).ok());
+  EXPECT_EQ(server_->ciphertext().data(), memory);
+  ASSERT_TRUE(client_->feed(server_->take_ciphertext()).ok());
+  EXPECT_EQ(DrainPlaintext(*client_), big);
+  EXPECT_EQ(server_->buffered_capacity(), 0u);
+  EXPECT_EQ(client_->buffered_capacity(), 0u);
+}
+
 TEST_P(SessionTest, WritesBeforeTheHandshakeAreQueuedThenSent) {
   absl::StatusOr<Session> c = Session::Create(ClientContext(), ForHost("localhost"));
   absl::StatusOr<Session> s = Session::Create(ServerContext());

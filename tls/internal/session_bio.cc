@@ -12,7 +12,53 @@
 
 namespace gaio::tls {
 
+namespace {
+
+// Set once this thread's Spares are destroyed (a session freed later, at
+// thread exit, then frees its buffer itself). A bool has no destructor: it
+// may be read until the thread is gone.
+thread_local bool spares_gone = false;
+
+struct Spares {
+  ~Spares() { spares_gone = true; }
+  std::string buffers[kMaxSpares];
+  size_t count = 0;
+};
+
+Spares* ThreadSpares() {
+  if (spares_gone) return nullptr;
+  thread_local Spares spares;
+  return &spares;
+}
+
+size_t InlineCapacity() {
+  static const size_t kInline = std::string().capacity();
+  return kInline;
+}
+
+}  // namespace
+
+std::string TakeSpare() {
+  Spares* s = ThreadSpares();
+  if (s == nullptr || s->count == 0) return std::string();
+  std::string out = std::move(s->buffers[--s->count]);
+  out.clear();
+  return out;
+}
+
+void GiveSpare(std::string s) {
+  if (s.capacity() <= InlineCapacity() || s.capacity() > kMaxSpareCapacity) return;  // freed
+  Spares* spares = ThreadSpares();
+  if (spares == nullptr || spares->count == kMaxSpares) return;  // freed here
+  spares->buffers[spares->count++] = std::move(s);
+}
+
+void DrainBuffer::Borrow() {
+  if (bytes_.capacity() <= InlineCapacity()) bytes_ = TakeSpare();
+}
+
 char* DrainBuffer::Grow(size_t n) {
+  if (bytes_.empty()) Borrow();
   const size_t old = bytes_.size();
   bytes_.resize(old + n);
   return bytes_.data() + old;
@@ -30,12 +76,11 @@ std::string DrainBuffer::take() {
 }
 
 size_t DrainBuffer::heap_bytes() const {
-  static const size_t kInline = std::string().capacity();
-  return bytes_.capacity() > kInline ? bytes_.capacity() : 0;
+  return bytes_.capacity() > InlineCapacity() ? bytes_.capacity() : 0;
 }
 
 void DrainBuffer::Release() {
-  std::string().swap(bytes_);
+  GiveSpare(std::exchange(bytes_, std::string()));
   pos_ = 0;
 }
 

@@ -24,12 +24,31 @@ struct ResumptionTicket::Impl {
   SSL_SESSION* session;
 };
 
-// A byte buffer with a read offset, released (capacity 0) once drained.
+// Spare buffers of this thread: memory that drained DrainBuffers (and
+// buffers given back with Session::give_back) leave behind, for the next
+// session on this thread that needs one. A stream through any number of
+// sessions then allocates nothing per record, while an idle session holds no
+// buffer (the memory belongs to the thread, bounded: kMaxSpares buffers of at
+// most kMaxSpareCapacity bytes). Without it, every record would allocate and
+// free 16-128 KiB blocks at the heap's top, which glibc trims and faults
+// back each time (docs/TLS.md, "The heap's top").
+inline constexpr size_t kMaxSpares = 4;
+inline constexpr size_t kMaxSpareCapacity = 256 * 1024;
+// An empty string, with the capacity of a spare when there is one.
+std::string TakeSpare();
+// Keeps `s`'s memory as a spare (or frees it: too large, or enough spares).
+void GiveSpare(std::string s);
+
+// A byte buffer with a read offset, released (capacity 0: its memory goes
+// to the thread's spares) once drained.
 class DrainBuffer {
  public:
   absl::string_view view() const { return absl::string_view(bytes_).substr(pos_); }
   bool empty() const { return pos_ == bytes_.size(); }
-  void append(const char* data, size_t n) { bytes_.append(data, n); }
+  void append(const char* data, size_t n) {
+    if (bytes_.empty()) Borrow();
+    bytes_.append(data, n);
+  }
   // Room for n more bytes at the end; Commit(k) keeps k of them.
   char* Grow(size_t n);
   void Commit(size_t reserved, size_t kept) { bytes_.resize(bytes_.size() - reserved + kept); }
@@ -39,6 +58,8 @@ class DrainBuffer {
   void Release();
 
  private:
+  void Borrow();  // a spare's memory, when this buffer has none of its own
+
   std::string bytes_;
   size_t pos_ = 0;
 };
@@ -70,6 +91,7 @@ struct Session::Impl {
   absl::StatusOr<size_t> Process(absl::Span<char> out);
   absl::Status Fail(absl::Status status);
   absl::Status Flush();  // encrypts `queued`
+  absl::Status Encrypt(absl::Span<const char> plaintext);
 };
 
 // A new BIO whose reads take from impl->input and whose writes append to
