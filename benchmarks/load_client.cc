@@ -127,6 +127,20 @@ absl::StatusOr<int64_t> ReadRssBytes(pid_t pid) {
   return absl::NotFoundError(absl::StrCat("no VmRSS for pid ", pid));
 }
 
+bool RssSettle::Sample(pid_t pid) {
+  if (absl::Now() - start_ >= absl::Seconds(15)) return false;
+  absl::StatusOr<int64_t> now = ReadRssBytes(pid);
+  if (!now.ok()) return false;
+  rss_ = *now;
+  if (rss_ != last_) {
+    last_ = rss_;
+    stable_since_ = absl::Now();
+    return true;
+  }
+  return absl::Now() - start_ < absl::Seconds(1) ||
+         absl::Now() - stable_since_ < absl::Milliseconds(500);
+}
+
 absl::StatusOr<LoadResult> RunThroughput(const LoadOptions& o) {
   absl::StatusOr<gaio::Watcher> w = ClientWatcher();
   if (!w.ok()) return w.status();
@@ -267,22 +281,11 @@ absl::StatusOr<LoadResult> RunIdle(const LoadOptions& o) {
   }
   // Let the server accept everything and settle: RSS unchanged for 500 ms,
   // at least 1 s after the last connect, at most 15 s.
-  const absl::Time start = absl::Now();
-  int64_t last = -1, rss = 0;
-  absl::Time stable_since = absl::Now();
-  while (absl::Now() - start < absl::Seconds(15)) {
+  RssSettle settle(0);
+  do {
     absl::SleepFor(absl::Milliseconds(100));
-    absl::StatusOr<int64_t> now = ReadRssBytes(o.server_pid);
-    if (!now.ok()) break;
-    rss = *now;
-    if (rss != last) {
-      last = rss;
-      stable_since = absl::Now();
-    } else if (absl::Now() - start >= absl::Seconds(1) &&
-               absl::Now() - stable_since >= absl::Milliseconds(500)) {
-      break;
-    }
-  }
+  } while (settle.Sample(o.server_pid));
+  const int64_t rss = settle.rss();
   for (int fd : fds) close(fd);
   LoadResult result;
   result.rss_per_conn_bytes = static_cast<double>(rss - *before) / o.connections;

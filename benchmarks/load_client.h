@@ -138,6 +138,24 @@ absl::StatusOr<LoadResult> RunTls(const LoadOptions& options, TlsWorkload kind);
 // VmRSS of `pid` in bytes, from /proc/PID/status.
 absl::StatusOr<int64_t> ReadRssBytes(pid_t pid);
 
+// Follows a server's RSS until it settles (the idle workloads): unchanged
+// for 500 ms, at least 1 s after construction, at most 15 s. Sample it about
+// every 100 ms.
+class RssSettle {
+ public:
+  explicit RssSettle(int64_t initial) : rss_(initial) {}
+  // Reads the RSS of `pid`. False once it has settled, the 15 s are up, or
+  // it could not be read: stop sampling then.
+  bool Sample(pid_t pid);
+  int64_t rss() const { return rss_; }  // the last read (`initial` if none)
+
+ private:
+  const absl::Time start_ = absl::Now();
+  absl::Time stable_since_ = start_;
+  int64_t last_ = -1;
+  int64_t rss_;
+};
+
 // A socket of `type` (SOCK_STREAM, SOCK_DGRAM) connected to 127.0.0.1:port
 // (blocking). -1 on failure, with errno set.
 int ConnectLoopbackSocket(int port, int type);

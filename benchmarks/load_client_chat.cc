@@ -248,22 +248,11 @@ absl::StatusOr<LoadResult> RunChatIdle(const LoadOptions& o) {
   }
   if (heard < due) result.errors += due - heard;
   // RSS stable for 500 ms, at least 1 s after the last line, at most 15 s.
-  const absl::Time start = absl::Now();
-  int64_t last = -1, rss = 0;
-  absl::Time stable_since = start;
-  while (absl::Now() - start < absl::Seconds(15)) {
+  RssSettle settle(0);
+  do {
     absl::SleepFor(absl::Milliseconds(100));
-    absl::StatusOr<int64_t> now = ReadRssBytes(o.server_pid);
-    if (!now.ok()) break;
-    rss = *now;
-    if (rss != last) {
-      last = rss;
-      stable_since = absl::Now();
-    } else if (absl::Now() - start >= absl::Seconds(1) &&
-               absl::Now() - stable_since >= absl::Milliseconds(500)) {
-      break;
-    }
-  }
+  } while (settle.Sample(o.server_pid));
+  const int64_t rss = settle.rss();
   w->close().IgnoreError();
   result.messages = heard;
   result.rss_per_conn_bytes = static_cast<double>(rss - *before) / o.connections;

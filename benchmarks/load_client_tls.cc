@@ -145,8 +145,8 @@ Task<> Handshakes(const Shared* sh, bool resume) {
   std::optional<gaio::tls::ResumptionTicket> ticket;
   while (absl::Now() < s->end) {
     const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    absl::StatusOr<TlsSocket> t = co_await Connect(sh, std::move(ticket), deadline);
-    ticket.reset();
+    absl::StatusOr<TlsSocket> t =
+        co_await Connect(sh, std::exchange(ticket, std::nullopt), deadline);
     if (!t.ok()) {
       ++s->errors;
       co_return;
@@ -187,23 +187,12 @@ Task<> MeasureIdle(const Shared* sh, const LoadOptions* o, int64_t before, Scope
          absl::Now() < give_up) {
     if (!(co_await gaio::coro::sleep(absl::Milliseconds(100))).ok()) break;
   }
-  const absl::Time start = absl::Now();
-  int64_t last = -1, rss = before;
-  absl::Time stable_since = start;
-  while (absl::Now() - start < absl::Seconds(15)) {
-    if (!(co_await gaio::coro::sleep(absl::Milliseconds(100))).ok()) break;
-    absl::StatusOr<int64_t> now = ReadRssBytes(o->server_pid);
-    if (!now.ok()) break;
-    rss = *now;
-    if (rss != last) {
-      last = rss;
-      stable_since = absl::Now();
-    } else if (absl::Now() - start >= absl::Seconds(1) &&
-               absl::Now() - stable_since >= absl::Milliseconds(500)) {
-      break;
-    }
+  RssSettle settle(before);
+  for (;;) {
+    absl::Status slept = co_await gaio::coro::sleep(absl::Milliseconds(100));
+    if (!slept.ok() || !settle.Sample(o->server_pid)) break;
   }
-  result->rss_per_conn_bytes = static_cast<double>(rss - before) / o->connections;
+  result->rss_per_conn_bytes = static_cast<double>(settle.rss() - before) / o->connections;
   result->messages = s->established;
   conns->cancel();
 }

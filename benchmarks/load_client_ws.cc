@@ -279,23 +279,11 @@ absl::StatusOr<LoadResult> RunWs(const LoadOptions& o, WsWorkload kind) {
   if (absl::Status s = d.Open(*tls); !s.ok()) return s;
   if (kind == WsWorkload::kIdle) {
     // Handshaken: RSS unchanged for 500 ms, at least 1 s on, at most 15 s.
-    const absl::Time start = absl::Now();
-    int64_t last = -1, rss = 0;
-    absl::Time stable_since = start;
-    while (absl::Now() - start < absl::Seconds(15)) {
+    RssSettle settle(0);
+    do {
       if (absl::Status s = d.Poll(); !s.ok()) return s;  // ~100 ms
-      absl::StatusOr<int64_t> now = ReadRssBytes(o.server_pid);
-      if (!now.ok()) break;
-      rss = *now;
-      if (rss != last) {
-        last = rss;
-        stable_since = absl::Now();
-      } else if (absl::Now() - start >= absl::Seconds(1) &&
-                 absl::Now() - stable_since >= absl::Milliseconds(500)) {
-        break;
-      }
-    }
-    result.rss_per_conn_bytes = static_cast<double>(rss - rss_before) / o.connections;
+    } while (settle.Sample(o.server_pid));
+    result.rss_per_conn_bytes = static_cast<double>(settle.rss() - rss_before) / o.connections;
     result.errors = d.errors();
     return result;
   }

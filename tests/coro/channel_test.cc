@@ -324,6 +324,11 @@ std::unique_ptr<Channel<Counted>> FullChannelWithRemoteItem(EventLoop* loop) {
   return ch;
 }
 
+Task<> SleepAMillisecond() {
+  absl::Status slept = co_await sleep(absl::Milliseconds(1));
+  EXPECT_TRUE(slept.ok()) << slept;
+}
+
 TEST(Channel, RemoteInboxFreedWhateverGoesFirst) {
   Counted::live = 0;
   {  // The loop never runs again: ~EventLoop frees the inbox.
@@ -339,8 +344,7 @@ TEST(Channel, RemoteInboxFreedWhateverGoesFirst) {
     auto ch = FullChannelWithRemoteItem(loop.get());
     ch.reset();
     EXPECT_EQ(Counted::live, 1);
-    EXPECT_TRUE(
-        RunBounded(*loop, []() -> Task<> { co_await sleep(absl::Milliseconds(1)); }()).ok());
+    EXPECT_TRUE(RunBounded(*loop, SleepAMillisecond()).ok());
     EXPECT_EQ(Counted::live, 0);
   }
   {  // The loop goes first (its Watcher closed): ~Channel frees the inbox.

@@ -25,19 +25,10 @@ using testing::DrainPlaintext;
 using testing::Exchange;
 using testing::PairResult;
 using testing::TestPki;
+using testing::TestPkiSuite;
 
-class ContextTest : public ::testing::Test {
+class ContextTest : public TestPkiSuite<> {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestPki> made = TestPki::Make();
-    ASSERT_TRUE(made.ok()) << made.status();
-    pki_ = new TestPki(*std::move(made));
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
-
   ContextOptions ClientOptions() {
     ContextOptions o;
     o.ca_pem = pki_->ca_pem;
@@ -67,11 +58,8 @@ class ContextTest : public ::testing::Test {
     return Exchange(*client_, *server_);
   }
 
-  static TestPki* pki_;
   std::unique_ptr<Session> client_, server_;
 };
-
-TestPki* ContextTest::pki_ = nullptr;
 
 TEST_F(ContextTest, AlpnPicksTheServersFirstChoiceTheClientOffered) {
   ContextOptions c = ClientOptions(), s = ServerOptions();

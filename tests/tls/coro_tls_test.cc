@@ -27,6 +27,7 @@ namespace {
 using tls::GetTlsError;
 using tls::TlsError;
 using tls::testing::TestPki;
+using tls::testing::TestPkiSuite;
 
 constexpr absl::Duration kTimeout = absl::Seconds(15);
 
@@ -79,17 +80,8 @@ Task<> AcceptAll(const Listener* l, tls::Context context, absl::Span<End> ends,
   }
 }
 
-class CoroTlsTest : public ::testing::TestWithParam<tls::Version> {
+class CoroTlsTest : public TestPkiSuite<::testing::TestWithParam<tls::Version>> {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<TestPki> made = TestPki::Make();
-    ASSERT_TRUE(made.ok()) << made.status();
-    pki_ = new TestPki(*std::move(made));
-  }
-  static void TearDownTestSuite() {
-    delete pki_;
-    pki_ = nullptr;
-  }
   void SetUp() override {
     tls::ContextOptions s;
     s.certificate = pki_->server.pem;
@@ -104,10 +96,8 @@ class CoroTlsTest : public ::testing::TestWithParam<tls::Version> {
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = std::make_unique<tls::Context>(*std::move(client));
   }
-  static TestPki* pki_;
   std::unique_ptr<tls::Context> server_, client_;
 };
-TestPki* CoroTlsTest::pki_ = nullptr;
 
 // 100 KB (several records) each way, then close_notify both ways.
 Task<absl::Status> RoundTrip(const Listener* l, tls::Context server, tls::Context client,
