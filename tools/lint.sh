@@ -6,16 +6,23 @@
 #     native-sh-binary, as Bazel 4.2.3 has no rules_shell to load them from;
 #  2. clang-format: the C++ lines changed since the commit in
 #     tools/lint/format-base (git clang-format), as .clang-format says;
-#  3. clang-tidy: every C++ file of the CMake build, as .clang-tidy says.
+#  3. clang-tidy: the C++ files of the CMake build, as .clang-tidy says:
+#     those whose source or project headers changed since the commit in
+#     tools/lint/tidy-base (whose tree was clean; tools/lint/tidy_scope.py),
+#     or every one with --tidy-all or when .clang-tidy or the CMake build changed.
 # In CI (CI=true) the work tree must also be clean: what is checked is what
 # is committed. Run it through ./lintw, which installs the tools:
 #   ./lintw [BUILD_DIR]     BUILD_DIR: a configured CMake build (compile_commands.json)
 #   ./lintw --no-tidy       parts 1 and 2 only: seconds instead of minutes
+#   ./lintw --tidy-all [BUILD_DIR]   clang-tidy on every file (then a clean
+#                           HEAD may become tools/lint/tidy-base)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 : "${BUILDIFIER:?run through ./lintw}" "${CLANG_FORMAT:?}" "${GIT_CLANG_FORMAT:?}" "${CLANG_TIDY:?}"
 tidy=1
+tidy_every=0
 if [[ ${1:-} == --no-tidy ]]; then tidy=0; shift; fi
+if [[ ${1:-} == --tidy-all ]]; then tidy_every=1; shift; fi
 build=${1:-}
 failed=()
 fail() { local name=$1; shift; echo "lint: $name: $*"; failed+=("$name"); }
@@ -68,6 +75,19 @@ tidy_all() {
   if ((${#sources[@]} == 0)); then
     fail clang-tidy "no project sources in $build/compile_commands.json"; return
   fi
+  local all=${#sources[@]} scope="every file" base
+  base=$(cat tools/lint/tidy-base 2>/dev/null)
+  if ((!tidy_every)) && [[ -n $base ]]; then
+    local picked
+    if picked=$(python3 tools/lint/tidy_scope.py "$build" "$base" "${sources[@]}"); then
+      mapfile -t sources < <(grep . <<<"$picked")
+      scope="those depending on changes since ${base:0:12}"
+    else
+      echo "lint: clang-tidy: no dependency lists (above); checking every file"
+    fi
+  fi
+  echo "lint: clang-tidy: ${#sources[@]} of $all files ($scope)"
+  ((${#sources[@]} > 0)) || { echo "lint: clang-tidy: nothing to check"; return; }
   log=$(mktemp)
   printf '%s\n' "${sources[@]}" |
     xargs -P "$(nproc)" -n 1 "$CLANG_TIDY" -p "$build" --quiet >"$log" 2>&1
