@@ -12,7 +12,7 @@
 //     (Event::zero_copy); any other message is assembled in a buffer of the
 //     session. Either way Event::data is valid until the next call of next()
 //     or feed() (and, for a view, no longer than the input). The assembly
-//     buffer is released when its message is delivered.
+//     buffer is released by the next call of next() after its message.
 //   Sending: send_text()/send_binary()/ping()/pong()/close() append whole
 //     frames (masked for the client role, compressed when negotiated) to the
 //     session's output; output() + consume_output() drain it (the buffer is
@@ -33,10 +33,17 @@
 // Close: after the peer's close event, next() returns only kNone; the
 //   connection is over once close_sent() && close_received() (the server then
 //   closes TCP first, RFC 6455 7.1.1).
-// Memory: while idle (no partial frame, output drained) a session holds no
-//   heap buffer; with permessage-deflate and context takeover it holds zlib's
-//   state (compression_memory(); docs/WEBSOCKET.md has the figures), released
-//   after each message with no_context_takeover.
+// Memory: an idle session (no partial frame, output drained) is the object
+//   alone (64 bytes on x86-64) and holds no heap block, bar one block for the
+//   two zlib streams with permessage-deflate, plus zlib's state with context
+//   takeover (compression_memory(); docs/WEBSOCKET.md has the figures),
+//   released after each message with no_context_takeover. Receiving
+//   allocates nothing for a frame that lies whole in one input and is a
+//   control frame or a whole uncompressed message; any other message (split
+//   across inputs, fragmented or compressed), and a control frame split
+//   across inputs, allocates the receive state once, with the assembly
+//   buffer, freed by the call of next() after its event. Output allocates a
+//   buffer when a frame is queued, freed once drained.
 // Thread safety: one thread at a time; distinct sessions are independent.
 #ifndef GAIO_WS_SESSION_H_
 #define GAIO_WS_SESSION_H_
@@ -53,14 +60,14 @@
 #include "absl/types/span.h"
 #include "ws/deflate.h"
 #include "ws/frame.h"
+#include "ws/internal/byte_queue.h"
 #include "ws/status.h"
 #include "ws/utf8.h"
 
 namespace gaio::ws {
 
 namespace internal {
-class Inflater;
-class Deflater;
+struct Zlib;  // the inflater and the deflater (internal/zstream.h)
 }  // namespace internal
 
 enum class Role : uint8_t { kClient, kServer };
@@ -108,9 +115,9 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  Role role() const { return options_.role; }
+  Role role() const { return role_; }
   // permessage-deflate was agreed.
-  bool deflate() const { return options_.deflate.has_value(); }
+  bool deflate() const { return zlib_ != nullptr; }
 
   // Receiving (see above). feed() replaces any input not yet consumed by next()
   // only once next() returned kNone; calling it earlier is a misuse that
@@ -152,54 +159,43 @@ class Session {
   // The first failure, OK while none.
   const absl::Status& status() const { return status_; }
 
-  // Heap bytes held now by receive and output buffers (not zlib).
+  // Heap bytes held now by the receive state (assembly buffer included) and
+  // the output buffer (not zlib).
   size_t buffered_bytes() const;
   // Bytes of zlib state held now.
   size_t compression_memory() const;
 
  private:
+  struct Receive;  // a frame or message that straddles inputs (session.cc)
+
   absl::StatusOr<Event> Fail(uint16_t code, absl::string_view why);
-  absl::Status ValidateHeader();
-  absl::StatusOr<Event> HandleControl(absl::Span<const uint8_t> payload);
-  absl::Status AppendData(uint8_t* data, size_t size);
-  absl::StatusOr<Event> Deliver();
+  absl::Status ValidateHeader(const FrameHeader& h) const;
+  int ReadHeader(FrameHeader* h);
+  Receive& BeginFrame(const FrameHeader& h);
+  absl::StatusOr<Event> HandleControl(uint8_t opcode, absl::Span<const uint8_t> payload);
+  absl::Status AppendData(Receive& r, uint8_t* data, size_t size);
+  absl::StatusOr<Event> Deliver(Receive& r);
   void QueueFrame(uint8_t opcode, bool rsv1, absl::Span<const uint8_t> payload);
   absl::Status CheckCanSend() const;
 
-  SessionOptions options_;
   absl::Status status_;
-  // Input of the current feed().
+  // Input of the current feed(): in_ is the next byte next() looks at.
   uint8_t* in_ = nullptr;
-  size_t in_size_ = 0;
-  size_t in_pos_ = 0;
-  // The frame being read.
-  FrameHeader frame_;
-  uint64_t frame_remaining_ = 0;
-  uint64_t frame_done_ = 0;
-  bool have_frame_ = false;
-  uint8_t header_len_ = 0;  // bytes of a partial header in header_buf_
-  uint8_t header_buf_[kMaxFrameHeaderSize];
-  uint8_t control_len_ = 0;
-  // A control payload split across inputs (rare): allocated for it, released
-  // by the next call of next() once its event is out.
-  std::unique_ptr<uint8_t[]> control_buf_;
-  // The data message being read.
-  bool in_message_ = false;
-  bool message_compressed_ = false;
-  bool release_message_ = false;
+  uint8_t* in_end_ = nullptr;
+  // Null at a frame boundary with no message being assembled (next() frees
+  // it once the event whose bytes it holds is over).
+  std::unique_ptr<Receive> rx_;
+  internal::ByteQueue out_;               // no block while drained
+  std::unique_ptr<internal::Zlib> zlib_;  // null without permessage-deflate
+  // The options, compactly.
+  uint64_t max_message_size_;
+  Role role_;
+  bool auto_pong_;
+  bool own_no_takeover_ = false;   // reset the deflater after each message sent
+  bool peer_no_takeover_ = false;  // reset the inflater after each message received
   bool sending_fragmented_ = false;
   bool close_sent_ = false;
   bool close_received_ = false;
-  MessageType message_type_ = MessageType::kBinary;
-  Utf8Validator utf8_;
-  uint64_t message_size_ = 0;
-  size_t validated_ = 0;  // bytes of message_ checked as UTF-8 (compressed)
-  std::string message_;
-  // Output: bytes from out_pos_ on are pending.
-  std::string out_;
-  size_t out_pos_ = 0;
-  std::unique_ptr<internal::Inflater> inflater_;
-  std::unique_ptr<internal::Deflater> deflater_;
 };
 
 }  // namespace gaio::ws

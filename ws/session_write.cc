@@ -30,14 +30,12 @@ void Session::QueueFrame(uint8_t opcode, bool rsv1, absl::Span<const uint8_t> pa
   h.fin = true;
   h.rsv = rsv1 ? 4 : 0;
   h.opcode = opcode;
-  h.masked = options_.role == Role::kClient;
+  h.masked = role_ == Role::kClient;
   h.payload_size = payload.size();
   if (h.masked) RandomMaskKey(h.mask_key);
   uint8_t header[kMaxFrameHeaderSize];
   const size_t n = WriteFrameHeader(h, header);
-  const size_t old = out_.size();
-  out_.resize(old + n + payload.size());
-  auto* dst = reinterpret_cast<uint8_t*>(out_.data()) + old;
+  uint8_t* const dst = out_.Extend(n + payload.size());
   std::memcpy(dst, header, n);
   if (payload.empty()) return;
   if (h.masked) {
@@ -51,18 +49,15 @@ absl::Status Session::send(MessageType type, absl::Span<const uint8_t> data) {
   if (absl::Status s = CheckCanSend(); !s.ok()) return s;
   if (sending_fragmented_) return absl::FailedPreconditionError("a prepare()d message is open");
   const auto opcode = static_cast<uint8_t>(type);
-  if (deflater_ == nullptr) {
+  if (zlib_ == nullptr) {
     QueueFrame(opcode, false, data);
     return absl::OkStatus();
   }
   std::string compressed;
-  if (absl::Status s = deflater_->deflate(data.data(), data.size(), &compressed); !s.ok()) {
+  if (absl::Status s = zlib_->deflater.deflate(data.data(), data.size(), &compressed); !s.ok()) {
     return s;
   }
-  const DeflateParams& d = *options_.deflate;
-  const bool own_no_takeover =
-      options_.role == Role::kServer ? d.server_no_context_takeover : d.client_no_context_takeover;
-  if (own_no_takeover) deflater_->reset();
+  if (own_no_takeover_) zlib_->deflater.reset();
   QueueFrame(
       opcode, true,
       absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(compressed.data()), compressed.size()));
@@ -84,7 +79,7 @@ absl::StatusOr<PreparedFrame> Session::prepare(MessageType type, absl::Span<uint
   FrameHeader h;
   h.fin = fin;
   h.opcode = sending_fragmented_ ? 0 : static_cast<uint8_t>(type);
-  h.masked = options_.role == Role::kClient;
+  h.masked = role_ == Role::kClient;
   h.payload_size = payload.size();
   if (h.masked) {
     RandomMaskKey(h.mask_key);
@@ -136,16 +131,12 @@ absl::Status Session::close(uint16_t code, absl::string_view reason) {
 }
 
 absl::Span<const uint8_t> Session::output() const {
-  return absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(out_.data()) + out_pos_,
-                             out_.size() - out_pos_);
+  return absl::MakeConstSpan(out_.data(), out_.size());
 }
 
 void Session::consume_output(size_t n) {
-  out_pos_ += std::min(n, out_.size() - out_pos_);
-  if (out_pos_ == out_.size()) {
-    std::string().swap(out_);  // no buffer while idle
-    out_pos_ = 0;
-  }
+  out_.Consume(n);
+  if (out_.empty()) out_.Release();  // no buffer while idle
 }
 
 }  // namespace gaio::ws

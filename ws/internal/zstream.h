@@ -60,6 +60,14 @@ class Deflater {
   z_stream strm_{};
 };
 
+// Both streams of a permessage-deflate session, in one heap block.
+struct Zlib {
+  Zlib(int inflate_window_bits, int deflate_window_bits, int mem_level)
+      : inflater(inflate_window_bits), deflater(deflate_window_bits, mem_level) {}
+  Inflater inflater;
+  Deflater deflater;
+};
+
 }  // namespace gaio::ws::internal
 
 #endif  // GAIO_WS_INTERNAL_ZSTREAM_H_
