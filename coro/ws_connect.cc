@@ -15,7 +15,7 @@ namespace internal {
 void WsImplBase::TakeOutput() {
   const absl::Span<const uint8_t> out = session->output();
   if (out.empty()) return;
-  pending.append(reinterpret_cast<const char*>(out.data()), out.size());
+  pending.Append(out.data(), out.size());
   session->consume_output(out.size());
 }
 
@@ -48,25 +48,25 @@ Task<absl::Status> WsImplBase::Pump(absl::Time deadline, absl::Span<const char> 
   if (buffered() + head.size() + body.size() > max_buffered) {
     failed = absl::ResourceExhaustedError(
         absl::StrCat("WebSocket send buffer above its cap of ", max_buffered, " bytes"));
-    std::string().swap(pending);
+    pending.Release();
     CloseTransport();
     co_return failed;
   }
   if (writing || copy) {  // the writing task carries it
-    pending.append(head.data(), head.size());
-    pending.append(body.data(), body.size());
+    pending.Append(head.data(), head.size());
+    pending.Append(body.data(), body.size());
     head = body = {};
     if (writing) co_return absl::OkStatus();
   }
   writing = true;
   if (idle != nullptr) idle->clear();
-  std::string inflight;
+  ws::internal::ByteQueue inflight;
   if (!head.empty()) {
     // Control frames queued earlier, then this frame from the caller's
     // buffer: one writev, no copy.
     inflight.swap(pending);
     inflight_bytes = inflight.size() + head.size() + body.size();
-    absl::Span<const char> parts[3] = {inflight, head, body};
+    absl::Span<const char> parts[3] = {inflight.view(), head, body};
     absl::Span<const absl::Span<const char>> list(parts, 3);
     if (inflight.empty()) list.remove_prefix(1);
     if (body.empty()) list.remove_suffix(1);
@@ -81,15 +81,15 @@ Task<absl::Status> WsImplBase::Pump(absl::Time deadline, absl::Span<const char> 
     TakeOutput();
   }
   while (failed.ok() && !pending.empty()) {
-    inflight.clear();
+    inflight.Clear();  // its block takes what is queued meanwhile
     inflight.swap(pending);
     inflight_bytes = inflight.size();
-    absl::Status w = co_await Write(inflight, deadline);
+    absl::Status w = co_await Write(inflight.view(), deadline);
     inflight_bytes = 0;
     if (!w.ok()) failed = w;
     TakeOutput();
   }
-  std::string().swap(pending);
+  pending.Release();
   writing = false;
   if (idle != nullptr) idle->set();
   co_return failed;
@@ -126,8 +126,7 @@ Task<absl::Status> ReadHead(WsImplBase* impl, Handshake* hs, absl::Time deadline
     absl::StatusOr<bool> done = hs->feed(bytes, &consumed);
     if (!done.ok()) co_return done.status();
     if (*done) {
-      impl->rx.assign(in->data() + consumed, in->size() - consumed);
-      impl->rx_pos = 0;
+      impl->rx.Assign(in->data() + consumed, in->size() - consumed);
       co_return absl::OkStatus();
     }
   }

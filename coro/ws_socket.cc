@@ -2,6 +2,7 @@
 // ws_connect.cc.
 #include "coro/ws_socket.h"
 
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -30,11 +31,10 @@ absl::Status PeerClosed(uint16_t code, absl::Span<const uint8_t> reason) {
 
 // Feeds data[0, size) to the session and takes events until the first
 // message (true, in *msg), the input's end, or the end of receiving (in
-// m->end). The input not parsed yet stays in m->rx: `own` says data lies in
-// m->rx already (from m->rx_pos); otherwise it is copied there.
+// m->end). The input not parsed yet stays in m->rx: `own` says data is
+// m->rx's unparsed bytes already; otherwise it is copied there.
 bool Parse(WsImpl* m, uint8_t* data, size_t size, bool own, WsMessage* msg) {
   ws::Session& session = *m->session;
-  const auto* rx_base = reinterpret_cast<const uint8_t*>(m->rx.data());
   session.feed(absl::MakeSpan(data, size));
   bool found = false;
   while (!found) {
@@ -60,22 +60,23 @@ bool Parse(WsImpl* m, uint8_t* data, size_t size, bool own, WsMessage* msg) {
   }
   const absl::Span<uint8_t> rest = session.detach_input();
   if (own) {
-    m->rx_pos = rest.empty() ? m->rx.size() : static_cast<size_t>(rest.data() - rx_base);
+    m->rx.Consume(m->rx.size() - rest.size());  // (the rest is rx's tail)
     return found;
   }
   const bool hold = found && msg->zero_copy && (!session.output().empty() || !m->end.ok());
   if (!hold) {
-    m->rx.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
-    m->rx_pos = 0;
+    m->rx.Assign(rest.data(), rest.size());
     return found;
   }
   // The message is a view into a read's buffer and a write comes first (a
-  // pong): keep it in rx, ahead of the rest.
+  // pong): keep it in rx, ahead of the rest (consumed: it stays in place).
   const size_t n = msg->data.size();
-  m->rx.assign(msg->data.data(), n);
-  m->rx.append(reinterpret_cast<const char*>(rest.data()), rest.size());
-  m->rx_pos = n;
-  msg->data = SwapBytes(m->rx.data(), n);
+  m->rx.Release();
+  uint8_t* const held = m->rx.Extend(n + rest.size());  // one block, sized exactly
+  if (n > 0) std::memcpy(held, msg->data.data(), n);
+  if (!rest.empty()) std::memcpy(held + n, rest.data(), rest.size());
+  m->rx.Consume(n);
+  msg->data = SwapBytes(reinterpret_cast<const char*>(held), n);
   msg->zero_copy = false;
   m->view = nullptr;
   return found;
@@ -84,12 +85,8 @@ bool Parse(WsImpl* m, uint8_t* data, size_t size, bool own, WsMessage* msg) {
 // Parses the input held in rx (true: a message in *msg); once all of it is
 // parsed, releases rx (the message handed out before is over).
 bool ParseHeld(WsImpl* m, WsMessage* msg) {
-  if (m->rx_pos < m->rx.size()) {
-    auto* rx = reinterpret_cast<uint8_t*>(m->rx.data());
-    if (Parse(m, rx + m->rx_pos, m->rx.size() - m->rx_pos, true, msg)) return true;
-  }
-  std::string().swap(m->rx);
-  m->rx_pos = 0;
+  if (!m->rx.empty() && Parse(m, m->rx.data(), m->rx.size(), true, msg)) return true;
+  m->rx.Release();
   return false;
 }
 
@@ -147,12 +144,7 @@ bool WsSocket::compressed() const { return impl_->compressed_session(); }
 ws::Session& WsSocket::session() { return *impl_->session; }
 size_t WsSocket::buffered_memory() const {
   if (!impl_) return 0;
-  const size_t inline_capacity = std::string().capacity();  // no heap block
-  size_t bytes = impl_->session->buffered_bytes();
-  for (const std::string* s : {&impl_->pending, &impl_->rx}) {
-    if (s->capacity() > inline_capacity) bytes += s->capacity();
-  }
-  return bytes;
+  return impl_->session->buffered_bytes() + impl_->pending.memory() + impl_->rx.memory();
 }
 
 // receive() keeps its frame small (it is what an idle connection holds):
@@ -218,12 +210,10 @@ bool WsSocket::ReceiveOp::Suspend(std::coroutine_handle<> h, internal::Fiber* fi
   caller_ = h;
   fiber_ = fiber;
   m_->view = nullptr;
-  if (m_->tls != nullptr || m_->rx_pos < m_->rx.size() || !m_->end.ok() ||
-      !m_->session->output().empty()) {
+  if (m_->tls != nullptr || !m_->rx.empty() || !m_->end.ok() || !m_->session->output().empty()) {
     return StartTask(nullptr);
   }
-  std::string().swap(m_->rx);  // the message handed out before is over
-  m_->rx_pos = 0;
+  m_->rx.Release();  // the message handed out before is over
   // One swap-buffer read, its completion ours (complete() below).
   EventLoop* loop = EventLoop::current();
   absl::Status s = fiber->cancelled() ? absl::CancelledError("read: task cancelled")

@@ -2,9 +2,10 @@
 // ws_connect.cc: the transport, the session, and the receive and send buffers.
 //
 // Memory. An idle connection (nothing pending either way) holds this block
-// and no heap buffer: rx and pending are released once consumed, the bytes
-// being written live in the writing task's frame, and the subprotocol is
-// allocated only when one was agreed.
+// and no heap buffer: rx and pending are one pointer each (ws::internal::
+// ByteQueue) whose block exists only while they hold bytes, the bytes being
+// written live in the writing task's frame, and the subprotocol is allocated
+// only when one was agreed.
 #ifndef GAIO_CORO_INTERNAL_WS_IMPL_H_
 #define GAIO_CORO_INTERNAL_WS_IMPL_H_
 
@@ -21,6 +22,7 @@
 #include "coro/task.h"
 #include "coro/tls_socket.h"
 #include "coro/ws_socket.h"
+#include "ws/internal/byte_queue.h"
 #include "ws/session.h"
 
 namespace gaio::coro::internal {
@@ -31,12 +33,12 @@ struct WsImplBase {
   std::optional<ws::Session> session;
   std::unique_ptr<std::string> subprotocol;  // null: none agreed
 
-  // Receiving. rx holds input the session has not parsed yet, from rx_pos on
-  // (frame bytes read with the upgrade's answer, the rest of a read after
-  // the message receive() returned); bytes before rx_pos may hold the
-  // message handed out last (valid until the next receive()).
-  std::string rx;
-  size_t rx_pos = 0;
+  // Receiving. rx holds input the session has not parsed yet (frame bytes
+  // read with the upgrade's answer, the rest of a read after the message
+  // receive() returned); its consumed bytes may hold the message handed out
+  // last (valid until the next receive(), which releases rx once all of it
+  // is parsed).
+  ws::internal::ByteQueue rx;
   // The message handed out last when it is a view into a read's buffer
   // (swap buffer, TLS plaintext): send() copies bytes from there.
   const char* view = nullptr;
@@ -49,7 +51,7 @@ struct WsImplBase {
   // Sending: pending is queued; inflight_bytes are being written (from the
   // writing task's frame, or the caller's buffer for a zero-copy send).
   size_t max_buffered = size_t{16} << 20;
-  std::string pending;
+  ws::internal::ByteQueue pending;
   size_t inflight_bytes = 0;
   std::unique_ptr<Event> idle;  // set when no write is in flight; made by drain()
   absl::Status failed;          // sticky send failure
