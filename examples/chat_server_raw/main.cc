@@ -36,6 +36,8 @@
 
 ABSL_FLAG(int, port, 9002, "TCP port on 127.0.0.1 (0 picks a free one)");
 ABSL_FLAG(int, pollers, 1, "poller threads (0 = caller-driven)");
+ABSL_FLAG(int, takeover_us, -1,
+          "WatcherOptions::poller_takeover in microseconds (-1 = the library default, 0 = off)");
 ABSL_FLAG(int, idle_s, 300, "drop a client silent for this many seconds");
 ABSL_FLAG(int64_t, max_pending, 1 << 20, "drop a client whose unsent output exceeds this");
 ABSL_FLAG(int64_t, max_line, 64 << 10, "drop a client whose line grows past this");
@@ -241,6 +243,9 @@ int main(int argc, char** argv) {
   }
   gaio::WatcherOptions options;
   options.num_pollers = absl::GetFlag(FLAGS_pollers);
+  if (absl::GetFlag(FLAGS_takeover_us) >= 0) {
+    options.poller_takeover = absl::Microseconds(absl::GetFlag(FLAGS_takeover_us));
+  }
   absl::StatusOr<gaio::Watcher> w = gaio::Watcher::Create(options);
   if (!w.ok()) {
     std::fprintf(stderr, "chat_server_raw: %s\n", w.status().ToString().c_str());
@@ -277,6 +282,7 @@ int main(int argc, char** argv) {
   // outstanding request and FailedPrecondition after the last.
   const size_t clients = server.clients();
   server.ForgetClients();
+  const gaio::WatcherStats stats = w->stats();
   w->close().IgnoreError();
   for (;;) {
     absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io();
@@ -284,7 +290,11 @@ int main(int argc, char** argv) {
     for (const gaio::OpResult& r : *batch) server.Dispatch(r);
     server.Flush();
   }
-  std::printf("chat_server_raw: %llu lines relayed, %zu clients at exit\n",
-              static_cast<unsigned long long>(server.lines()), clients);
+  std::printf(
+      "chat_server_raw: %llu lines relayed, %zu clients at exit; poller takeovers %llu, "
+      "hand-backs %llu\n",
+      static_cast<unsigned long long>(server.lines()), clients,
+      static_cast<unsigned long long>(stats.takeovers),
+      static_cast<unsigned long long>(stats.handbacks));
   return 0;
 }

@@ -29,6 +29,8 @@
 
 ABSL_FLAG(int, port, 9002, "TCP port on 127.0.0.1 (0 picks a free one)");
 ABSL_FLAG(int, pollers, 1, "poller threads (0 = caller-driven)");
+ABSL_FLAG(int, takeover_us, -1,
+          "WatcherOptions::poller_takeover in microseconds (-1 = the library default, 0 = off)");
 ABSL_FLAG(int, idle_s, 300, "drop a client silent for this many seconds");
 ABSL_FLAG(int64_t, max_pending, 1 << 20, "drop a client whose unsent output exceeds this");
 ABSL_FLAG(int64_t, max_line, 64 << 10, "drop a client whose line grows past this");
@@ -139,6 +141,9 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   gaio::WatcherOptions options;
   options.num_pollers = absl::GetFlag(FLAGS_pollers);
+  if (absl::GetFlag(FLAGS_takeover_us) >= 0) {
+    options.poller_takeover = absl::Microseconds(absl::GetFlag(FLAGS_takeover_us));
+  }
   absl::StatusOr<std::unique_ptr<gaio::coro::EventLoop>> loop =
       gaio::coro::EventLoop::Create(options);
   if (!loop.ok()) {
@@ -162,6 +167,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "chat_server: %s\n", status.ToString().c_str());
     return 1;
   }
-  std::printf("chat_server: %llu lines relayed\n", static_cast<unsigned long long>(room.lines()));
+  const gaio::WatcherStats stats = (*loop)->watcher().stats();
+  std::printf("chat_server: %llu lines relayed; poller takeovers %llu, hand-backs %llu\n",
+              static_cast<unsigned long long>(room.lines()),
+              static_cast<unsigned long long>(stats.takeovers),
+              static_cast<unsigned long long>(stats.handbacks));
   return 0;
 }
