@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -62,9 +63,16 @@ class BufferedWriter::Flight final : public internal::Operation, public internal
   internal::WaitQueue drainers;  // drain() waits only while bytes are queued
   internal::ByteBuffer pending;
   internal::ByteBuffer inflight;
+  uint32_t peak = 0;      // the largest request of this burst, in bytes
   bool busy = false;      // a write request is in flight
   bool deferred = false;  // queued on the loop's deferred list
 };
+
+namespace {
+// The first buffer of the next burst: at most 64 KiB, the largest block the
+// frame pool keeps.
+constexpr int kMaxBurstLog2 = 16;
+}  // namespace
 
 BufferedWriter::BufferedWriter(Socket& socket, const BufferedWriterOptions& options)
     : socket_(&socket),
@@ -87,6 +95,9 @@ BufferedWriter::~BufferedWriter() {
 // in flight, a place on the deferred list) when that ends.
 void BufferedWriter::DropFlight() {
   Flight* f = std::exchange(flight_, nullptr);
+  burst_log2_ = f->peak == 0 ? 0
+                             : static_cast<uint8_t>(std::min(
+                                   kMaxBurstLog2, static_cast<int>(std::bit_width(f->peak - 1))));
   f->pending.Release();
   if (f->busy || f->deferred) {
     f->owner = nullptr;
@@ -104,7 +115,10 @@ absl::Status BufferedWriter::send(absl::string_view bytes) {
     ::shutdown(socket_->fd(), SHUT_RDWR);
     return error_;
   }
-  if (flight_ == nullptr) flight_ = new Flight(this);
+  if (flight_ == nullptr) {
+    flight_ = new Flight(this);
+    if (burst_log2_ > 0) flight_->pending.Reserve(size_t{1} << burst_log2_);
+  }
   flight_->pending.Append(bytes);
   if (!flight_->busy) Defer();
   return error_;
@@ -153,6 +167,7 @@ void BufferedWriter::Flush() {
 }
 
 void BufferedWriter::Start() {
+  flight_->peak = std::max(flight_->peak, static_cast<uint32_t>(flight_->pending.size()));
   flight_->pending.swap(flight_->inflight);
   flight_->pending.Clear();
   EventLoop* loop = socket_->loop();

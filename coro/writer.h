@@ -48,7 +48,8 @@
 // itself: sizeof(BufferedWriter), 40 bytes on x86-64, no heap block and no
 // byte buffer (memory_bytes(); writer_test's IdleWriterHoldsNothingButItself).
 // Each burst of sends after idleness allocates the block and its buffer
-// again (growing geometrically for large bursts).
+// again (from the frame pool, sized at once for the largest request of the
+// previous burst, up to 64 KiB; growing geometrically beyond).
 //
 // Lifetimes and threads: the Socket must outlive the writer and must not be
 // moved while it is bound; no other write may be made on the socket while
@@ -140,6 +141,10 @@ class BufferedWriter {
   uint32_t requests_ = 0;
   bool closed_ = false;
   bool half_closed_ = false;
+  // log2 of the largest request of the last burst (0: none yet), so that the
+  // next burst's buffer is allocated at that size at once instead of
+  // growing (and copying) from 64 bytes up.
+  uint8_t burst_log2_ = 0;
 };
 
 }  // namespace gaio::coro

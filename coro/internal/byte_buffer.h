@@ -38,6 +38,9 @@ class ByteBuffer {
 
   // Grows in powers of two (at least 64 bytes); aborts past 4 GiB.
   void Append(absl::string_view bytes);
+  // Makes room for at least n bytes in all (a power of two), keeping the
+  // contents: appends up to n then allocate nothing.
+  void Reserve(size_t n);
   void DropFront(size_t n);  // n <= size()
   void Clear() { size_ = 0; }
   void Release();  // empty, and no memory held
@@ -48,6 +51,8 @@ class ByteBuffer {
   }
 
  private:
+  void Grow(size_t need);
+
   char* p_ = nullptr;
   uint32_t size_ = 0;
   uint32_t cap_ = 0;

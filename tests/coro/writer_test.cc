@@ -10,6 +10,7 @@
 
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -281,6 +282,47 @@ TEST(BufferedWriter, IdleWriterHoldsNothingButItself) {
   EXPECT_EQ(after, idle) << "the block and its buffers are released when the queue empties";
   EXPECT_LE(sizeof(BufferedWriter), 40u);
   std::printf("idle BufferedWriter: %zu bytes, no heap\n", idle);
+}
+
+// Each burst after idleness starts with a buffer sized for the largest
+// request of the burst before (a power of two): no growing and copying up
+// from 64 bytes, and back to small after a small burst.
+Task<absl::Status> Bursts(Socket* s, std::vector<size_t>* first_send) {
+  BufferedWriter w(*s);
+  const size_t idle = w.memory_bytes();
+  const std::string line(60, 'x');
+  for (int sends : {50, 50, 1, 1}) {  // 3,000 bytes twice, then 60 twice
+    for (int i = 0; i < sends; ++i) {
+      EXPECT_TRUE(w.send(line).ok());
+      if (i == 0) first_send->push_back(w.memory_bytes());
+    }
+    absl::Status st = co_await w.drain(0);
+    if (!st.ok()) co_return st;
+    EXPECT_EQ(w.memory_bytes(), idle) << "idle again: no heap";
+  }
+  co_return absl::OkStatus();
+}
+
+TEST(BufferedWriter, BurstStartsAtThePreviousBurstsSize) {
+  auto loop = NewLoop();
+  testing::FdPair p = testing::UnixPair();
+  std::string got;
+  std::thread peer([&] { got = ReadToEof(p.peer); });
+  std::vector<size_t> first_send;
+  {
+    Socket s(*loop, p.watched);
+    EXPECT_TRUE(RunBounded(*loop, Bursts(&s, &first_send)).ok());
+  }
+  peer.join();
+  ::close(p.peer);
+  EXPECT_EQ(got.size(), 102u * 60u);
+  ASSERT_EQ(first_send.size(), 4u);
+  // The first burst starts at 64 bytes; the second at 4 KiB (3,000 bytes
+  // went out in one request); the third, after a burst of 3,000, at 4 KiB
+  // too; the fourth, after a burst of 60 bytes, at 64 again.
+  EXPECT_EQ(first_send[1] - first_send[0], 4096u - 64u);
+  EXPECT_EQ(first_send[2], first_send[1]);
+  EXPECT_EQ(first_send[3], first_send[0]);
 }
 
 }  // namespace
