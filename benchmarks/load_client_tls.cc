@@ -47,15 +47,19 @@ struct Shared {
   Stats* s;
 };
 
+// Dials and handshakes for a measuring task; a failure counts as an error.
+Task<absl::StatusOr<TlsSocket>> Connect(const Shared* sh, absl::Time deadline) {
+  absl::StatusOr<TlsSocket> t =
+      co_await gaio::coro::dial_tls(sh->address, sh->context, "localhost", deadline);
+  if (!t.ok()) ++sh->s->errors;
+  co_return t;
+}
+
 Task<> PingPong(const Shared* sh) {
   Stats* s = sh->s;
   const absl::Time deadline = s->end + absl::Seconds(10);
-  absl::StatusOr<TlsSocket> t =
-      co_await gaio::coro::dial_tls(sh->address, sh->context, "localhost", deadline);
-  if (!t.ok()) {
-    ++s->errors;
-    co_return;
-  }
+  absl::StatusOr<TlsSocket> t = co_await Connect(sh, deadline);
+  if (!t.ok()) co_return;
   std::string out(sh->size, 'p'), in(sh->size, '\0');
   for (uint64_t i = 0; absl::Now() < s->end; ++i) {
     out[0] = static_cast<char>(i);
@@ -77,12 +81,8 @@ Task<> PingPong(const Shared* sh) {
 Task<> Stream(const Shared* sh, int window) {
   Stats* s = sh->s;
   const absl::Time deadline = s->end + absl::Seconds(10);
-  absl::StatusOr<TlsSocket> t =
-      co_await gaio::coro::dial_tls(sh->address, sh->context, "localhost", deadline);
-  if (!t.ok()) {
-    ++s->errors;
-    co_return;
-  }
+  absl::StatusOr<TlsSocket> t = co_await Connect(sh, deadline);
+  if (!t.ok()) co_return;
   const std::string out(sh->size, 's');
   std::string in(sh->size, '\0');
   for (int i = 0; i < window; ++i) {

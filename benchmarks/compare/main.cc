@@ -92,6 +92,22 @@ double ServerCpuSeconds(pid_t pid) {
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// Runs `load` and adds the server's CPU time per message (utime + stime
+// from /proc, per echo, delivery or handshake): a figure the other jobs of a
+// shared machine disturb less than the rate.
+template <class Load>
+absl::StatusOr<LoadResult> WithServerCpu(pid_t pid, const LoadOptions& o, Load load) {
+  const double before = ServerCpuSeconds(pid);
+  absl::StatusOr<LoadResult> r = load();
+  const double used = ServerCpuSeconds(pid) - before;
+  if (r.ok() && before >= 0 && r->messages > 0) {
+    r->server_cpu_us_per_msg =
+        used * 1e6 /
+        (r->msgs_per_s * (absl::ToDoubleSeconds(o.duration) + absl::ToDoubleSeconds(o.warmup)));
+  }
+  return r;
+}
+
 absl::StatusOr<LoadResult> RunOne(const Workload& w, int port, pid_t pid, absl::Duration secs) {
   LoadOptions o;
   o.port = port;
@@ -114,20 +130,11 @@ absl::StatusOr<LoadResult> RunOne(const Workload& w, int port, pid_t pid, absl::
     case Kind::kTlsStream:
     case Kind::kTlsHandshakes:
     case Kind::kTlsResumed: {
-      // Also the server's CPU time per message (per handshake), as for UDP.
       const TlsWorkload kind = w.kind == Kind::kTlsPingPong     ? TlsWorkload::kPingPong
                                : w.kind == Kind::kTlsStream     ? TlsWorkload::kStream
                                : w.kind == Kind::kTlsHandshakes ? TlsWorkload::kHandshakes
                                                                 : TlsWorkload::kResumedHandshakes;
-      const double before = ServerCpuSeconds(pid);
-      absl::StatusOr<LoadResult> r = RunTls(o, kind);
-      const double used = ServerCpuSeconds(pid) - before;
-      if (r.ok() && before >= 0 && r->messages > 0) {
-        r->server_cpu_us_per_msg =
-            used * 1e6 /
-            (r->msgs_per_s * (absl::ToDoubleSeconds(secs) + absl::ToDoubleSeconds(o.warmup)));
-      }
-      return r;
+      return WithServerCpu(pid, o, [&] { return RunTls(o, kind); });
     }
     case Kind::kThroughput:
       return RunThroughput(o);
@@ -137,34 +144,12 @@ absl::StatusOr<LoadResult> RunOne(const Workload& w, int port, pid_t pid, absl::
       return RunConnect(o);
     case Kind::kIdle:
       return RunIdle(o);
-    case Kind::kChat: {
-      // Also the server's CPU time per delivery, as for UDP below.
-      const double before = ServerCpuSeconds(pid);
-      absl::StatusOr<LoadResult> r = RunChat(o);
-      const double used = ServerCpuSeconds(pid) - before;
-      if (r.ok() && before >= 0 && r->messages > 0) {
-        r->server_cpu_us_per_msg =
-            used * 1e6 /
-            (r->msgs_per_s * (absl::ToDoubleSeconds(secs) + absl::ToDoubleSeconds(o.warmup)));
-      }
-      return r;
-    }
+    case Kind::kChat:
+      return WithServerCpu(pid, o, [&] { return RunChat(o); });
     case Kind::kChatIdle:
       return RunChatIdle(o);
-    case Kind::kUdpEcho: {
-      // Also the server's CPU time per echoed datagram (utime + stime from
-      // /proc): a figure the other jobs of a shared machine disturb less
-      // than the rate.
-      const double before = ServerCpuSeconds(pid);
-      absl::StatusOr<LoadResult> r = RunUdpEcho(o);
-      const double used = ServerCpuSeconds(pid) - before;
-      if (r.ok() && before >= 0 && r->messages > 0) {
-        r->server_cpu_us_per_msg =
-            used * 1e6 /
-            (r->msgs_per_s * (absl::ToDoubleSeconds(secs) + absl::ToDoubleSeconds(o.warmup)));
-      }
-      return r;
-    }
+    case Kind::kUdpEcho:
+      return WithServerCpu(pid, o, [&] { return RunUdpEcho(o); });
   }
   return absl::InternalError("unknown workload");
 }
