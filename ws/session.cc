@@ -194,10 +194,7 @@ absl::StatusOr<Event> Session::next() {
     if (rx_ == nullptr || !rx_->have_frame) {
       FrameHeader h;
       const int n = ReadHeader(&h);
-      if (n == 0) {
-        if (rx_ != nullptr && !rx_->straddles()) rx_.reset();
-        return Event{};
-      }
+      if (n == 0) return Event{};  // a partial header is kept in rx_
       if (n < 0) return Fail(kCloseProtocolError, "64-bit length with the top bit set");
       if (absl::Status s = ValidateHeader(h); !s.ok()) return Fail(CloseCodeOf(s), s.message());
       // The fast paths: a control frame, or a whole uncompressed message, in
