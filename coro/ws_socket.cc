@@ -196,12 +196,12 @@ Task<absl::StatusOr<WsMessage>> WsSocket::receive(absl::Time deadline) {
 bool WsSocket::ReceiveOp::await_ready() {
   internal::BumpAwaitEpoch();
   if (m_ != nullptr) return false;
-  result_ = absl::InvalidArgumentError("empty WsSocket");
+  status_ = absl::InvalidArgumentError("empty WsSocket");
   return true;
 }
 
 bool WsSocket::ReceiveOp::StartTask(const WsMessage* found) {
-  task_ = ReceiveLoop(m_, deadline_, found);
+  task_ = ReceiveLoop(m_, deadline(), found);
   task_.handle().promise().set_fiber(fiber_);
   return internal::RunInline(task_.handle(), caller_);
 }
@@ -218,11 +218,11 @@ bool WsSocket::ReceiveOp::Suspend(std::coroutine_handle<> h, internal::Fiber* fi
   EventLoop* loop = EventLoop::current();
   absl::Status s = fiber->cancelled() ? absl::CancelledError("read: task cancelled")
                    : loop == nullptr  ? absl::FailedPreconditionError("no loop runs this task")
-                   : deadline_ == absl::InfiniteFuture()
+                   : deadline_ns_ == kNoDeadline
                        ? loop->watcher().read(ctx(), m_->socket.fd(), nullptr)
-                       : loop->watcher().read_timeout(ctx(), m_->socket.fd(), nullptr, deadline_);
+                       : loop->watcher().read_timeout(ctx(), m_->socket.fd(), nullptr, deadline());
   if (!s.ok()) {
-    result_ = ReadEnded(m_, s);
+    status_ = ReadEnded(m_, s);
     return false;
   }
   m_->receiving = true;
@@ -240,7 +240,7 @@ void WsSocket::ReceiveOp::complete(const OpResult& r) noexcept {
   fiber_->clear_hook();
   m_->receiving = false;
   if (!r.status.ok()) {
-    result_ = ReadEnded(m_, r.status);
+    status_ = ReadEnded(m_, r.status);
     caller_.resume();
     return;
   }
@@ -248,8 +248,8 @@ void WsSocket::ReceiveOp::complete(const OpResult& r) noexcept {
   // The session unmasks in place: the read's buffer is ours until the loop
   // waits again.
   const bool found = Parse(m_, reinterpret_cast<uint8_t*>(r.buffer.data()), r.size, false, &msg);
-  if (found && m_->session->output().empty()) {
-    result_ = msg;
+  if (found && msg.zero_copy && m_->session->output().empty()) {
+    type_ = msg.type;  // the bytes: m_->view (Parse set it), see await_resume()
     caller_.resume();
     return;
   }
@@ -260,7 +260,12 @@ void WsSocket::ReceiveOp::complete(const OpResult& r) noexcept {
 
 absl::StatusOr<WsMessage> WsSocket::ReceiveOp::await_resume() {
   if (task_.valid()) return std::move(task_.handle().promise().result());
-  return std::move(result_);
+  if (!status_.ok()) return std::move(status_);
+  WsMessage msg;  // made while the read's buffer is still fresh (see complete())
+  msg.type = type_;
+  msg.data = SwapBytes(m_->view, m_->view_size);
+  msg.zero_copy = true;
+  return msg;
 }
 
 Task<absl::Status> WsSocket::send(ws::MessageType type, absl::Span<const uint8_t> data) {

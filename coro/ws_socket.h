@@ -107,7 +107,7 @@ class WsSocket {
 
   // The same as receive() as an awaiter that allocates no frame: co_await
   // it at once (`co_await ws.next_message()`), from a task of this package;
-  // it lives in the awaiting frame (about 100 bytes), and that is all an
+  // it lives in the awaiting frame (64 bytes), and that is all an
   // idle connection waiting in it holds besides the WsSocket. A message in
   // one read over plain TCP needs nothing more; anything else (TLS, input
   // held back, pongs to write, a message spread over reads, the end) runs a
@@ -115,7 +115,10 @@ class WsSocket {
   // use receive().
   class ReceiveOp : private internal::Operation {
    public:
-    ReceiveOp(Impl* m, absl::Time deadline) : m_(m), deadline_(deadline) {}
+    ReceiveOp(Impl* m, absl::Time deadline)
+        : m_(m),
+          deadline_ns_(deadline == absl::InfiniteFuture() ? kNoDeadline
+                                                          : absl::ToUnixNanos(deadline)) {}
     ReceiveOp(const ReceiveOp&) = delete;
     ReceiveOp& operator=(const ReceiveOp&) = delete;
     ~ReceiveOp() = default;
@@ -134,16 +137,25 @@ class WsSocket {
     void complete(const OpResult& r) noexcept override;
     void request_cancel() noexcept override;
 
+    static constexpr int64_t kNoDeadline = INT64_MAX;
+    absl::Time deadline() const {
+      return deadline_ns_ == kNoDeadline ? absl::InfiniteFuture()
+                                         : absl::FromUnixNanos(deadline_ns_);
+    }
+
+    // 64 bytes. The outcome is the general path's task's result when it ran,
+    // else status_ when not OK, else a message in one read of plain TCP: a
+    // view of that read's buffer (m_->view, m_->view_size) of type type_.
     Impl* m_;
-    absl::Time deadline_;
+    int64_t deadline_ns_;
     std::coroutine_handle<> caller_;
     internal::Fiber* fiber_ = nullptr;
     Task<absl::StatusOr<WsMessage>> task_;
-    absl::StatusOr<WsMessage> result_;
+    absl::Status status_;
+    ws::MessageType type_ = ws::MessageType::kBinary;
   };
-  ReceiveOp next_message(absl::Time deadline = absl::InfiniteFuture()) {
-    return ReceiveOp(impl_.get(), deadline);
-  }
+  ReceiveOp next_message() { return ReceiveOp(impl_.get(), absl::InfiniteFuture()); }
+  ReceiveOp next_message(absl::Time deadline) { return ReceiveOp(impl_.get(), deadline); }
 
   Task<absl::Status> send_text(absl::string_view text);
   Task<absl::Status> send_binary(absl::Span<const uint8_t> data);

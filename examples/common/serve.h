@@ -11,8 +11,10 @@
 //         [&config](Socket s) { return Echo(std::move(s), &config); }, serve);
 //   }
 //
-// A session is a callable that takes the connection's Socket and returns the
-// Task<> that serves it. It is kept in Serve's frame and called for each
+// A session is a callable that takes the connection's Socket (and, if it
+// accepts one, the sessions' Scope*, to hand the connection on to a task of
+// its own: ws_echo_server's upgrade does) and returns the Task<> that serves
+// it. It is kept in Serve's frame and called for each
 // connection; it must not be a coroutine lambda with captures (its captures
 // would die at the first suspension): call a coroutine function instead, as
 // above, passing what the session needs by value or by pointer to something
@@ -28,6 +30,7 @@
 #include <csignal>
 #include <cstdio>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -53,7 +56,11 @@ gaio::coro::Task<> AcceptLoop(const gaio::coro::Listener* listener, const Sessio
       continue;
     }
     s->set_nodelay(true).IgnoreError();
-    sessions->spawn((*session)(*std::move(s)));
+    if constexpr (std::is_invocable_v<const Session&, gaio::coro::Socket, gaio::coro::Scope*>) {
+      sessions->spawn((*session)(*std::move(s), sessions));
+    } else {
+      sessions->spawn((*session)(*std::move(s)));
+    }
   }
 }
 

@@ -34,6 +34,7 @@ ABSL_FLAG(int64_t, max_message_size, 16 << 20, "larger messages are refused with
 
 namespace {
 
+using gaio::coro::Scope;
 using gaio::coro::Socket;
 using gaio::coro::Task;
 using gaio::coro::TlsSocket;
@@ -58,23 +59,31 @@ Task<absl::StatusOr<WsSocket>> Upgrade(Socket socket, const Config* config) {
   co_return co_await ws_accept(*std::move(t), config->ws, deadline);
 }
 
-// One connection: every outcome ends it (a failed upgrade, the peer's close,
-// a protocol error, a transport error, a failed send, Cancelled at shutdown).
-Task<> Echo(Socket socket, const Config* config) {
-  absl::StatusOr<WsSocket> ws = co_await Upgrade(std::move(socket), config);
-  if (!ws.ok()) co_return;
+// An upgraded connection: every outcome ends it (the peer's close, a
+// protocol error, a transport error, a failed send, Cancelled at shutdown).
+// This frame (with the receive waiting in it) and the WsSocket are all an
+// idle connection holds.
+Task<> Echo(WsSocket ws) {
   for (;;) {
-    absl::StatusOr<WsMessage> m = co_await ws->next_message();  // no frame while idle
+    absl::StatusOr<WsMessage> m = co_await ws.next_message();  // no frame while idle
     if (!m.ok()) co_return;  // close answered / close code sent by WsSocket
     // Passed straight on: send() copies a view of the read's buffer, and
     // writes an assembled message from where it lies (valid until the next
     // receive()).
-    const absl::Span<const char> data = m->data.span();
-    absl::Status s = co_await ws->send(
-        m->type,
-        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+    absl::Status s = co_await ws.send(
+        m->type, absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(m->data.data()),
+                                           m->data.size()));
     if (!s.ok()) co_return;
   }
+}
+
+// One connection's handshakes (a failed one ends it). Once upgraded, it goes
+// on in an Echo task of its own in the same scope (cancelled and joined with
+// the rest at shutdown), and this task's frame, sized for the handshakes, is
+// freed.
+Task<> Accept(Socket socket, const Config* config, Scope* sessions) {
+  absl::StatusOr<WsSocket> ws = co_await Upgrade(std::move(socket), config);
+  if (ws.ok()) sessions->spawn(Echo(*std::move(ws)));
 }
 
 int Fail(const char* what, const absl::Status& status) {
@@ -115,6 +124,7 @@ int main(int argc, char** argv) {
   serve.note = config.tls != nullptr ? "(wss)" : "(ws)";
   serve.acceptors = 4;
   return gaio_examples::ServeUntilSignal(
-      **loop, *std::move(listener), [&config](Socket s) { return Echo(std::move(s), &config); },
+      **loop, *std::move(listener),
+      [&config](Socket s, Scope* sessions) { return Accept(std::move(s), &config, sessions); },
       serve);
 }

@@ -481,6 +481,9 @@ Task<absl::Status> IdleMany(const Listener* l, std::string url, int n, long* per
   co_return result;
 }
 
+// next_message()'s awaiter lives in the frame of every idle connection.
+static_assert(sizeof(WsSocket::ReceiveOp) <= 64, "keep the receive awaiter small");
+
 TEST(CoroWsIdle, IdleConnectionHoldsNoBuffers) {
   std::unique_ptr<EventLoop> loop = testing::NewLoop(1);
   absl::StatusOr<Listener> l = listen(*loop, "127.0.0.1:0");
