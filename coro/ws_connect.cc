@@ -13,30 +13,30 @@ namespace gaio::coro {
 namespace internal {
 
 void WsImplBase::TakeOutput() {
-  const absl::Span<const uint8_t> out = session->output();
+  const absl::Span<const uint8_t> out = session.output();
   if (out.empty()) return;
   pending.Append(out.data(), out.size());
-  session->consume_output(out.size());
+  session.consume_output(out.size());
 }
 
 void WsImplBase::CloseTransport() {
-  if (tls != nullptr) {
-    tls->close().IgnoreError();
+  if (tls() != nullptr) {
+    tls()->close().IgnoreError();
   } else {
     socket.close().IgnoreError();
   }
 }
 
 Task<absl::StatusOr<SwapBytes>> WsImplBase::Read(absl::Time deadline) {
-  if (tls != nullptr) {
-    co_return co_await tls->read(deadline);
+  if (tls() != nullptr) {
+    co_return co_await tls()->read(deadline);
   }
   co_return co_await socket.read(deadline);
 }
 
 Task<absl::Status> WsImplBase::Write(absl::Span<const char> bytes, absl::Time deadline) {
-  if (tls != nullptr) {
-    co_return co_await tls->write(bytes, deadline);
+  if (tls() != nullptr) {
+    co_return co_await tls()->write(bytes, deadline);
   }
   co_return co_await socket.write(bytes, deadline);
 }
@@ -59,7 +59,7 @@ Task<absl::Status> WsImplBase::Pump(absl::Time deadline, absl::Span<const char> 
     if (writing) co_return absl::OkStatus();
   }
   writing = true;
-  if (idle != nullptr) idle->clear();
+  if (Event* e = idle()) e->clear();
   ws::internal::ByteQueue inflight;
   if (!head.empty()) {
     // Control frames queued earlier, then this frame from the caller's
@@ -71,8 +71,8 @@ Task<absl::Status> WsImplBase::Pump(absl::Time deadline, absl::Span<const char> 
     if (inflight.empty()) list.remove_prefix(1);
     if (body.empty()) list.remove_suffix(1);
     absl::Status w;  // (no co_await in a conditional expression: GCC 12)
-    if (tls != nullptr) {
-      w = co_await tls->writev(list, deadline);
+    if (tls() != nullptr) {
+      w = co_await tls()->writev(list, deadline);
     } else {
       w = co_await socket.writev(list, deadline);
     }
@@ -91,7 +91,7 @@ Task<absl::Status> WsImplBase::Pump(absl::Time deadline, absl::Span<const char> 
   }
   pending.Release();
   writing = false;
-  if (idle != nullptr) idle->set();
+  if (Event* e = idle()) e->set();
   co_return failed;
 }
 
@@ -101,8 +101,8 @@ Task<> WsImplBase::Finish() {
     absl::Status p = co_await Pump(absl::Now() + absl::Seconds(1));
     p.IgnoreError();
   }
-  if (tls != nullptr && failed.ok()) {
-    absl::Status s = co_await tls->shutdown(absl::Now() + absl::Seconds(1));
+  if (tls() != nullptr && failed.ok()) {
+    absl::Status s = co_await tls()->shutdown(absl::Now() + absl::Seconds(1));
     s.IgnoreError();
   }
   CloseTransport();
@@ -136,13 +136,13 @@ void StartSession(WsImplBase* impl, ws::SessionOptions options, uint64_t max_mes
                   size_t max_buffered) {
   options.max_message_size = max_message_size;
   impl->max_buffered = max_buffered;
-  impl->session.emplace(options);
+  impl->session = ws::Session(options);
 }
 
 Task<absl::StatusOr<WsSocket>> Accept(std::unique_ptr<WsSocket::Impl> impl, WsServerOptions options,
                                       absl::Time deadline) {
-  if (impl->tls != nullptr) {
-    absl::Status h = co_await impl->tls->handshake(deadline);
+  if (impl->tls() != nullptr) {
+    absl::Status h = co_await impl->tls()->handshake(deadline);
     if (!h.ok()) co_return h;
   }
   ws::ServerHandshake hs(options.handshake);
@@ -157,8 +157,7 @@ Task<absl::StatusOr<WsSocket>> Accept(std::unique_ptr<WsSocket::Impl> impl, WsSe
   const std::string response = hs.accept();
   absl::Status w = co_await impl->Write(response, deadline);
   if (!w.ok()) co_return w;
-  if (!hs.subprotocol().empty())
-    impl->subprotocol = std::make_unique<std::string>(hs.subprotocol());
+  if (!hs.subprotocol().empty()) impl->MakeRare().subprotocol = hs.subprotocol();
   StartSession(impl.get(), hs.session_options(), options.max_message_size, options.max_buffered);
   co_return WsSocket(std::move(impl));
 }
@@ -175,7 +174,7 @@ Task<absl::StatusOr<WsSocket>> ws_accept(Socket socket, WsServerOptions options,
 Task<absl::StatusOr<WsSocket>> ws_accept(TlsSocket socket, WsServerOptions options,
                                          absl::Time deadline) {
   auto impl = std::make_unique<WsSocket::Impl>();
-  impl->tls = std::make_unique<TlsSocket>(std::move(socket));
+  impl->MakeRare().tls = std::make_unique<TlsSocket>(std::move(socket));
   co_return co_await Accept(std::move(impl), std::move(options), deadline);
 }
 
@@ -210,8 +209,8 @@ Task<absl::StatusOr<WsSocket>> ws_connect(std::string url, WsOptions options) {
   if (secure) {
     absl::StatusOr<TlsSocket> t = TlsSocket::Client(*std::move(s), *options.tls, host);
     if (!t.ok()) co_return t.status();
-    impl->tls = std::make_unique<TlsSocket>(*std::move(t));
-    absl::Status h = co_await impl->tls->handshake(options.deadline);
+    impl->MakeRare().tls = std::make_unique<TlsSocket>(*std::move(t));
+    absl::Status h = co_await impl->tls()->handshake(options.deadline);
     if (!h.ok()) co_return h;
   } else {
     impl->socket = *std::move(s);
@@ -228,8 +227,7 @@ Task<absl::StatusOr<WsSocket>> ws_connect(std::string url, WsOptions options) {
   if (!w.ok()) co_return w;
   absl::Status read = co_await ReadHead(impl.get(), &hs, options.deadline);
   if (!read.ok()) co_return read;
-  if (!hs.subprotocol().empty())
-    impl->subprotocol = std::make_unique<std::string>(hs.subprotocol());
+  if (!hs.subprotocol().empty()) impl->MakeRare().subprotocol = hs.subprotocol();
   StartSession(impl.get(), hs.session_options(), options.max_message_size, options.max_buffered);
   co_return WsSocket(std::move(impl));
 }

@@ -34,7 +34,7 @@ absl::Status PeerClosed(uint16_t code, absl::Span<const uint8_t> reason) {
 // m->end). The input not parsed yet stays in m->rx: `own` says data is
 // m->rx's unparsed bytes already; otherwise it is copied there.
 bool Parse(WsImpl* m, uint8_t* data, size_t size, bool own, WsMessage* msg) {
-  ws::Session& session = *m->session;
+  ws::Session& session = m->session;
   session.feed(absl::MakeSpan(data, size));
   bool found = false;
   while (!found) {
@@ -138,13 +138,13 @@ WsSocket::~WsSocket() = default;
 size_t WsSocket::buffered_bytes() const { return impl_ ? impl_->buffered() : 0; }
 const std::string& WsSocket::subprotocol() const {
   static const std::string* const kNone = new std::string();
-  return impl_->subprotocol != nullptr ? *impl_->subprotocol : *kNone;
+  return impl_->rare != nullptr ? impl_->rare->subprotocol : *kNone;
 }
 bool WsSocket::compressed() const { return impl_->compressed_session(); }
-ws::Session& WsSocket::session() { return *impl_->session; }
+ws::Session& WsSocket::session() { return impl_->session; }
 size_t WsSocket::buffered_memory() const {
   if (!impl_) return 0;
-  return impl_->session->buffered_bytes() + impl_->pending.memory() + impl_->rx.memory();
+  return impl_->session.buffered_bytes() + impl_->pending.memory() + impl_->rx.memory();
 }
 
 // receive() keeps its frame small (it is what an idle connection holds):
@@ -166,17 +166,17 @@ Task<absl::StatusOr<WsMessage>> ReceiveLoop(WsImpl* m, absl::Time deadline,
   for (;;) {
     // Writes first: the end (close frame), or pongs, also those queued with
     // the message found (Parse moved a view of the read's buffer into rx).
-    if (!m->end.ok() || !m->session->output().empty()) {
+    if (!m->end.ok() || !m->session.output().empty()) {
       absl::Status s = co_await Settle(m);
       if (!s.ok()) co_return s;  // (the end is never set with a message)
     }
     if (found) co_return msg;
     m->receiving = true;
     absl::StatusOr<SwapBytes> in;
-    if (m->tls == nullptr) {  // (not a conditional expression: GCC 12)
+    if (m->tls() == nullptr) {  // (not a conditional expression: GCC 12)
       in = co_await m->socket.read(deadline);
     } else {
-      in = co_await m->tls->read(deadline);
+      in = co_await m->tls()->read(deadline);
     }
     m->receiving = false;
     if (!in.ok()) co_return ReadEnded(m, in.status());
@@ -210,7 +210,7 @@ bool WsSocket::ReceiveOp::Suspend(std::coroutine_handle<> h, internal::Fiber* fi
   caller_ = h;
   fiber_ = fiber;
   m_->view = nullptr;
-  if (m_->tls != nullptr || !m_->rx.empty() || !m_->end.ok() || !m_->session->output().empty()) {
+  if (m_->tls() != nullptr || !m_->rx.empty() || !m_->end.ok() || !m_->session.output().empty()) {
     return StartTask(nullptr);
   }
   m_->rx.Release();  // the message handed out before is over
@@ -248,7 +248,7 @@ void WsSocket::ReceiveOp::complete(const OpResult& r) noexcept {
   // The session unmasks in place: the read's buffer is ours until the loop
   // waits again.
   const bool found = Parse(m_, reinterpret_cast<uint8_t*>(r.buffer.data()), r.size, false, &msg);
-  if (found && msg.zero_copy && m_->session->output().empty()) {
+  if (found && msg.zero_copy && m_->session.output().empty()) {
     type_ = msg.type;  // the bytes: m_->view (Parse set it), see await_resume()
     caller_.resume();
     return;
@@ -272,7 +272,7 @@ Task<absl::Status> WsSocket::send(ws::MessageType type, absl::Span<const uint8_t
   WsImpl* m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
   if (!m->failed.ok()) co_return m->failed;
-  ws::Session& session = *m->session;
+  ws::Session& session = m->session;
   if (session.role() == ws::Role::kClient || m->compressed_session() ||
       session.sending_fragmented()) {
     // Masked or compressed: the session makes the frame (a copy).
@@ -311,11 +311,11 @@ Task<absl::Status> WsSocket::send_fragment(ws::MessageType type, absl::Span<cons
   std::string copy;
   absl::Span<uint8_t> payload(const_cast<uint8_t*>(data.data()), data.size());
   const bool in_view = m->InView(data);
-  if (m->session->role() == ws::Role::kClient) {
+  if (m->session.role() == ws::Role::kClient) {
     copy.assign(reinterpret_cast<const char*>(data.data()), data.size());
     payload = absl::MakeSpan(reinterpret_cast<uint8_t*>(copy.data()), copy.size());
   }
-  absl::StatusOr<ws::PreparedFrame> frame = m->session->prepare(type, payload, fin);
+  absl::StatusOr<ws::PreparedFrame> frame = m->session.prepare(type, payload, fin);
   if (!frame.ok()) co_return frame.status();
   co_return co_await m->Pump(
       absl::InfiniteFuture(),
@@ -327,7 +327,7 @@ Task<absl::Status> WsSocket::ping(absl::Span<const uint8_t> payload) {
   WsImpl* m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
   if (!m->failed.ok()) co_return m->failed;
-  absl::Status q = m->session->ping(payload);
+  absl::Status q = m->session.ping(payload);
   if (!q.ok()) co_return q;
   co_return co_await m->Pump(absl::InfiniteFuture());
 }
@@ -336,8 +336,8 @@ Task<absl::Status> WsSocket::close(uint16_t code, absl::string_view reason, absl
   WsImpl* m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
   if (!m->failed.ok()) co_return m->failed;
-  if (!m->session->close_sent()) {
-    absl::Status q = m->session->close(code, reason);
+  if (!m->session.close_sent()) {
+    absl::Status q = m->session.close(code, reason);
     if (!q.ok()) co_return q;
   }
   absl::Status p = co_await m->Pump(deadline);
@@ -345,7 +345,7 @@ Task<absl::Status> WsSocket::close(uint16_t code, absl::string_view reason, absl
     m->CloseTransport();
     co_return p;
   }
-  if (m->receiving || m->session->close_received()) co_return absl::OkStatus();
+  if (m->receiving || m->session.close_received()) co_return absl::OkStatus();
   for (;;) {
     absl::StatusOr<WsMessage> r = co_await receive(deadline);
     if (r.ok()) continue;  // discarded
@@ -358,9 +358,11 @@ Task<absl::Status> WsSocket::close(uint16_t code, absl::string_view reason, absl
 Task<absl::Status> WsSocket::drain(absl::Time deadline) {
   WsImpl* m = impl_.get();
   if (m == nullptr) co_return absl::InvalidArgumentError("empty WsSocket");
-  if (m->writing && m->idle == nullptr) m->idle = std::make_unique<Event>();  // first drain()
+  if (m->writing && m->idle() == nullptr) {  // the first drain()
+    m->MakeRare().idle = std::make_unique<Event>();
+  }
   while (m->writing && m->failed.ok()) {
-    absl::Status w = co_await with_timeout(WaitIdle(m->idle.get()), deadline - absl::Now());
+    absl::Status w = co_await with_timeout(WaitIdle(m->idle()), deadline - absl::Now());
     if (!w.ok()) co_return w;
   }
   co_return m->failed;

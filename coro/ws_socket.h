@@ -70,8 +70,8 @@ namespace gaio::coro {
 
 struct WsMessage {
   ws::MessageType type = ws::MessageType::kBinary;
-  SwapBytes data;  // see "Received bytes" above
   bool zero_copy = false;
+  SwapBytes data;  // see "Received bytes" above
 };
 
 struct WsOptions {

@@ -61,6 +61,8 @@ Session::Session(SessionOptions options)
 }
 
 Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
 
 void Session::feed(absl::Span<uint8_t> input) {
   if (in_ != in_end_) {

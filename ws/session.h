@@ -111,9 +111,14 @@ struct PreparedFrame {
 class Session {
  public:
   explicit Session(SessionOptions options);
+  Session() : Session(SessionOptions{}) {}  // a server without deflate
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
+  // Moving takes the whole state, the input fed and not consumed included;
+  // the moved-from session may only be destroyed or assigned to.
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
 
   Role role() const { return role_; }
   // permessage-deflate was agreed.

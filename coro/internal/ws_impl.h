@@ -10,7 +10,6 @@
 #define GAIO_CORO_INTERNAL_WS_IMPL_H_
 
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -28,10 +27,17 @@
 namespace gaio::coro::internal {
 
 struct WsImplBase {
-  Socket socket;                   // plain ws
-  std::unique_ptr<TlsSocket> tls;  // wss (socket then unused)
-  std::optional<ws::Session> session;
-  std::unique_ptr<std::string> subprotocol;  // null: none agreed
+  // What most connections never have, in one block made on first need: the
+  // TLS transport (wss), the agreed subprotocol, drain()'s event.
+  struct Rare {
+    std::unique_ptr<TlsSocket> tls;
+    std::string subprotocol;
+    std::unique_ptr<Event> idle;  // set when no write is in flight; made by drain()
+  };
+
+  Socket socket;        // plain ws (unused with TLS)
+  ws::Session session;  // assigned once upgraded
+  std::unique_ptr<Rare> rare;
 
   // Receiving. rx holds input the session has not parsed yet (frame bytes
   // read with the upgrade's answer, the rest of a read after the message
@@ -53,13 +59,16 @@ struct WsImplBase {
   size_t max_buffered = size_t{16} << 20;
   ws::internal::ByteQueue pending;
   size_t inflight_bytes = 0;
-  std::unique_ptr<Event> idle;  // set when no write is in flight; made by drain()
-  absl::Status failed;          // sticky send failure
+  absl::Status failed;  // sticky send failure
 
-  bool compressed_session() const { return session.has_value() && session->deflate(); }
-  size_t buffered() const {
-    return pending.size() + inflight_bytes + (session ? session->output().size() : 0);
+  TlsSocket* tls() const { return rare != nullptr ? rare->tls.get() : nullptr; }
+  Event* idle() const { return rare != nullptr ? rare->idle.get() : nullptr; }
+  Rare& MakeRare() {
+    if (rare == nullptr) rare = std::make_unique<Rare>();
+    return *rare;
   }
+  bool compressed_session() const { return session.deflate(); }
+  size_t buffered() const { return pending.size() + inflight_bytes + session.output().size(); }
   // Moves the session's output behind pending.
   void TakeOutput();
   // Writes pending, then the frame head + body if given (the caller's bytes,

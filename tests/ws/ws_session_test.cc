@@ -242,6 +242,30 @@ TEST(Limits, MessageTooBigIs1009InOneFrameOrAcrossFragments) {
   EXPECT_EQ(two.events.size(), 2u);
 }
 
+TEST(Sessions, MoveTakesAMessageInProgressAndTheOutput) {
+  const std::string first = Frame(0x1, "hel", false) + Frame(0x9, "p");
+  const std::string rest = Frame(0x0, "lo") + Frame(0x2, "x");
+  Session a(Server());
+  Outcome o = FeedAll(a, first.substr(0, first.size() - 1), 0);
+  ASSERT_TRUE(o.status.ok()) << o.status;
+  Session b;  // assigned over, as an adapter made before the upgrade does
+  b = std::move(a);
+  Session c(std::move(b));
+  o = FeedAll(c, first.substr(first.size() - 1) + rest);
+  ASSERT_TRUE(o.status.ok()) << o.status;
+  ASSERT_EQ(o.events.size(), 3u);
+  EXPECT_EQ(o.events[0].type, Type::kPing);
+  EXPECT_EQ(o.events[1].type, Type::kText);
+  EXPECT_EQ(o.events[1].data, "hello");
+  EXPECT_EQ(o.events[2].type, Type::kBinary);
+  EXPECT_EQ(o.events[2].data, "x");
+  const auto frames = ParseFrames(TakeOutput(c));
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].first, 0xA);
+  EXPECT_EQ(frames[0].second, "p");
+  EXPECT_EQ(c.buffered_bytes(), 0u);
+}
+
 TEST(Sending, ServerFramesAreUnmaskedClientFramesMasked) {
   Session s(Server());
   ASSERT_TRUE(s.send_text("hi").ok());
