@@ -119,9 +119,9 @@ absl::StatusOr<LoadResult> RunOne(const Workload& w, int port, pid_t pid, absl::
   o.tls = w.tls;
   switch (w.kind) {
     case Kind::kWsPingPong:
-      return RunWs(o, WsWorkload::kPingPong);
+      return WithServerCpu(pid, o, [&] { return RunWs(o, WsWorkload::kPingPong); });
     case Kind::kWsStream:
-      return RunWs(o, WsWorkload::kStream);
+      return WithServerCpu(pid, o, [&] { return RunWs(o, WsWorkload::kStream); });
     case Kind::kWsIdle:
       return RunWs(o, WsWorkload::kIdle);
     case Kind::kTlsIdle:
@@ -289,7 +289,7 @@ int main(int argc, char** argv) {
       }
       std::printf("  %-18s vs (on %s; >1 = gaio better): %s\n", mine, unit,
                   absl::StrJoin(ratios, ", ").c_str());
-      if (g_it->second.server_cpu_us_per_msg > 0) {  // UDP and TLS echo
+      if (g_it->second.server_cpu_us_per_msg > 0) {  // UDP, TLS and WebSocket echo
         std::vector<std::string> cpu;
         const double gc = g_it->second.server_cpu_us_per_msg;
         for (const auto& [name, r] : results) {
