@@ -30,6 +30,9 @@ pc=$(find "$prefix" -name gaio.pc)
 
 # The installed library's mode (NDEBUG or not), and the consumer's: the other.
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
+# The library's instrumentation (CI's build is under -fsanitize=...): a
+# program that links it needs the same runtime.
+lib_flags=$(sed -n 's/^CMAKE_CXX_FLAGS:[A-Z]*=//p' "$build/CMakeCache.txt")
 case $build_type in
   Release | RelWithDebInfo | MinSizeRel) consumer_type=Debug consumer_flags="-g -O0" ;;
   *) consumer_type=Release consumer_flags="-O2 -DNDEBUG" ;;
@@ -46,7 +49,8 @@ coro_output="lines: one two three"
 
 echo "--- find_package(gaio)"
 "$cmake" -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" \
-  -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE="$consumer_type" >"$work/configure.log" ||
+  -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE="$consumer_type" \
+  -DCMAKE_CXX_FLAGS="$lib_flags" >"$work/configure.log" ||
   { cat "$work/configure.log"; exit 1; }
 "$cmake" --build "$work/cmake" >"$work/build.log" || { cat "$work/build.log"; exit 1; }
 expect "$work/cmake/consumer"
@@ -67,11 +71,12 @@ export PKG_CONFIG_PATH
 flags=$(pkg-config --cflags --libs gaio)
 echo "pkg-config --cflags --libs gaio: $flags"
 # shellcheck disable=SC2086  # flags are words
-"$cxx" -std=c++20 "$here/../../examples/readme_echo.cc" -o "$work/consumer_pc" $flags
+"$cxx" -std=c++20 $lib_flags "$here/../../examples/readme_echo.cc" -o "$work/consumer_pc" $flags
 # A shared libgaio_watcher outside the loader's path needs LD_LIBRARY_PATH.
 LD_LIBRARY_PATH=$(pkg-config --variable=libdir gaio) expect "$work/consumer_pc"
 # The README's pkg-config line, in the consumer's mode.
 # shellcheck disable=SC2086  # flags are words
-"$cxx" -std=c++20 $consumer_flags "$here/coro_consumer.cc" -o "$work/coro_consumer_pc" $flags
+"$cxx" -std=c++20 $consumer_flags $lib_flags "$here/coro_consumer.cc" -o "$work/coro_consumer_pc" \
+  $flags
 LD_LIBRARY_PATH=$(pkg-config --variable=libdir gaio) expect "$work/coro_consumer_pc" "$coro_output"
 echo "install consumer ok"
