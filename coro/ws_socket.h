@@ -108,11 +108,11 @@ class WsSocket {
   // The same as receive() as an awaiter that allocates no frame: co_await
   // it at once (`co_await ws.next_message()`), from a task of this package;
   // it lives in the awaiting frame (64 bytes), and that is all an
-  // idle connection waiting in it holds besides the WsSocket. A message in
-  // one read over plain TCP needs nothing more; anything else (TLS, input
-  // held back, pongs to write, a message spread over reads, the end) runs a
-  // receive() task inside it. For combinators (with_timeout, when_any...)
-  // use receive().
+  // idle connection waiting in it holds besides the WsSocket. A message that
+  // came as one frame in one read over plain TCP needs nothing more;
+  // anything else (TLS, input held back, pongs to write, a message
+  // reassembled or inflated, the end) runs a receive() task inside it. For
+  // combinators (with_timeout, when_any...) use receive().
   class ReceiveOp : private internal::Operation {
    public:
     ReceiveOp(Impl* m, absl::Time deadline)
