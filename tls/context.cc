@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <cerrno>
 #include <fstream>
@@ -45,6 +46,24 @@ void Free(LoadedCertificate& c) {
 }
 
 // Parses a chain (leaf first) and its key, and checks that they match.
+// OpenSSL 3.0 decodes a certificate's extensions on first use and caches
+// them in the X509: it writes the cache under the certificate's lock but
+// tests the "cached" flag without it, so two threads verifying against the
+// same CA certificate at once race there (ThreadSanitizer: ASN1_STRING_set
+// against ASN1_STRING_cmp in the handshake; OpenSSL issue #25202). Filling
+// the cache while the Context is built, before it can be shared, leaves
+// handshakes only reading it.
+void CacheExtensions(X509* x) {
+  if (x != nullptr) X509_get_extension_flags(x);
+}
+
+void CacheExtensions(X509_STORE* store) {
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+    CacheExtensions(X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i)));
+  }
+}
+
 absl::StatusOr<LoadedCertificate> Load(const CertifiedKey& pem, absl::string_view what) {
   LoadedCertificate c;
   std::unique_ptr<BIO, decltype(&BIO_free)> chain(
@@ -72,6 +91,8 @@ absl::StatusOr<LoadedCertificate> Load(const CertifiedKey& pem, absl::string_vie
     Free(c);
     return Invalid(absl::StrCat(what, ": the private key does not match the certificate"));
   }
+  CacheExtensions(c.leaf);
+  for (int i = 0; i < sk_X509_num(c.chain); ++i) CacheExtensions(sk_X509_value(c.chain, i));
   return c;
 }
 
@@ -114,9 +135,7 @@ int AlpnSelect(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
 absl::Status LoadCas(SSL_CTX* ctx, const ContextOptions& o) {
   if (o.ca_file.empty() && o.ca_path.empty() && o.ca_pem.empty()) {
     if (SSL_CTX_set_default_verify_paths(ctx) != 1) return Invalid("the system CA store");
-    return absl::OkStatus();
-  }
-  if (!o.ca_file.empty() || !o.ca_path.empty()) {
+  } else if (!o.ca_file.empty() || !o.ca_path.empty()) {
     if (SSL_CTX_load_verify_locations(ctx, o.ca_file.empty() ? nullptr : o.ca_file.c_str(),
                                       o.ca_path.empty() ? nullptr : o.ca_path.c_str()) != 1) {
       return Invalid(absl::StrCat("CA file '", o.ca_file, "' / path '", o.ca_path, "'"));
@@ -136,6 +155,9 @@ absl::Status LoadCas(SSL_CTX* ctx, const ContextOptions& o) {
     ERR_clear_error();
     if (added == 0) return Invalid("ca_pem: no certificate");
   }
+  // Certificates loaded now (a CA file, ca_pem); a CA directory's are read
+  // at lookup, each by the first handshake that needs it.
+  CacheExtensions(SSL_CTX_get_cert_store(ctx));
   return absl::OkStatus();
 }
 
