@@ -92,8 +92,10 @@ absl::StatusOr<LoadResult> RunIdle(const LoadOptions& options);
 absl::StatusOr<LoadResult> RunUdpEcho(const LoadOptions& options);
 
 // Chat (a server relaying each line to every other client): N connections,
-// the first chat_senders of them sending lines of message_size, each at most
-// `window` lines ahead of what one chosen receiver has got. Every receiver
+// the first chat_senders of them sending lines of message_size, each with
+// at most `window` lines that have not yet reached every other client (so
+// the work in flight is bounded whatever order the server writes to its
+// clients in; a lost line stalls its sender). Every receiver
 // checks each sender's sequence numbers: msgs_per_s = deliveries (lines
 // received, over all clients) per second after the warm-up; lost counts
 // lines missing or out of order, which are errors too, as are garbled lines

@@ -28,11 +28,13 @@ namespace {
 struct ChatConn {
   int fd = -1;
   int index = 0;
+  bool present = false;            // has heard the roll call (RunChat)
   std::string partial;             // the start of an unfinished line
   std::vector<int64_t> next;       // per sender: the next sequence number due, -1 = none yet
   std::deque<std::string> writes;  // sender: lines whose write is pending
   int64_t sent = 0;                // sender: lines sent
-  int64_t acked = -1;              // sender: the last line its probe receiver got
+  int64_t acked = -1;              // sender: lines up to this one reached every receiver
+  std::vector<int> heard;          // sender: receivers of line seq, at seq % heard.size()
   uint64_t lines = 0;              // lines received
 };
 
@@ -60,9 +62,6 @@ absl::Status OpenChat(const LoadOptions& o, int senders, std::vector<ChatConn>* 
   return absl::OkStatus();
 }
 
-// The receiver of sender s whose progress paces s (any other client).
-int Probe(int s, int n) { return (s + 1) % n; }
-
 class Chat {
  public:
   Chat(gaio::Watcher* w, std::vector<ChatConn>* conns, int senders, const LoadOptions& o)
@@ -70,8 +69,12 @@ class Chat {
 
   bool Listen(ChatConn& c) { return w_->read(&c, c.fd, nullptr).ok(); }
 
-  // Sends lines while the sender is less than `window` ahead of its probe.
+  // Sends lines while fewer than `window` of the sender's lines have yet
+  // to reach every other client. Pacing on full delivery (not on one
+  // chosen receiver) keeps the work in flight bounded whatever order the
+  // server writes to its clients in.
   void Pump(ChatConn& s) {
+    if (s.heard.empty()) s.heard.assign(static_cast<size_t>(o_.window) + 1, 0);
     while (sending_ && s.sent - s.acked <= o_.window) {
       std::string line = absl::StrFormat("%04d %010d ", s.index, s.sent);
       line.resize(std::max<size_t>(o_.message_size, line.size() + 1) - 1, 'x');
@@ -112,6 +115,16 @@ class Chat {
     if (!Listen(*c)) ++tally_.errors;
   }
 
+  // Client 0 says a line numbered -1; present() counts the other clients
+  // that have heard one.
+  void RollCall(ChatConn& s) {
+    std::string line = "0000 -000000001 ";
+    line.resize(std::max<size_t>(o_.message_size, line.size() + 1) - 1, 'x');
+    line.push_back('\n');
+    s.writes.push_back(std::move(line));
+    if (!w_->write(&s.writes, s.fd, s.writes.back()).ok()) s.writes.pop_back();
+  }
+  int present() const { return present_; }
   void StopSending() { sending_ = false; }
   void StartCounting() { tally_ = Tally(); }
   const Tally& tally() const { return tally_; }
@@ -126,6 +139,11 @@ class Chat {
       ++tally_.errors;  // garbled, or a line back to its own sender
       return;
     }
+    if (seq == -1) {  // the roll call
+      if (!c.present) ++present_;
+      c.present = true;
+      return;
+    }
     ++c.lines;
     ++tally_.deliveries;
     int64_t& next = c.next[sender];
@@ -135,11 +153,15 @@ class Chat {
       if (next >= 0) tally_.lost += static_cast<uint64_t>(seq - next);
       next = seq + 1;
     }
-    if (c.index == Probe(sender, static_cast<int>(conns_->size()))) {
-      ChatConn& s = (*conns_)[sender];
-      s.acked = std::max(s.acked, seq);
-      Pump(s);
+    ChatConn& s = (*conns_)[sender];
+    if (seq <= s.acked || seq >= s.sent) return;  // a duplicate: counted as reordered
+    const int receivers = static_cast<int>(conns_->size()) - 1;
+    const size_t slots = s.heard.size();
+    if (++s.heard[static_cast<size_t>(seq) % slots] < receivers) return;
+    while (s.acked + 1 < s.sent && s.heard[static_cast<size_t>(s.acked + 1) % slots] >= receivers) {
+      s.heard[static_cast<size_t>(++s.acked) % slots] = 0;
     }
+    Pump(s);
   }
 
   gaio::Watcher* w_;
@@ -147,6 +169,7 @@ class Chat {
   int senders_;
   const LoadOptions& o_;
   bool sending_ = true;
+  int present_ = 0;
   Tally tally_;
 };
 
@@ -173,8 +196,27 @@ absl::StatusOr<LoadResult> RunChat(const LoadOptions& o) {
   for (ChatConn& c : conns) {
     if (!chat.Listen(c)) return absl::InternalError("chat: read refused");
   }
-  // Give the server time to accept every client before the lines start.
-  absl::SleepFor(absl::Milliseconds(200));
+  // No line of the run may go out before every client is in the room (a
+  // line a client never hears would stall its sender): client 0 repeats the
+  // roll call until every other client has heard it.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  absl::Time call = absl::Now();
+  while (chat.present() < o.connections - 1) {
+    if (absl::Now() >= give_up) {
+      w->close().IgnoreError();
+      while (w->wait_io().ok()) {
+      }
+      return absl::DeadlineExceededError(absl::StrCat(
+          "chat: ", o.connections - 1 - chat.present(), " clients not in the room after 30 s"));
+    }
+    if (absl::Now() >= call) {
+      chat.RollCall(conns[0]);
+      call = absl::Now() + absl::Milliseconds(100);
+    }
+    absl::StatusOr<absl::Span<const gaio::OpResult>> batch = w->wait_io(absl::Milliseconds(10));
+    if (!batch.ok()) return batch.status();
+    for (const gaio::OpResult& r : *batch) chat.OnCompletion(r);
+  }
   for (int s = 0; s < senders; ++s) chat.Pump(conns[s]);
   const absl::Time counting = absl::Now() + o.warmup;
   const absl::Time end = counting + o.duration;

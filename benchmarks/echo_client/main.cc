@@ -23,8 +23,8 @@
 
 ABSL_FLAG(int, port, 9000, "server port on 127.0.0.1");
 ABSL_FLAG(std::string, mode, "pingpong",
-          "throughput | pingpong | connect | idle | udp | ws_pingpong | ws_stream | ws_idle | "
-          "tls_pingpong | tls_stream | tls_handshakes | tls_resumed | tls_idle");
+          "throughput | pingpong | connect | idle | udp | chat | ws_pingpong | ws_stream | "
+          "ws_idle | tls_pingpong | tls_stream | tls_handshakes | tls_resumed | tls_idle");
 ABSL_FLAG(bool, tls, false, "ws_*: wss (TLS 1.3, AES-128-GCM) instead of ws");
 ABSL_FLAG(std::string, tls_version, "1.3", "tls_*: 1.2 | 1.3");
 ABSL_FLAG(int, conns, 1, "connections (at most 19000: the open-file limit is 20000)");
@@ -38,6 +38,7 @@ ABSL_FLAG(double, udp_timeout_ms, 200, "udp: a datagram with no echo after this 
 ABSL_FLAG(std::string, udp_client, "batched",
           "udp: batched (epoll + recvmmsg/sendmmsg) | watcher (a gaio::Watcher)");
 ABSL_FLAG(int, udp_client_threads, 2, "udp, batched: client threads");
+ABSL_FLAG(int, senders, 10, "chat: how many of the connections send lines");
 ABSL_FLAG(int, server_pid, 0, "server pid (idle)");
 ABSL_FLAG(bool, json, false, "print JSON instead of a table line");
 ABSL_FLAG(bool, progress, true, "print a progress line every second to stderr");
@@ -75,6 +76,9 @@ int main(int argc, char** argv) {
     o.udp_batched_client = absl::GetFlag(FLAGS_udp_client) != "watcher";
     o.udp_client_threads = absl::GetFlag(FLAGS_udp_client_threads);
     r = gaio_bench::RunUdpEcho(o);
+  } else if (mode == "chat") {
+    o.chat_senders = absl::GetFlag(FLAGS_senders);
+    r = gaio_bench::RunChat(o);
   } else if (mode == "ws_pingpong" || mode == "ws_stream" || mode == "ws_idle") {
     o.tls = absl::GetFlag(FLAGS_tls);
     r = gaio_bench::RunWs(o, mode == "ws_pingpong" ? gaio_bench::WsWorkload::kPingPong

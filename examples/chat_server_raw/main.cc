@@ -16,6 +16,7 @@
 // outstanding request has reported, also after free() (see Client).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -119,6 +120,10 @@ class Server {
   void OnListener(const gaio::OpResult& r) {
     if (absl::IsCancelled(r.status) || stopping_) return;
     if (r.op == gaio::OpType::kAccept && r.status.ok()) {
+      // Lines go out as soon as they are read (Flush already coalesces a
+      // batch's): no Nagle delay waiting for the peer's ACK.
+      int one = 1;
+      setsockopt(r.accepted_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
       auto* c = new Client(r.accepted_fd);
       if (Listen(c)) {
         c->index = clients_.size();

@@ -111,6 +111,9 @@ Task<> Accept(Listener listener, Room* room) {
   for (;;) {
     absl::StatusOr<Socket> s = co_await listener.accept();
     if (s.ok()) {
+      // Lines go out as soon as they are read (the writer already coalesces
+      // what arrives together): no Nagle delay waiting for the peer's ACK.
+      s->set_nodelay(true).IgnoreError();
       clients.spawn(Serve(room, *std::move(s)));
       continue;
     }
