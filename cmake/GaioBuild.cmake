@@ -8,6 +8,7 @@
 #   HEADER_DIR: the directory the headers are installed under (include/gaio/
 #   HEADER_DIR/), when it is not NAME (gaio::coro_tls's headers are coro/).
 # gaio_cc_test(NAME SIZE small|medium SOURCES ... DEPS ... [ARGS ...] [DEFINES ...])
+#   (a GoogleTest test reuses test_util's precompiled header: gaio_test_pch)
 # gaio_sh_test(NAME SIZE small|medium SCRIPT file [ARGS ...])
 #   A test named after its Bazel label (//package:NAME), so that
 #   tools/check_test_lists.sh can compare the two builds, run from the source
@@ -79,9 +80,28 @@ function(_gaio_add_test name size)
   set_tests_properties(//${package}:${name} PROPERTIES TIMEOUT ${GAIO_TIMEOUT_${size}})
 endfunction()
 
+# GAIO_TEST_PCH: every test reuses one precompiled header of the standard,
+# Abseil and GoogleTest headers most of them include, compiled once with
+# test_util (tests/CMakeLists.txt): about a third of a test's compile time
+# is parsing them (docs/RELIABILITY.md, CI time). Each test still includes
+# what it uses (the Bazel build, which has no precompiled headers, checks).
+function(gaio_test_pch target)
+  if(GAIO_TEST_PCH)
+    target_precompile_headers(${target} PRIVATE
+      <algorithm> <atomic> <cerrno> <chrono> <coroutine> <cstdint> <cstdio> <cstring>
+      <functional> <memory> <optional> <string> <thread> <utility> <vector>
+      <absl/status/status.h> <absl/status/statusor.h> <absl/strings/match.h>
+      <absl/strings/str_cat.h> <absl/strings/string_view.h> <absl/synchronization/mutex.h>
+      <absl/time/clock.h> <absl/time/time.h> <absl/types/span.h> <gtest/gtest.h>)
+  endif()
+endfunction()
+
 function(gaio_cc_test name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "SIZE" "SOURCES;DEPS;ARGS;DEFINES")
   add_executable(${name} ${arg_SOURCES})
+  if(GAIO_TEST_PCH AND arg_DEPS MATCHES "GTest::")  # the header's flags: GoogleTest's
+    target_precompile_headers(${name} REUSE_FROM test_util)
+  endif()
   target_link_libraries(${name} PRIVATE ${arg_DEPS})
   target_compile_definitions(${name} PRIVATE ${arg_DEFINES})
   _gaio_add_test(${name} ${arg_SIZE} ${name} ${arg_ARGS})

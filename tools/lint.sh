@@ -89,8 +89,11 @@ tidy_all() {
   echo "lint: clang-tidy: ${#sources[@]} of $all files ($scope)"
   ((${#sources[@]} > 0)) || { echo "lint: clang-tidy: nothing to check"; return; }
   log=$(mktemp)
+  # The tests' precompiled header is gcc's (GAIO_TEST_PCH): clang reads the
+  # headers it names instead, and is told not to warn that it did.
   printf '%s\n' "${sources[@]}" |
-    xargs -P "$(nproc)" -n 1 "$CLANG_TIDY" -p "$build" --quiet >"$log" 2>&1
+    xargs -P "$(nproc)" -n 1 "$CLANG_TIDY" -p "$build" --quiet --extra-arg=-Wno-ignored-gch \
+      >"$log" 2>&1
   rc=$?
   findings=$(grep -E ': (warning|error): ' "$log" | sed "s#^$PWD/##" | sort -u)
   if ((rc != 0)) || [[ -n $findings ]]; then
