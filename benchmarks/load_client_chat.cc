@@ -206,8 +206,8 @@ absl::StatusOr<LoadResult> RunChat(const LoadOptions& o) {
       w->close().IgnoreError();
       while (w->wait_io().ok()) {
       }
-      return absl::DeadlineExceededError(absl::StrCat(
-          "chat: ", o.connections - 1 - chat.present(), " clients not in the room after 30 s"));
+      return absl::DeadlineExceededError(absl::StrCat("chat: ", o.connections - 1 - chat.present(),
+                                                      " clients not in the room after 30 s"));
     }
     if (absl::Now() >= call) {
       chat.RollCall(conns[0]);
