@@ -54,6 +54,7 @@ absl::Status OpenChat(const LoadOptions& o, int senders, std::vector<ChatConn>* 
     ChatConn& c = (*conns)[i];
     c.index = i;
     c.next.assign(senders, -1);
+    if (i < senders) c.heard.assign(static_cast<size_t>(o.window) + 1, 0);
     c.fd = ConnectLoopback(o.port);
     if (c.fd < 0) {
       return absl::UnavailableError(absl::StrCat("chat connect #", i, ": ", std::strerror(errno)));
@@ -74,15 +75,9 @@ class Chat {
   // chosen receiver) keeps the work in flight bounded whatever order the
   // server writes to its clients in.
   void Pump(ChatConn& s) {
-    if (s.heard.empty()) s.heard.assign(static_cast<size_t>(o_.window) + 1, 0);
     while (sending_ && s.sent - s.acked <= o_.window) {
-      std::string line = absl::StrFormat("%04d %010d ", s.index, s.sent);
-      line.resize(std::max<size_t>(o_.message_size, line.size() + 1) - 1, 'x');
-      line.push_back('\n');
-      s.writes.push_back(std::move(line));
-      if (!w_->write(&s.writes, s.fd, s.writes.back()).ok()) {
+      if (!Say(s, s.sent)) {
         ++tally_.errors;
-        s.writes.pop_back();
         return;
       }
       ++s.sent;
@@ -117,19 +112,25 @@ class Chat {
 
   // Client 0 says a line numbered -1; present() counts the other clients
   // that have heard one.
-  void RollCall(ChatConn& s) {
-    std::string line = "0000 -000000001 ";
-    line.resize(std::max<size_t>(o_.message_size, line.size() + 1) - 1, 'x');
-    line.push_back('\n');
-    s.writes.push_back(std::move(line));
-    if (!w_->write(&s.writes, s.fd, s.writes.back()).ok()) s.writes.pop_back();
-  }
+  void RollCall(ChatConn& s) { Say(s, -1); }
   int present() const { return present_; }
   void StopSending() { sending_ = false; }
   void StartCounting() { tally_ = Tally(); }
   const Tally& tally() const { return tally_; }
 
  private:
+  // Writes s's line number `seq`, padded to the message size; false if the
+  // write was refused.
+  bool Say(ChatConn& s, int64_t seq) {
+    std::string line = absl::StrFormat("%04d %010d ", s.index, seq);
+    line.resize(std::max<size_t>(o_.message_size, line.size() + 1) - 1, 'x');
+    line.push_back('\n');
+    s.writes.push_back(std::move(line));
+    if (w_->write(&s.writes, s.fd, s.writes.back()).ok()) return true;
+    s.writes.pop_back();
+    return false;
+  }
+
   void OnLine(ChatConn& c, absl::string_view line) {
     int sender = 0;
     int64_t seq = 0;
@@ -184,6 +185,7 @@ void CloseAll(std::vector<ChatConn>& conns) {
 absl::StatusOr<LoadResult> RunChat(const LoadOptions& o) {
   if (o.connections < 2) return absl::InvalidArgumentError("chat needs 2 connections or more");
   const int senders = std::min(o.chat_senders, o.connections);
+  if (senders < 1) return absl::InvalidArgumentError("chat needs 1 sender or more");
   absl::StatusOr<gaio::Watcher> w = CallerDriven();
   if (!w.ok()) return w.status();
   std::vector<ChatConn> conns;

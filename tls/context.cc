@@ -45,7 +45,6 @@ void Free(LoadedCertificate& c) {
   c = {};
 }
 
-// Parses a chain (leaf first) and its key, and checks that they match.
 // OpenSSL 3.0 decodes a certificate's extensions on first use and caches
 // them in the X509: it writes the cache under the certificate's lock but
 // tests the "cached" flag without it, so two threads verifying against the
@@ -64,6 +63,7 @@ void CacheExtensions(X509_STORE* store) {
   }
 }
 
+// Parses a chain (leaf first) and its key, and checks that they match.
 absl::StatusOr<LoadedCertificate> Load(const CertifiedKey& pem, absl::string_view what) {
   LoadedCertificate c;
   std::unique_ptr<BIO, decltype(&BIO_free)> chain(
